@@ -1,0 +1,55 @@
+# Omniline: `make demo` to try it, `make test` to check it.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test venv lint typecheck pytest system-deps serve clean bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/omniline demo --port $(PORT)
+
+serve: $(STAMP)
+	$(BIN)/omniline serve --migrate --port $(PORT)
+
+# Chromium (browser tests) and dovecot (IMAP tests) come from Debian's packages.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing chromium for the browser tests"; \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		echo "WARNING: could not install chromium; browser tests will be skipped"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps
+	@if $(BIN)/python -c "import asyncio, asyncpg; asyncio.run(asyncpg.connect('postgresql://postgres@127.0.0.1:5432/test', timeout=3))" >/dev/null 2>&1; then \
+		echo "PostgreSQL answers: the suite runs on SQLite and on PostgreSQL"; \
+		OMNILINE_TEST_DATABASE_URL=$${OMNILINE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -q; \
+	else \
+		echo "PostgreSQL does not answer on 127.0.0.1:5432: the suite runs on SQLite only"; \
+		$(BIN)/pytest -q; \
+	fi
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Omniline: a self-hosted omnichannel contact centre."""
+
+__version__ = "0.1.0"

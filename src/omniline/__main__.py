@@ -1,0 +1,3 @@
+from omniline.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Access rules, in one place.
+
+- agent: conversations of the queues they are a member of, and those assigned to them;
+- supervisor: also every queue owned by a team they belong to;
+- qa and admin: every conversation of their workspace.
+Everything else of the workspace is visible only as a locked row; nothing of
+another workspace is visible at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.auth.models import Role, User
+from omniline.auth.principal import Principal
+from omniline.errors import Forbidden
+from omniline.workspaces.models import Queue, QueueMember, TeamMember
+
+SEES_ALL = frozenset({Role.admin.value, Role.qa.value})
+MAY_REPLY = frozenset({Role.agent.value, Role.supervisor.value, Role.admin.value})
+
+
+async def visible_queue_ids(session: AsyncSession, user: User) -> frozenset[int] | None:
+    if user.role in SEES_ALL:
+        return None
+    member_of = select(QueueMember.queue_id).where(QueueMember.user_id == user.id)
+    if user.role == Role.supervisor.value:
+        teams = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
+        owned = select(Queue.id).where(Queue.team_id.in_(teams))
+        rows = await session.scalars(member_of.union(owned))
+    else:
+        rows = await session.scalars(member_of)
+    return frozenset(rows)
+
+
+def can_see(p: Principal, queue_id: int | None, assignee_id: int | None) -> bool:
+    if p.queue_ids is None:
+        return True
+    if assignee_id is not None and assignee_id == p.user_id:
+        return True
+    return queue_id is not None and queue_id in p.queue_ids
+
+
+def visibility_clause(p: Principal, queue_col: Any, assignee_col: Any) -> ColumnElement[bool]:
+    """SQL form of :func:`can_see` (workspace filtering is the repository's job)."""
+    if p.queue_ids is None:
+        return true()
+    clauses: list[ColumnElement[bool]] = [assignee_col == p.user_id]
+    if p.queue_ids:
+        clauses.append(queue_col.in_(sorted(p.queue_ids)))
+    return or_(*clauses) if clauses else false()
+
+
+def check_may_reply(p: Principal) -> None:
+    if p.role not in MAY_REPLY:
+        raise Forbidden("your role may read conversations but not write to customers")
+
+
+def check_admin(p: Principal) -> None:
+    if p.role != Role.admin.value:
+        raise Forbidden("only an administrator may do this")
+
+
+def check_may_assign(p: Principal, assignee_id: int | None) -> None:
+    """Agents may take a conversation or drop their own; leads may assign anyone."""
+    if p.role in (Role.admin.value, Role.supervisor.value):
+        return
+    if p.role == Role.agent.value and assignee_id in (None, p.user_id):
+        return
+    raise Forbidden("only supervisors and administrators may assign to someone else")
+
+
+def event_payload_for(p: Principal, audience: Any) -> str:
+    """Which variant of a realtime event a staff member receives: full, locked or none."""
+    if audience.workspace_id != p.workspace_id or not audience.staff:
+        return "none"
+    if can_see(p, audience.queue_id, audience.assignee_id):
+        return "full"
+    return "locked" if audience.locked_data is not None else "none"

@@ -1,0 +1,99 @@
+"""Typed request dependencies: the session, the acting staff member, the widget visitor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.auth import service
+from omniline.auth.models import TokenKind
+from omniline.auth.principal import Principal, Visitor
+from omniline.auth.tokens import csrf_for, csrf_matches, read_visitor_token
+from omniline.config import get_settings
+from omniline.db import sessionmaker
+from omniline.errors import DomainError, Forbidden, Unauthorized
+
+SESSION_COOKIE = "omniline_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession | None = request.state._state.get("db")
+    if session is None:
+        session = sessionmaker()()
+        request.state.db = session
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def bearer_of(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def _principal(request: Request, session: AsyncSession) -> Principal:
+    bearer = bearer_of(request)
+    if bearer:
+        return await service.principal_from_token(
+            session, bearer, (TokenKind.access, TokenKind.api)
+        )
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthorized("sign in first: send a bearer token or a session cookie")
+    principal = await service.principal_from_token(session, cookie, (TokenKind.session,))
+    if request.method not in SAFE_METHODS:
+        expected = csrf_for(get_settings().secret_key, cookie)
+        given = request.headers.get("x-csrf-token")
+        if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            given = str((await request.form()).get("csrf_token") or "")
+        if not csrf_matches(expected, given):
+            raise Forbidden("the CSRF token is missing or wrong; reload the page")
+    return principal
+
+
+async def current_principal(request: Request, session: SessionDep) -> Principal:
+    principal = await _principal(request, session)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class LoginRequired(DomainError):
+    """Raised by pages (not the API): the handler redirects to the login page."""
+
+    status = 303
+    code = "login_required"
+
+
+async def page_principal(request: Request, session: SessionDep) -> Principal:
+    try:
+        return await current_principal(request, session)
+    except Unauthorized as exc:
+        raise LoginRequired("sign in first") from exc
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def current_visitor(request: Request) -> Visitor:
+    token = bearer_of(request) or request.query_params.get("token")
+    if not token:
+        raise Unauthorized("send the widget session token as 'Authorization: Bearer <token>'")
+    settings = get_settings()
+    return read_visitor_token(
+        settings.secret_key, token, settings.widget_session_days * 86400
+    )
+
+
+CurrentVisitor = Annotated[Visitor, Depends(current_visitor)]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omniline.kit.models import Base, BigId, CreatedMixin, IdMixin
+
+
+class Role(StrEnum):
+    agent = "agent"
+    supervisor = "supervisor"
+    qa = "qa"
+    admin = "admin"
+
+
+class TokenKind(StrEnum):
+    session = "session"  # browser cookie
+    access = "access"  # bearer token from /api/v1/auth/login
+    api = "api"  # long-lived integration token
+
+
+class User(IdMixin, CreatedMixin, Base):
+    """A staff member. Customers are contacts, never users."""
+
+    __tablename__ = "users"
+
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.agent.value)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class AuthToken(IdMixin, CreatedMixin, Base):
+    """A staff credential; only a SHA-256 of the secret is stored."""
+
+    __tablename__ = "auth_tokens"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

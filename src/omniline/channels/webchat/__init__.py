@@ -1,0 +1,10 @@
+"""Web-chat widget channel (also the contract for a lender's mobile app)."""
+
+from omniline.conversations.delivery import register_sender
+
+
+def register() -> None:
+    from omniline.channels.webchat import sender
+
+    register_sender("webchat", sender.send)
+    register_sender("mobile", sender.send)

@@ -1,0 +1,123 @@
+"""The widget / mobile-app API: a stable contract (docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, WebSocket
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from omniline.auth.deps import CurrentVisitor, SessionDep
+from omniline.auth.tokens import read_visitor_token
+from omniline.channels.webchat import service
+from omniline.channels.webchat.schemas import SessionIn, WidgetMessageIn
+from omniline.config import get_settings
+from omniline.conversations import attachments as files
+from omniline.conversations.inbound import InboundMessage
+from omniline.conversations.ingest import get_batcher
+from omniline.conversations.models import Attachment, Conversation, Message
+from omniline.conversations.views import widget_message_view
+from omniline.errors import DomainError, Invalid, NotFound
+from omniline.kit.routing import router as make_router
+from omniline.kit.uploads import file_response, read_limited
+from omniline.realtime import socket
+from omniline.realtime.hub import VisitorConnection
+
+router = make_router(prefix="/api/v1/widget", tags=["widget"])
+
+
+@router.post("/sessions", status_code=201)
+async def start_session(body: SessionIn, session: SessionDep) -> dict[str, Any]:
+    return await service.do_start_session(
+        session,
+        get_settings(),
+        inbox_key=body.inbox_key,
+        identity=body.identity.model_dump() if body.identity else None,
+        previous_token=body.session_token,
+        locale=(body.locale or "")[:8] or None,
+    )
+
+
+@router.get("/messages")
+async def list_messages(
+    visitor: CurrentVisitor, session: SessionDep, after_id: int | None = None
+) -> dict[str, Any]:
+    return {"items": await service.visitor_messages(session, visitor, after_id)}
+
+
+@router.post("/messages", status_code=201)
+async def post_message(body: WidgetMessageIn, visitor: CurrentVisitor) -> dict[str, Any]:
+    external = f"webchat:{visitor.contact_id}:{body.client_id}" if body.client_id else None
+    received = await get_batcher().submit(
+        InboundMessage(
+            workspace_id=visitor.workspace_id,
+            inbox_id=visitor.inbox_id,
+            contact_id=visitor.contact_id,
+            text=body.text,
+            external_id=external,
+        )
+    )
+    return widget_message_view(received.message, received.attachments)
+
+
+@router.post("/attachments", status_code=201)
+async def post_attachment(request: Request, visitor: CurrentVisitor) -> dict[str, Any]:
+    settings = get_settings()
+    form = await request.form()
+    data = await read_limited(form.get("file"), settings)
+    upload: Any = form.get("file")
+    text = str(form.get("text") or "")
+    if len(text) > settings.message_max_chars:
+        raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
+    stored = files.store(
+        settings, visitor.workspace_id, upload.filename, upload.content_type, data
+    )
+    received = await get_batcher().submit(
+        InboundMessage(
+            workspace_id=visitor.workspace_id,
+            inbox_id=visitor.inbox_id,
+            contact_id=visitor.contact_id,
+            text=text,
+            attachments=[stored],
+        )
+    )
+    return widget_message_view(received.message, received.attachments)
+
+
+@router.get("/attachments/{attachment_id}")
+async def get_attachment(
+    attachment_id: int, visitor: CurrentVisitor, session: SessionDep
+) -> FileResponse:
+    row = (
+        await session.execute(
+            select(Attachment)
+            .join(Message, Message.id == Attachment.message_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Attachment.id == attachment_id,
+                Message.private.is_(False),
+                Conversation.contact_id == visitor.contact_id,
+                Conversation.inbox_id == visitor.inbox_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no such attachment")
+    return file_response(get_settings(), row)
+
+
+@router.websocket("/stream")
+async def stream(ws: WebSocket) -> None:
+    settings = get_settings()
+    token = ws.query_params.get("token", "")
+    try:
+        visitor = read_visitor_token(
+            settings.secret_key, token, settings.widget_session_days * 86400
+        )
+    except DomainError as exc:
+        await ws.close(code=4401, reason=exc.message[:100])
+        return
+    await ws.accept()
+    await socket.serve(ws, VisitorConnection(visitor), ws.query_params.get("last_event_id"))
+

@@ -1,0 +1,116 @@
+"""Widget sessions: anonymous visitors and customers the lender's site vouches for."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.auth.principal import Visitor
+from omniline.auth.tokens import identity_signature, issue_visitor_token, read_visitor_token
+from omniline.config import Settings
+from omniline.contacts import repository as contacts_repo
+from omniline.contacts import service as contacts
+from omniline.conversations import repository as conversations
+from omniline.conversations.models import OPEN_STATUSES
+from omniline.errors import DomainError, NotFound, Unauthorized
+from omniline.inboxes import repository as inboxes
+from omniline.inboxes.models import Inbox
+from omniline.kit.clock import iso, utcnow
+
+CHANNEL = "webchat"
+
+
+async def inbox_by_key(session: AsyncSession, key: str) -> Inbox:
+    inbox = await inboxes.by_key(session, key)
+    if inbox is None or not inbox.enabled or inbox.channel not in (CHANNEL, "mobile"):
+        raise NotFound("unknown inbox key")
+    return inbox
+
+
+def check_signature(inbox: Inbox, external_id: str, signature: str) -> None:
+    expected = identity_signature(inbox.identity_secret, external_id)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        raise Unauthorized("the identity signature does not match this inbox's secret")
+
+
+async def do_start_session(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    inbox_key: str,
+    identity: dict[str, Any] | None,
+    previous_token: str | None,
+    locale: str | None,
+) -> dict[str, Any]:
+    inbox = await inbox_by_key(session, inbox_key)
+    previous: Visitor | None = None
+    if previous_token:
+        try:
+            previous = read_visitor_token(
+                settings.secret_key, previous_token, settings.widget_session_days * 86400
+            )
+        except DomainError:
+            previous = None
+        if previous is not None and previous.inbox_id != inbox.id:
+            previous = None
+
+    if identity is not None:
+        check_signature(inbox, identity["external_id"], identity["signature"])
+        contact = await contacts.do_upsert_verified(
+            session,
+            inbox.workspace_id,
+            CHANNEL,
+            external_id=identity["external_id"],
+            name=identity.get("name"),
+            email=identity.get("email"),
+            phone=identity.get("phone"),
+            language=locale,
+        )
+    else:
+        contact = None
+        if previous is not None and not previous.verified:
+            contact = await contacts_repo.get(session, inbox.workspace_id, previous.contact_id)
+        if contact is None:
+            contact = await contacts.do_create_anonymous_visitor(
+                session, inbox.workspace_id, CHANNEL, locale
+            )
+    visitor = Visitor(inbox.workspace_id, inbox.id, contact.id, contact.verified)
+    open_conv = await conversations.open_for_contacts(session, {(contact.id, inbox.id)})
+    conv = open_conv.get((contact.id, inbox.id))
+    expires = utcnow() + timedelta(days=settings.widget_session_days)
+    return {
+        "session_token": issue_visitor_token(settings.secret_key, visitor),
+        "contact_id": contact.id,
+        "conversation_id": conv.id if conv else None,
+        "verified": contact.verified,
+        "expires_at": iso(expires),
+        "inbox": {
+            "id": inbox.id,
+            "name": inbox.name,
+            "greeting": (inbox.settings or {}).get("greeting", ""),
+            "color": (inbox.settings or {}).get("color", "#1f6feb"),
+        },
+    }
+
+
+async def visitor_messages(
+    session: AsyncSession, visitor: Visitor, after_id: int | None
+) -> list[dict[str, Any]]:
+    from omniline.conversations.views import widget_message_view
+
+    rows = await conversations.conversations_of_contact(
+        session, visitor.workspace_id, visitor.contact_id, visitor.inbox_id
+    )
+    ids = [r.conv.id for r in rows]
+    if not ids:
+        return []
+    msgs = await conversations.messages(session, ids, after_id=after_id, include_private=False)
+    atts = await conversations.attachments_for(session, [m.id for m in msgs])
+    return [widget_message_view(m, atts.get(m.id)) for m in msgs]
+
+
+def is_open(status: str) -> bool:
+    return status in {s.value for s in OPEN_STATUSES}

@@ -1,0 +1,88 @@
+"""One settings class for the whole application (env prefix ``OMNILINE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-demo-only-secret"  # noqa: S105 - refused outside demo mode
+
+DEFAULT_ALLOWED_TYPES = (
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,"
+    "application/msword,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.ms-excel,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMNILINE_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Path("./var")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = DEFAULT_SECRET
+    demo_mode: bool = False
+    public_base_url: str = "http://127.0.0.1:8000"
+    default_locale: str = "en"
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    upload_allowed_types: str = DEFAULT_ALLOWED_TYPES
+    message_max_chars: int = Field(default=10_000, gt=0)
+    access_token_hours: int = Field(default=12, gt=0)
+    session_cookie_hours: int = Field(default=12, gt=0)
+    widget_session_days: int = Field(default=90, gt=0)
+    run_jobs: bool = True
+    realtime_buffer: int = Field(default=10_000, gt=0)
+    heartbeat_seconds: float = Field(default=20.0, gt=0)
+    secure_cookies: bool = False
+    db_pool_size: int = Field(default=20, gt=0)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'omniline.db').as_posix()}"
+        if self.secret_key == DEFAULT_SECRET and not self.demo_mode:
+            raise ValueError(
+                "OMNILINE_SECRET_KEY must be set to a long random value outside demo mode "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if len(self.secret_key) < 16:
+            raise ValueError("OMNILINE_SECRET_KEY must be at least 16 characters long")
+        self.public_base_url = self.public_base_url.rstrip("/")
+        return self
+
+    @property
+    def allowed_types(self) -> frozenset[str]:
+        return frozenset(t.strip().lower() for t in self.upload_allowed_types.split(",") if t.strip())
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.var_dir / "uploads"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+_override: Settings | None = None
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Install settings explicitly (CLI and tests); ``None`` returns to the environment."""
+    global _override
+    _override = settings
+    _from_env.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _from_env() -> Settings:
+    return Settings()
+
+
+def get_settings() -> Settings:
+    return _override if _override is not None else _from_env()

@@ -1,0 +1,150 @@
+"""Contacts: finding customers by their channel identities, CRM attributes and events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.auth import access
+from omniline.auth.principal import Principal
+from omniline.contacts import repository
+from omniline.contacts.models import Contact, ContactEvent, ContactIdentity
+from omniline.errors import Invalid, NotFound
+from omniline.kit.clock import iso, utcnow
+
+
+async def find_or_create_by_address(
+    session: AsyncSession, workspace_id: int, channel: str, address: str, name: str | None
+) -> Contact:
+    address = address.strip()
+    if not address:
+        raise Invalid("sender", "the channel gave no sender address")
+    found = await repository.by_identity(session, workspace_id, channel, address)
+    if found is not None:
+        return found
+    contact = Contact(workspace_id=workspace_id, name=(name or "").strip()[:200], attributes={})
+    session.add(contact)
+    await session.flush()
+    session.add(
+        ContactIdentity(
+            workspace_id=workspace_id, contact_id=contact.id, channel=channel, address=address
+        )
+    )
+    await session.flush()
+    return contact
+
+
+async def do_create_anonymous_visitor(
+    session: AsyncSession, workspace_id: int, channel: str, language: str | None
+) -> Contact:
+    contact = await find_or_create_by_address(
+        session, workspace_id, channel, f"anon:{uuid.uuid4().hex}", None
+    )
+    contact.language = language
+    return contact
+
+
+async def do_upsert_verified(
+    session: AsyncSession,
+    workspace_id: int,
+    channel: str,
+    *,
+    external_id: str,
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+    language: str | None,
+) -> Contact:
+    """A customer the lender's site vouched for: matched by CRM id, marked verified."""
+    contact = await repository.by_external_id(session, workspace_id, external_id)
+    if contact is None:
+        contact = Contact(workspace_id=workspace_id, external_id=external_id, attributes={})
+        session.add(contact)
+    contact.verified = True
+    if name:
+        contact.name = name.strip()[:200]
+    if email:
+        contact.email = email.strip().lower()[:320]
+    if phone:
+        contact.phone = phone.strip()[:32]
+    if language and not contact.language:
+        contact.language = language
+    await session.flush()
+    address = f"ext:{external_id}"
+    if await repository.by_identity(session, workspace_id, channel, address) is None:
+        session.add(
+            ContactIdentity(
+                workspace_id=workspace_id, contact_id=contact.id, channel=channel, address=address
+            )
+        )
+        await session.flush()
+    return contact
+
+
+async def do_add_event(
+    session: AsyncSession,
+    workspace_id: int,
+    contact_id: int,
+    name: str,
+    data: dict[str, Any],
+    occurred_at: datetime | None = None,
+) -> ContactEvent:
+    if not name.strip():
+        raise Invalid("name", "must not be empty")
+    if await repository.get(session, workspace_id, contact_id) is None:
+        raise NotFound("no such contact")
+    ev = ContactEvent(
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        name=name.strip()[:100],
+        data=data,
+        occurred_at=occurred_at or utcnow(),
+    )
+    session.add(ev)
+    await session.flush()
+    return ev
+
+
+async def contact_view(session: AsyncSession, p: Principal, contact_id: int) -> dict[str, Any]:
+    from omniline.conversations import repository as conversations
+
+    contact = await repository.get(session, p.workspace_id, contact_id)
+    if contact is None:
+        raise NotFound("no such contact")
+    rows = await conversations.conversations_of_contact(session, p.workspace_id, contact.id)
+    visible = [access.can_see(p, r.conv.queue_id, r.conv.assignee_id) for r in rows]
+    if rows and not any(visible) and p.queue_ids is not None:
+        # Contacts are reached through conversations; no visible one means no access.
+        raise NotFound("no such contact")
+    idents = await repository.identities(session, contact.id)
+    evs = await repository.events(session, contact.id)
+    return {
+        "id": contact.id,
+        "name": contact.name or f"Visitor #{contact.id}",
+        "email": contact.email,
+        "phone": contact.phone,
+        "language": contact.language,
+        "country": contact.country,
+        "timezone": contact.timezone,
+        "external_id": contact.external_id,
+        "verified": contact.verified,
+        "attributes": contact.attributes or {},
+        "identities": [{"channel": i.channel, "address": i.address} for i in idents],
+        "events": [
+            {"name": e.name, "data": e.data, "occurred_at": iso(e.occurred_at)} for e in evs
+        ],
+        "conversations": [
+            {
+                "id": r.conv.id,
+                "status": r.conv.status,
+                "locked": not vis,
+                "inbox": {"id": r.conv.inbox_id, "name": r.inbox_name, "channel": r.conv.channel},
+                "created_at": iso(r.conv.created_at),
+                "last_activity_at": iso(r.conv.last_activity_at),
+            }
+            for r, vis in zip(rows, visible, strict=True)
+        ],
+    }

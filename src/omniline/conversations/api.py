@@ -1,0 +1,216 @@
+"""Staff API for conversations (docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Query, Request, WebSocket
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from omniline.auth import access, service as auth_service
+from omniline.auth.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep
+from omniline.auth.models import TokenKind
+from omniline.config import get_settings
+from omniline.conversations import attachments as files
+from omniline.conversations import repository, service
+from omniline.conversations.models import Attachment, Conversation, Message, Status
+from omniline.conversations.notify import summary_of
+from omniline.conversations.schemas import AssignIn, ReplyIn, TagsIn
+from omniline.conversations.views import event_view, message_view
+from omniline.db import sessionmaker
+from omniline.errors import DomainError, Invalid, NotFound
+from omniline.kit.clock import iso
+from omniline.kit.cursor import decode_cursor, encode_cursor
+from omniline.kit.routing import router as make_router
+from omniline.kit.uploads import file_response, read_limited
+from omniline.realtime import socket
+from omniline.realtime.hub import StaffConnection
+
+router = make_router(prefix="/api/v1", tags=["conversations"])
+
+STATUS_FILTERS = {s.value for s in Status} | {"open"}
+
+
+def _filters(
+    p: Any,
+    status: str | None,
+    queue_id: int | None,
+    inbox_id: int | None,
+    channel: str | None,
+    assignee_id: str | None,
+    tag: str | None,
+) -> repository.Filters:
+    if status is not None and status not in STATUS_FILTERS:
+        raise Invalid("status", f"must be one of {', '.join(sorted(STATUS_FILTERS))}")
+    f = repository.Filters(
+        status=status, queue_id=queue_id, inbox_id=inbox_id, channel=channel or None,
+        tag=(tag or "").strip().lower() or None,
+    )
+    if assignee_id == "me":
+        f.assignee_id = p.user_id
+    elif assignee_id == "none":
+        f.unassigned = True
+    elif assignee_id:
+        if not assignee_id.isdigit():
+            raise Invalid("assignee_id", "must be a user id, 'me' or 'none'")
+        f.assignee_id = int(assignee_id)
+    return f
+
+
+@router.get("/conversations")
+async def list_conversations(
+    p: CurrentPrincipal,
+    session: SessionDep,
+    status: str | None = None,
+    queue_id: int | None = None,
+    inbox_id: int | None = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    assignee_id: Annotated[str | None, Query(max_length=20)] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    f = _filters(p, status, queue_id, inbox_id, channel, assignee_id, tag)
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repository.page(session, p.workspace_id, f, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        summary_of(r, locked=not access.can_see(p, r.conv.queue_id, r.conv.assignee_id))
+        for r in rows
+    ]
+    last = rows[-1].conv if rows else None
+    return {
+        "items": items,
+        "next_cursor": encode_cursor(last.last_activity_at, last.id) if more and last else None,
+        "counts": await repository.counts(session, p.workspace_id, f),
+    }
+
+
+@router.get("/conversations/{conv_id}")
+async def get_conversation(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    from omniline.contacts.service import contact_view
+
+    conv = await service.get_visible(session, p, conv_id)
+    (row,) = await repository.rows_by_ids(session, [conv.id])
+    out = summary_of(row)
+    out["contact"] = await contact_view(session, p, conv.contact_id)
+    out.update(
+        language=conv.language,
+        topic=conv.topic,
+        first_queued_at=iso(conv.first_queued_at),
+        first_assigned_at=iso(conv.first_assigned_at),
+        first_agent_reply_at=iso(conv.first_agent_reply_at),
+        resolved_at=iso(conv.resolved_at),
+    )
+    return out
+
+
+@router.get("/conversations/{conv_id}/messages")
+async def list_messages(
+    conv_id: int, p: CurrentPrincipal, session: SessionDep, after_id: int | None = None
+) -> dict[str, Any]:
+    conv = await service.get_visible(session, p, conv_id)
+    msgs = await repository.messages(session, [conv.id], after_id=after_id)
+    atts = await repository.attachments_for(session, [m.id for m in msgs])
+    return {"items": [message_view(m, atts.get(m.id)) for m in msgs]}
+
+
+@router.get("/conversations/{conv_id}/events")
+async def list_events(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    conv = await service.get_visible(session, p, conv_id)
+    return {"items": [event_view(e) for e in await repository.events(session, conv.id)]}
+
+
+@router.post("/conversations/{conv_id}/messages", status_code=201)
+async def reply(
+    conv_id: int, body: ReplyIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    res = await service.do_reply(session, p, conv_id, body.text, private=body.private)
+    return message_view(res.message, res.attachments)
+
+
+@router.post("/conversations/{conv_id}/attachments", status_code=201)
+async def reply_with_file(
+    conv_id: int, request: Request, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    settings = get_settings()
+    form = await request.form()
+    data = await read_limited(form.get("file"), settings)
+    upload: Any = form.get("file")
+    text = str(form.get("text") or "")
+    if len(text) > settings.message_max_chars:
+        raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
+    private = str(form.get("private") or "").lower() in ("1", "true", "on", "yes")
+    await service.get_visible(session, p, conv_id)
+    stored = files.store(settings, p.workspace_id, upload.filename, upload.content_type, data)
+    res = await service.do_reply(session, p, conv_id, text, private=private, files=[stored])
+    return message_view(res.message, res.attachments)
+
+
+@router.post("/conversations/{conv_id}/assign")
+async def assign(
+    conv_id: int, body: AssignIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    return summary_of(await service.do_assign(session, p, conv_id, body.assignee_id))
+
+
+@router.post("/conversations/{conv_id}/resolve")
+async def resolve(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return summary_of(await service.do_resolve(session, p, conv_id))
+
+
+@router.post("/conversations/{conv_id}/reopen")
+async def reopen(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return summary_of(await service.do_reopen(session, p, conv_id))
+
+
+@router.put("/conversations/{conv_id}/tags")
+async def set_tags(
+    conv_id: int, body: TagsIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    return summary_of(await service.do_set_tags(session, p, conv_id, body.tags))
+
+
+@router.get("/attachments/{attachment_id}")
+async def get_attachment(
+    attachment_id: int, p: CurrentPrincipal, session: SessionDep
+) -> FileResponse:
+    row = (
+        await session.execute(
+            select(Attachment, Conversation)
+            .join(Message, Message.id == Attachment.message_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Attachment.id == attachment_id, Attachment.workspace_id == p.workspace_id)
+        )
+    ).first()
+    if row is None or not access.can_see(p, row[1].queue_id, row[1].assignee_id):
+        raise NotFound("no such attachment")
+    return file_response(get_settings(), row[0])
+
+
+@router.websocket("/stream")
+async def stream(ws: WebSocket) -> None:
+    token = ws.query_params.get("token")
+    kinds = (TokenKind.access, TokenKind.api)
+    if not token:
+        token = ws.cookies.get(SESSION_COOKIE)
+        kinds = (TokenKind.session,)
+        origin = ws.headers.get("origin")
+        # A cookie travels with cross-site sockets too: accept only our own pages.
+        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+            await ws.close(code=4403, reason="cross-origin socket refused")
+            return
+    if not token:
+        await ws.close(code=4401, reason="sign in first")
+        return
+    try:
+        async with sessionmaker()() as session:
+            principal = await auth_service.principal_from_token(session, token, kinds)
+    except DomainError as exc:
+        await ws.close(code=4401, reason=exc.message[:100])
+        return
+    await ws.accept()
+    await socket.serve(ws, StaffConnection(principal), ws.query_params.get("last_event_id"))

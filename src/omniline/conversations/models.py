@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omniline.kit.clock import utcnow
+from omniline.kit.models import Base, BigId, CreatedMixin, IdMixin
+
+
+class Status(StrEnum):
+    bot = "bot"
+    queued = "queued"
+    assigned = "assigned"
+    waiting_customer = "waiting_customer"
+    resolved = "resolved"
+    closed = "closed"
+
+
+OPEN_STATUSES = (Status.bot, Status.queued, Status.assigned, Status.waiting_customer)
+
+
+class Direction(StrEnum):
+    inbound = "in"
+    outbound = "out"
+
+
+class AuthorType(StrEnum):
+    contact = "contact"
+    agent = "agent"
+    bot = "bot"
+    system = "system"
+
+
+class Delivery(StrEnum):
+    received = "received"
+    queued = "queued"
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+
+class Conversation(IdMixin, CreatedMixin, Base):
+    """One case from one contact through one inbox.
+
+    The ``last_message_*`` and ``first_*`` columns are denormalised on purpose:
+    the conversation list and the metrics read them without joins.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conv_ws_activity", "workspace_id", "last_activity_at", "id"),
+        Index("ix_conv_ws_status_activity", "workspace_id", "status", "last_activity_at", "id"),
+        Index("ix_conv_ws_queue_activity", "workspace_id", "queue_id", "last_activity_at", "id"),
+        Index("ix_conv_ws_assignee_activity", "workspace_id", "assignee_id", "last_activity_at"),
+        Index("ix_conv_contact_inbox", "contact_id", "inbox_id", "status"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
+    queue_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("queues.id", ondelete="SET NULL"), default=None
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(24), default=Status.queued.value)
+    priority: Mapped[int] = mapped_column(default=0)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    topic: Mapped[str | None] = mapped_column(String(100), default=None)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_text: Mapped[str | None] = mapped_column(String(200), default=None)
+    last_message_direction: Mapped[str | None] = mapped_column(String(3), default=None)
+    last_message_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_agent_reply_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ConversationTag(Base):
+    """Index of tags for filtering; the list itself lives on ``Conversation.tags``."""
+
+    __tablename__ = "conversation_tags"
+    __table_args__ = (Index("ix_conversation_tags_ws_tag", "workspace_id", "tag"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+
+
+class Message(IdMixin, CreatedMixin, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # A retried webhook or a re-sent widget message is stored once.
+        UniqueConstraint("inbox_id", "external_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    direction: Mapped[str] = mapped_column(String(3))
+    author_type: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    private: Mapped[bool] = mapped_column(default=False)
+    delivery_status: Mapped[str] = mapped_column(String(16), default=Delivery.received.value)
+    delivery_error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class Attachment(IdMixin, CreatedMixin, Base):
+    """A file kept on disk under the uploads folder; the row holds its metadata."""
+
+    __tablename__ = "attachments"
+
+    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+
+
+class ConversationEvent(IdMixin, CreatedMixin, Base):
+    """Append-only log of everything that happens to a conversation."""
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (Index("ix_conv_events_conversation", "conversation_id", "id"),)
+
+    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16), default="system")
+    actor_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

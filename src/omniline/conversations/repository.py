@@ -1,0 +1,217 @@
+"""Queries for conversations. Every query is filtered by workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.auth.models import User
+from omniline.contacts.models import Contact
+from omniline.conversations.models import (
+    OPEN_STATUSES,
+    Attachment,
+    Conversation,
+    ConversationEvent,
+    ConversationTag,
+    Message,
+)
+from omniline.inboxes.models import Inbox
+from omniline.workspaces.models import Queue
+
+
+@dataclass(slots=True)
+class Filters:
+    status: str | None = None
+    queue_id: int | None = None
+    inbox_id: int | None = None
+    channel: str | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    tag: str | None = None
+
+
+@dataclass(slots=True)
+class Row:
+    conv: Conversation
+    queue_name: str | None
+    inbox_name: str
+    assignee_name: str | None
+    contact_name: str | None
+
+
+def _summary_select() -> Select[Any]:
+    return (
+        select(Conversation, Queue.name, Inbox.name, User.name, Contact.name)
+        .join(Inbox, Inbox.id == Conversation.inbox_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .outerjoin(Queue, Queue.id == Conversation.queue_id)
+        .outerjoin(User, User.id == Conversation.assignee_id)
+    )
+
+
+def _rows(result: Any) -> list[Row]:
+    return [Row(c, q, i, a, n) for c, q, i, a, n in result]
+
+
+async def rows_by_ids(session: AsyncSession, ids: list[int]) -> list[Row]:
+    if not ids:
+        return []
+    return _rows(await session.execute(_summary_select().where(Conversation.id.in_(ids))))
+
+
+def _apply(stmt: Select[Any], workspace_id: int, f: Filters, *, with_status: bool) -> Select[Any]:
+    stmt = stmt.where(Conversation.workspace_id == workspace_id)
+    if with_status and f.status:
+        if f.status == "open":
+            stmt = stmt.where(Conversation.status.in_([s.value for s in OPEN_STATUSES]))
+        else:
+            stmt = stmt.where(Conversation.status == f.status)
+    if f.queue_id is not None:
+        stmt = stmt.where(Conversation.queue_id == f.queue_id)
+    if f.inbox_id is not None:
+        stmt = stmt.where(Conversation.inbox_id == f.inbox_id)
+    if f.channel:
+        stmt = stmt.where(Conversation.channel == f.channel)
+    if f.unassigned:
+        stmt = stmt.where(Conversation.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        stmt = stmt.where(Conversation.assignee_id == f.assignee_id)
+    if f.tag:
+        tagged = select(ConversationTag.conversation_id).where(
+            ConversationTag.workspace_id == workspace_id, ConversationTag.tag == f.tag
+        )
+        stmt = stmt.where(Conversation.id.in_(tagged))
+    return stmt
+
+
+async def page(
+    session: AsyncSession,
+    workspace_id: int,
+    f: Filters,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[Row]:
+    stmt = _apply(_summary_select(), workspace_id, f, with_status=True)
+    if after is not None:
+        at, row_id = after
+        stmt = stmt.where(
+            or_(
+                Conversation.last_activity_at < at,
+                and_(Conversation.last_activity_at == at, Conversation.id < row_id),
+            )
+        )
+    stmt = stmt.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit)
+    return _rows(await session.execute(stmt))
+
+
+async def counts(session: AsyncSession, workspace_id: int, f: Filters) -> dict[str, int]:
+    stmt = _apply(
+        select(Conversation.status, func.count()).select_from(Conversation),
+        workspace_id,
+        f,
+        with_status=False,
+    ).group_by(Conversation.status)
+    found = {status: n for status, n in (await session.execute(stmt)).all()}
+    out = {s: int(found.get(s, 0)) for s in ("bot", "queued", "assigned", "waiting_customer")}
+    out["open"] = sum(out.values())
+    out["resolved"] = int(found.get("resolved", 0))
+    out["closed"] = int(found.get("closed", 0))
+    return out
+
+
+async def get(session: AsyncSession, workspace_id: int, conv_id: int) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation).where(
+            Conversation.id == conv_id, Conversation.workspace_id == workspace_id
+        )
+    )
+
+
+async def open_for_contacts(
+    session: AsyncSession, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], Conversation]:
+    """The newest open conversation of each (contact, inbox) pair."""
+    if not pairs:
+        return {}
+    contact_ids = sorted({c for c, _ in pairs})
+    rows = await session.scalars(
+        select(Conversation)
+        .where(
+            Conversation.contact_id.in_(contact_ids),
+            Conversation.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(Conversation.id)
+    )
+    found: dict[tuple[int, int], Conversation] = {}
+    for conv in rows:
+        key = (conv.contact_id, conv.inbox_id)
+        if key in pairs:
+            found[key] = conv
+    return found
+
+
+async def messages_by_external_id(
+    session: AsyncSession, keys: set[tuple[int, str]]
+) -> dict[tuple[int, str], Message]:
+    if not keys:
+        return {}
+    inbox_ids = sorted({i for i, _ in keys})
+    ext_ids = sorted({e for _, e in keys})
+    rows = await session.scalars(
+        select(Message).where(Message.inbox_id.in_(inbox_ids), Message.external_id.in_(ext_ids))
+    )
+    return {(m.inbox_id, m.external_id or ""): m for m in rows if (m.inbox_id, m.external_id) in keys}
+
+
+async def messages(
+    session: AsyncSession,
+    conversation_ids: list[int],
+    *,
+    after_id: int | None = None,
+    include_private: bool = True,
+    limit: int = 1000,
+) -> list[Message]:
+    stmt = select(Message).where(Message.conversation_id.in_(conversation_ids))
+    if after_id is not None:
+        stmt = stmt.where(Message.id > after_id)
+    if not include_private:
+        stmt = stmt.where(Message.private.is_(False))
+    return list(await session.scalars(stmt.order_by(Message.id).limit(limit)))
+
+
+async def attachments_for(session: AsyncSession, message_ids: list[int]) -> dict[int, list[Attachment]]:
+    if not message_ids:
+        return {}
+    out: dict[int, list[Attachment]] = {}
+    rows = await session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.id)
+    )
+    for att in rows:
+        out.setdefault(att.message_id, []).append(att)
+    return out
+
+
+async def events(session: AsyncSession, conversation_id: int) -> list[ConversationEvent]:
+    return list(
+        await session.scalars(
+            select(ConversationEvent)
+            .where(ConversationEvent.conversation_id == conversation_id)
+            .order_by(ConversationEvent.id)
+        )
+    )
+
+
+async def conversations_of_contact(
+    session: AsyncSession, workspace_id: int, contact_id: int, inbox_id: int | None = None
+) -> list[Row]:
+    stmt = _summary_select().where(
+        Conversation.workspace_id == workspace_id, Conversation.contact_id == contact_id
+    )
+    if inbox_id is not None:
+        stmt = stmt.where(Conversation.inbox_id == inbox_id)
+    return _rows(await session.execute(stmt.order_by(Conversation.id.desc()).limit(200)))

@@ -1,0 +1,391 @@
+"""Conversation actions (``do_*``): the API, channel webhooks and jobs all call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.auth import access
+from omniline.auth.models import Role, User
+from omniline.auth.principal import Principal
+from omniline.contacts import service as contacts
+from omniline.conversations import notify, repository
+from omniline.conversations.attachments import StoredFile
+from omniline.conversations.inbound import InboundMessage
+from omniline.conversations.models import (
+    OPEN_STATUSES,
+    Attachment,
+    AuthorType,
+    Conversation,
+    ConversationEvent,
+    ConversationTag,
+    Delivery,
+    Direction,
+    Message,
+    Status,
+)
+from omniline.errors import Conflict, Invalid, NotFound
+from omniline.inboxes.models import Inbox
+from omniline.jobs import service as jobs
+from omniline.kit.clock import utcnow
+
+PREVIEW_CHARS = 200
+OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
+
+
+@dataclass(slots=True)
+class Received:
+    message: Message
+    attachments: list[Attachment] = field(default_factory=list)
+    duplicate: bool = False
+
+
+@dataclass(slots=True)
+class Actor:
+    type: str
+    id: int | None
+    name: str
+
+    @classmethod
+    def of(cls, p: Principal) -> Actor:
+        return cls(AuthorType.agent.value, p.user_id, p.name)
+
+
+SYSTEM = Actor(AuthorType.system.value, None, "")
+
+
+def _add_event(
+    session: AsyncSession, conv: Conversation, type_: str, actor: Actor, data: dict[str, object]
+) -> ConversationEvent:
+    ev = ConversationEvent(
+        workspace_id=conv.workspace_id,
+        conversation_id=conv.id,
+        type=type_,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        data=data,
+        created_at=utcnow(),
+    )
+    session.add(ev)
+    return ev
+
+
+def _touch(conv: Conversation, msg: Message) -> None:
+    if msg.private:
+        return
+    conv.last_activity_at = msg.created_at
+    conv.last_message_at = msg.created_at
+    conv.last_message_direction = msg.direction
+    text = msg.text or ""
+    conv.last_message_text = (text[: PREVIEW_CHARS - 1] + "…") if len(text) > PREVIEW_CHARS else text
+
+
+def _attach(session: AsyncSession, msg: Message, files: list[StoredFile]) -> list[Attachment]:
+    atts = [
+        Attachment(
+            workspace_id=msg.workspace_id,
+            message_id=msg.id,
+            filename=f.filename,
+            content_type=f.content_type,
+            size=f.size,
+            sha256=f.sha256,
+            storage_key=f.storage_key,
+        )
+        for f in files
+    ]
+    session.add_all(atts)
+    return atts
+
+
+async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) -> list[Received]:
+    """Store a batch of customer messages in the caller's transaction.
+
+    One pass for the whole batch: duplicates by external id, open conversations
+    of the senders, new conversations, messages and events are each a single
+    query or flush, so many concurrent senders share one commit.
+    """
+    now = utcnow()
+    results: list[Received | None] = [None] * len(items)
+
+    keys = {(it.inbox_id, it.external_id) for it in items if it.external_id}
+    existing = await repository.messages_by_external_id(session, keys)  # type: ignore[arg-type]
+    seen_in_batch: dict[tuple[int, str], int] = {}
+    fresh: list[int] = []
+    for i, it in enumerate(items):
+        key = (it.inbox_id, it.external_id) if it.external_id else None
+        if key is not None and key in existing:
+            results[i] = Received(existing[key], duplicate=True)
+        elif key is not None and key in seen_in_batch:
+            continue  # resolved after the first copy is stored
+        else:
+            if key is not None:
+                seen_in_batch[key] = i
+            fresh.append(i)
+
+    inbox_ids = sorted({items[i].inbox_id for i in fresh})
+    inboxes = {
+        ib.id: ib for ib in await session.scalars(select(Inbox).where(Inbox.id.in_(inbox_ids)))
+    }
+    for i in fresh:
+        it = items[i]
+        inbox = inboxes.get(it.inbox_id)
+        if inbox is None or inbox.workspace_id != it.workspace_id:
+            raise NotFound("the inbox does not exist")
+        if it.contact_id is None:
+            contact = await contacts.find_or_create_by_address(
+                session, inbox.workspace_id, inbox.channel, it.sender_address or "", it.sender_name
+            )
+            it.contact_id = contact.id
+
+    pairs = {(items[i].contact_id or 0, items[i].inbox_id) for i in fresh}
+    open_convs = await repository.open_for_contacts(session, pairs)
+    created: list[Conversation] = []
+    for contact_id, inbox_id in sorted(pairs):
+        if (contact_id, inbox_id) in open_convs:
+            continue
+        inbox = inboxes[inbox_id]
+        conv = Conversation(
+            workspace_id=inbox.workspace_id,
+            inbox_id=inbox.id,
+            channel=inbox.channel,
+            contact_id=contact_id,
+            queue_id=inbox.default_queue_id,
+            status=Status.queued.value,
+            created_at=now,
+            last_activity_at=now,
+            first_queued_at=now,
+            tags=[],
+        )
+        session.add(conv)
+        open_convs[(contact_id, inbox_id)] = conv
+        created.append(conv)
+    if created:
+        await session.flush()
+        for conv in created:
+            _add_event(session, conv, "created", SYSTEM, {"channel": conv.channel})
+            _add_event(session, conv, "queued", SYSTEM, {"queue_id": conv.queue_id})
+
+    new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]] = []
+    touched: dict[int, Conversation] = {}
+    for i in fresh:
+        it = items[i]
+        conv = open_convs[(it.contact_id or 0, it.inbox_id)]
+        if conv.status == Status.waiting_customer.value:
+            conv.status = Status.assigned.value if conv.assignee_id else Status.queued.value
+        msg = Message(
+            workspace_id=conv.workspace_id,
+            conversation_id=conv.id,
+            inbox_id=it.inbox_id,
+            external_id=it.external_id,
+            direction=Direction.inbound.value,
+            author_type=AuthorType.contact.value,
+            author_id=it.contact_id,
+            author_name=it.sender_name or "",
+            text=it.text,
+            delivery_status=Delivery.received.value,
+            created_at=it.received_at or now,
+        )
+        session.add(msg)
+        new_msgs.append((i, conv, msg, it.attachments))
+        touched[conv.id] = conv
+    await session.flush()
+
+    for i, conv, msg, files in new_msgs:
+        atts = _attach(session, msg, files) if files else []
+        _touch(conv, msg)
+        _add_event(session, conv, "message_in", SYSTEM, {"message_id": msg.id})
+        results[i] = Received(msg, atts)
+    for i, it in enumerate(items):
+        if results[i] is None and it.external_id:
+            first = results[seen_in_batch[(it.inbox_id, it.external_id)]]
+            assert first is not None
+            results[i] = Received(first.message, first.attachments, duplicate=True)
+    await session.flush()
+
+    created_ids = {c.id for c in created}
+    rows = await repository.rows_by_ids(session, sorted(touched))
+    by_id = {r.conv.id: r for r in rows}
+    for _i, conv, msg, _files in new_msgs:
+        res = results[_i]
+        assert res is not None
+        notify.message_created(session, conv, msg, res.attachments)
+    for conv_id, row in by_id.items():
+        notify.conversation_changed(session, row, created=conv_id in created_ids)
+    return [r for r in results if r is not None]
+
+
+async def get_visible(session: AsyncSession, p: Principal, conv_id: int) -> Conversation:
+    conv = await repository.get(session, p.workspace_id, conv_id)
+    if conv is None or not access.can_see(p, conv.queue_id, conv.assignee_id):
+        raise NotFound("no such conversation")
+    return conv
+
+
+async def _publish_row(session: AsyncSession, conv: Conversation) -> repository.Row:
+    await session.flush()
+    rows = await repository.rows_by_ids(session, [conv.id])
+    notify.conversation_changed(session, rows[0], created=False)
+    return rows[0]
+
+
+async def do_reply(
+    session: AsyncSession,
+    p: Principal,
+    conv_id: int,
+    text: str,
+    *,
+    private: bool = False,
+    files: list[StoredFile] | None = None,
+) -> Received:
+    access.check_may_reply(p)
+    conv = await get_visible(session, p, conv_id)
+    files = files or []
+    if not text.strip() and not files:
+        raise Invalid("text", "must not be empty")
+    if conv.status == Status.closed.value and not private:
+        raise Conflict("the conversation is closed; a customer's new message opens a new one")
+    now = utcnow()
+    msg = Message(
+        workspace_id=conv.workspace_id,
+        conversation_id=conv.id,
+        inbox_id=conv.inbox_id,
+        direction=Direction.outbound.value,
+        author_type=AuthorType.agent.value,
+        author_id=p.user_id,
+        author_name=p.name,
+        text=text,
+        private=private,
+        delivery_status=Delivery.received.value if private else Delivery.queued.value,
+        created_at=now,
+    )
+    session.add(msg)
+    await session.flush()
+    atts = _attach(session, msg, files)
+    actor = Actor.of(p)
+    changed = False
+    if not private:
+        _touch(conv, msg)
+        if conv.assignee_id is None and conv.status in OPEN_VALUES:
+            _assign(session, conv, p.user_id, p.name, actor, now)
+        if conv.first_agent_reply_at is None:
+            conv.first_agent_reply_at = now
+        if conv.status in (Status.assigned.value, Status.queued.value):
+            conv.status = Status.waiting_customer.value
+        changed = True
+        await jobs.enqueue(
+            session,
+            "deliver_message",
+            {"message_id": msg.id},
+            workspace_id=conv.workspace_id,
+        )
+    ev = _add_event(session, conv, "note" if private else "message_out", actor,
+                    {"message_id": msg.id})
+    await session.flush()
+    notify.message_created(session, conv, msg, atts)
+    notify.timeline_event(session, conv, ev)
+    if changed:
+        await _publish_row(session, conv)
+    return Received(msg, atts)
+
+
+def _assign(
+    session: AsyncSession,
+    conv: Conversation,
+    user_id: int,
+    name: str,
+    actor: Actor,
+    now: object,
+) -> ConversationEvent:
+    conv.assignee_id = user_id
+    if conv.first_assigned_at is None:
+        conv.first_assigned_at = utcnow()
+    if conv.status in (Status.queued.value, Status.bot.value):
+        conv.status = Status.assigned.value
+    return _add_event(session, conv, "assigned", actor, {"assignee_id": user_id, "assignee_name": name})
+
+
+async def do_assign(
+    session: AsyncSession, p: Principal, conv_id: int, assignee_id: int | None
+) -> repository.Row:
+    access.check_may_assign(p, assignee_id)
+    conv = await get_visible(session, p, conv_id)
+    if conv.status not in OPEN_VALUES:
+        raise Conflict("only an open conversation can be assigned; reopen it first")
+    actor = Actor.of(p)
+    if assignee_id is None:
+        if conv.assignee_id is None:
+            return await _publish_row(session, conv)
+        previous = conv.assignee_id
+        conv.assignee_id = None
+        if conv.status == Status.assigned.value:
+            conv.status = Status.queued.value
+        ev = _add_event(session, conv, "unassigned", actor, {"previous_assignee_id": previous})
+    else:
+        user = await session.scalar(
+            select(User).where(User.id == assignee_id, User.workspace_id == p.workspace_id)
+        )
+        if user is None or not user.active:
+            raise Invalid("assignee_id", "no such active user in this workspace")
+        if user.role == Role.qa.value:
+            raise Invalid("assignee_id", "QA staff do not take conversations")
+        if conv.assignee_id == user.id:
+            return await _publish_row(session, conv)
+        ev = _assign(session, conv, user.id, user.name, actor, utcnow())
+    await session.flush()
+    notify.timeline_event(session, conv, ev)
+    return await _publish_row(session, conv)
+
+
+async def do_resolve(session: AsyncSession, p: Principal, conv_id: int) -> repository.Row:
+    access.check_may_reply(p)
+    conv = await get_visible(session, p, conv_id)
+    if conv.status not in OPEN_VALUES:
+        raise Conflict("the conversation is already resolved")
+    conv.status = Status.resolved.value
+    conv.resolved_at = utcnow()
+    ev = _add_event(session, conv, "resolved", Actor.of(p), {})
+    await session.flush()
+    notify.timeline_event(session, conv, ev)
+    return await _publish_row(session, conv)
+
+
+async def do_reopen(session: AsyncSession, p: Principal, conv_id: int) -> repository.Row:
+    access.check_may_reply(p)
+    conv = await get_visible(session, p, conv_id)
+    if conv.status in OPEN_VALUES:
+        raise Conflict("the conversation is already open")
+    conv.status = Status.assigned.value if conv.assignee_id else Status.queued.value
+    conv.resolved_at = None
+    conv.last_activity_at = utcnow()
+    ev = _add_event(session, conv, "reopened", Actor.of(p), {})
+    await session.flush()
+    notify.timeline_event(session, conv, ev)
+    return await _publish_row(session, conv)
+
+
+async def do_set_tags(
+    session: AsyncSession, p: Principal, conv_id: int, tags: list[str]
+) -> repository.Row:
+    access.check_may_reply(p)
+    conv = await get_visible(session, p, conv_id)
+    clean = sorted({t.strip().lower() for t in tags if t.strip()})
+    if any(len(t) > 64 for t in clean):
+        raise Invalid("tags", "a tag must be at most 64 characters long")
+    if len(clean) > 50:
+        raise Invalid("tags", "at most 50 tags")
+    before = list(conv.tags or [])
+    if clean == before:
+        return await _publish_row(session, conv)
+    conv.tags = clean
+    await session.execute(delete(ConversationTag).where(ConversationTag.conversation_id == conv.id))
+    session.add_all(
+        ConversationTag(conversation_id=conv.id, tag=t, workspace_id=conv.workspace_id)
+        for t in clean
+    )
+    ev = _add_event(session, conv, "tags_changed", Actor.of(p), {"before": before, "after": clean})
+    await session.flush()
+    notify.timeline_event(session, conv, ev)
+    return await _publish_row(session, conv)

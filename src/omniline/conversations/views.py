@@ -1,0 +1,102 @@
+"""Plain-dict shapes of conversations, messages and events as the API answers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omniline.conversations.models import Attachment, Conversation, ConversationEvent, Message
+from omniline.kit.clock import iso
+
+
+def attachment_view(att: Attachment, *, widget_token: str | None = None) -> dict[str, Any]:
+    url = f"/api/v1/attachments/{att.id}"
+    if widget_token is not None:
+        url = f"/api/v1/widget/attachments/{att.id}"
+    return {
+        "id": att.id,
+        "filename": att.filename,
+        "content_type": att.content_type,
+        "size": att.size,
+        "url": url,
+    }
+
+
+def message_view(msg: Message, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "conversation_id": msg.conversation_id,
+        "direction": msg.direction,
+        "private": msg.private,
+        "author": {"type": msg.author_type, "id": msg.author_id, "name": msg.author_name},
+        "text": msg.text,
+        "attachments": [attachment_view(a) for a in attachments or []],
+        "delivery_status": msg.delivery_status,
+        "delivery_error": msg.delivery_error,
+        "created_at": iso(msg.created_at),
+    }
+
+
+def widget_message_view(msg: Message, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "conversation_id": msg.conversation_id,
+        "direction": msg.direction,
+        "author": {"type": msg.author_type, "name": msg.author_name},
+        "text": msg.text,
+        "attachments": [attachment_view(a, widget_token="") for a in attachments or []],
+        "created_at": iso(msg.created_at),
+    }
+
+
+def event_view(ev: ConversationEvent) -> dict[str, Any]:
+    return {
+        "id": ev.id,
+        "conversation_id": ev.conversation_id,
+        "type": ev.type,
+        "actor": {"type": ev.actor_type, "id": ev.actor_id, "name": ev.actor_name},
+        "data": ev.data,
+        "created_at": iso(ev.created_at),
+    }
+
+
+def summary_view(
+    conv: Conversation,
+    *,
+    queue_name: str | None,
+    inbox_name: str,
+    assignee_name: str | None,
+    contact_name: str | None,
+    locked: bool = False,
+) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": conv.id,
+        "locked": locked,
+        "status": conv.status,
+        "priority": conv.priority,
+        "queue": {"id": conv.queue_id, "name": queue_name} if conv.queue_id else None,
+        "inbox": {"id": conv.inbox_id, "name": inbox_name, "channel": conv.channel},
+        "assignee": {"id": conv.assignee_id, "name": assignee_name} if conv.assignee_id else None,
+        "created_at": iso(conv.created_at),
+        "last_activity_at": iso(conv.last_activity_at),
+    }
+    if locked:
+        base.update(contact=None, last_message=None, tags=[])
+    else:
+        base.update(
+            contact={"id": conv.contact_id, "name": contact_name or ""},
+            last_message=(
+                {
+                    "text": conv.last_message_text or "",
+                    "direction": conv.last_message_direction,
+                    "created_at": iso(conv.last_message_at),
+                }
+                if conv.last_message_at
+                else None
+            ),
+            tags=list(conv.tags or []),
+        )
+    return base
+
+
+def contact_display_name(name: str | None, contact_id: int) -> str:
+    return name or f"Visitor #{contact_id}"

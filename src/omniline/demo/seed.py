@@ -1,0 +1,77 @@
+"""The demo workspace of a microfinance lender (demo mode only)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.auth import service as users
+from omniline.auth.models import Role
+from omniline.contacts import service as contacts
+from omniline.inboxes import service as inboxes
+from omniline.workspaces import repository
+from omniline.workspaces import service as workspaces
+
+SLUG = "demo"
+QUEUES = ("First line", "Business assistants", "Tech support")
+USERS = [
+    ("admin@demo.omniline", "Alex Admin", "demo-admin", Role.admin),
+    ("supervisor@demo.omniline", "Sofia Supervisor", "demo-supervisor", Role.supervisor),
+    ("agent@demo.omniline", "Anna Agent", "demo-agent", Role.agent),
+    ("agent2@demo.omniline", "Boris Agent", "demo-agent", Role.agent),
+]
+
+
+async def seed(session: AsyncSession) -> bool:
+    """Create the demo workspace once; returns False when it already exists."""
+    if await repository.by_slug(session, SLUG) is not None:
+        return False
+    ws = await workspaces.do_create_workspace(session, name="MicroLend (demo)", slug=SLUG)
+    team = await workspaces.do_create_team(session, ws.id, "Support team")
+    queues = {
+        name: await workspaces.do_create_queue(session, ws.id, name, team_id=team.id)
+        for name in QUEUES
+    }
+    made = {}
+    for email, name, password, role in USERS:
+        made[email] = await users.do_create_user(
+            session, workspace_id=ws.id, email=email, name=name, password=password, role=role.value
+        )
+    await workspaces.do_set_team_members(
+        session, ws.id, team.id, [u.id for u in made.values() if u.role != Role.admin.value]
+    )
+    first, business = queues["First line"], queues["Business assistants"]
+    await workspaces.do_set_queue_members(
+        session, ws.id, first.id, [made["agent@demo.omniline"].id, made["agent2@demo.omniline"].id]
+    )
+    await workspaces.do_set_queue_members(
+        session, ws.id, business.id, [made["agent2@demo.omniline"].id]
+    )
+    await inboxes.do_create_inbox(
+        session,
+        ws.id,
+        channel="webchat",
+        name="Website chat",
+        key="demo-widget",
+        default_queue_id=first.id,
+        settings={
+            "color": "#0b6e4f",
+            "greeting": "Hello! We answer within 10 minutes, 8:00-20:00 Kyiv time.",
+        },
+        identity_secret="demo-identity-secret",
+    )
+    client = await contacts.do_upsert_verified(
+        session,
+        ws.id,
+        "webchat",
+        external_id="client-42",
+        name="Olena Kovalenko",
+        email="olena.kovalenko@example.com",
+        phone="+380501234567",
+        language="uk",
+    )
+    client.country = "UA"
+    client.timezone = "Europe/Kyiv"
+    client.attributes = {"client": True, "segment": "small business", "loan_product": "Micro 50"}
+    await contacts.do_add_event(session, ws.id, client.id, "contract_signed", {"amount": 50000})
+    await session.flush()
+    return True

@@ -1,0 +1,147 @@
+"""Claiming and running due jobs.
+
+PostgreSQL: any number of runners claim rows with ``FOR UPDATE SKIP LOCKED``.
+SQLite: one runner per database (the embedded default runs it in the server).
+A claimed job holds a lease (``locked_until``); a runner that dies mid-job
+leaves it to be claimed again after the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from omniline.db import sessionmaker, unit_of_work
+from omniline.jobs import service
+from omniline.jobs.models import Job, JobState
+from omniline.jobs.registry import RetryLater, handler_for
+from omniline.kit.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+BATCH = 20
+
+
+def backoff_seconds(attempts: int) -> float:
+    """1 s, 4 s, 16 s, ... capped at one hour."""
+    return float(min(4 ** max(attempts - 1, 0), 3600))
+
+
+class Runner:
+    def __init__(self, *, poll_seconds: float = 1.0) -> None:
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        service.on_enqueue(self._wake.set)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="job-runner")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                ran = await self.run_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job runner iteration failed")
+                ran = 0
+            if ran:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def claim(self) -> list[int]:
+        now = utcnow()
+        async with unit_of_work() as session:
+            due = (
+                select(Job.id)
+                .where(
+                    or_(
+                        Job.state == JobState.pending.value,
+                        (Job.state == JobState.running.value) & (Job.locked_until < now),
+                    ),
+                    Job.run_at <= now,
+                )
+                .order_by(Job.run_at, Job.id)
+                .limit(BATCH)
+            )
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(due))
+            if ids:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id.in_(ids))
+                    .values(
+                        state=JobState.running.value,
+                        locked_by=self.name,
+                        locked_until=now + LEASE,
+                        attempts=Job.attempts + 1,
+                    )
+                )
+        return ids
+
+    async def run_due(self) -> int:
+        ids = await self.claim()
+        for job_id in ids:
+            await self.run_one(job_id)
+        return len(ids)
+
+    async def run_one(self, job_id: int) -> None:
+        async with sessionmaker()() as peek:
+            job = await peek.get(Job, job_id)
+            if job is None:
+                return
+            kind, payload, attempts, max_attempts = (
+                job.kind, dict(job.payload), job.attempts, job.max_attempts
+            )
+        handler = handler_for(kind)
+        error: str | None = None
+        delay = 0.0
+        if handler is None:
+            error, delay = f"no handler for job kind {kind!r}", backoff_seconds(attempts)
+        else:
+            try:
+                async with unit_of_work() as session:
+                    await handler(session, payload)
+            except RetryLater as exc:
+                error, delay = str(exc), exc.seconds
+            except Exception as exc:
+                log.warning("job %s (%s) failed: %s", job_id, kind, exc)
+                error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
+                delay = backoff_seconds(attempts)
+        async with unit_of_work() as session:
+            job = await session.get(Job, job_id)
+            if job is None:
+                return
+            job.locked_by = None
+            job.locked_until = None
+            if error is None:
+                job.state = JobState.done.value
+                job.finished_at = utcnow()
+                job.last_error = None
+            elif attempts >= max_attempts:
+                job.state = JobState.failed.value
+                job.last_error = error
+                job.finished_at = utcnow()
+            else:
+                job.state = JobState.pending.value
+                job.last_error = error
+                job.run_at = utcnow() + timedelta(seconds=delay)

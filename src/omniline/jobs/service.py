@@ -1,0 +1,71 @@
+"""Writing jobs in the caller's transaction, and retrying failed ones by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.db import after_commit
+from omniline.errors import Conflict, NotFound
+from omniline.jobs.models import Job, JobState
+from omniline.kit.clock import utcnow
+
+_wakers: list[Any] = []
+
+
+def on_enqueue(waker: Any) -> None:
+    """The in-process runner registers to be woken when a job is committed."""
+    _wakers.append(waker)
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    workspace_id: int | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    job = Job(
+        kind=kind,
+        payload=payload,
+        workspace_id=workspace_id,
+        run_at=run_at or utcnow(),
+        max_attempts=max_attempts,
+    )
+    session.add(job)
+    if session.info.get("jobs_wake") is None:
+        session.info["jobs_wake"] = True
+
+        def _wake() -> None:
+            session.info.pop("jobs_wake", None)
+            for waker in _wakers:
+                waker()
+
+        after_commit(session, _wake)
+    return job
+
+
+async def do_retry(session: AsyncSession, job_id: int) -> Job:
+    job = await session.scalar(select(Job).where(Job.id == job_id))
+    if job is None:
+        raise NotFound("no such job")
+    if job.state != JobState.failed.value:
+        raise Conflict("only a failed job can be retried")
+    job.state = JobState.pending.value
+    job.attempts = 0
+    job.run_at = utcnow()
+    job.last_error = None
+    return job
+
+
+async def failed_jobs(session: AsyncSession, limit: int = 100) -> list[Job]:
+    return list(
+        await session.scalars(
+            select(Job).where(Job.state == JobState.failed.value).order_by(Job.id.desc()).limit(limit)
+        )
+    )

@@ -1,0 +1,124 @@
+"""The sockets this process holds, and handing each event to those allowed to get it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from omniline.auth import access
+from omniline.auth.principal import Principal, Visitor
+from omniline.realtime.events import RealtimeEvent
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 1000  # a socket that falls this far behind is told to resync
+
+
+class Connection:
+    __slots__ = ("overflowed", "queue")
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+        self.overflowed = False
+
+    def push(self, frame: str) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+
+class StaffConnection(Connection):
+    __slots__ = ("principal",)
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__()
+        self.principal = principal
+
+
+class VisitorConnection(Connection):
+    __slots__ = ("visitor",)
+
+    def __init__(self, visitor: Visitor) -> None:
+        super().__init__()
+        self.visitor = visitor
+
+
+def _frame(event: RealtimeEvent, variant: str, data: dict[str, Any] | None) -> str:
+    cached = event._frames.get(variant)
+    if cached is None:
+        cached = orjson.dumps({"id": event.id, "type": event.type, "data": data}).decode()
+        event._frames[variant] = cached
+    return cached
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._staff: dict[int, set[StaffConnection]] = defaultdict(set)
+        self._visitors: dict[int, set[VisitorConnection]] = defaultdict(set)
+
+    def add(self, conn: Connection) -> None:
+        if isinstance(conn, StaffConnection):
+            self._staff[conn.principal.workspace_id].add(conn)
+        elif isinstance(conn, VisitorConnection):
+            self._visitors[conn.visitor.contact_id].add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        if isinstance(conn, StaffConnection):
+            group = self._staff.get(conn.principal.workspace_id)
+            key: int = conn.principal.workspace_id
+            table: dict[int, Any] = self._staff
+        elif isinstance(conn, VisitorConnection):
+            group = self._visitors.get(conn.visitor.contact_id)  # type: ignore[assignment]
+            key = conn.visitor.contact_id
+            table = self._visitors
+        else:
+            return
+        if group is not None:
+            group.discard(conn)  # type: ignore[arg-type]
+            if not group:
+                table.pop(key, None)
+
+    @property
+    def size(self) -> int:
+        return sum(len(s) for s in self._staff.values()) + sum(
+            len(s) for s in self._visitors.values()
+        )
+
+    def dispatch(self, event: RealtimeEvent) -> None:
+        aud = event.audience
+        if aud.staff:
+            for conn in self._staff.get(aud.workspace_id, ()):
+                variant = access.event_payload_for(conn.principal, aud)
+                if variant == "full":
+                    conn.push(_frame(event, "full", event.data))
+                elif variant == "locked":
+                    conn.push(_frame(event, "locked", aud.locked_data))
+        if aud.contact_id is not None and aud.contact_data is not None:
+            for vconn in self._visitors.get(aud.contact_id, ()):
+                if aud.inbox_id is None or vconn.visitor.inbox_id == aud.inbox_id:
+                    vconn.push(_frame(event, "contact", aud.contact_data))
+
+    def replay_for(self, conn: Connection, events: list[RealtimeEvent]) -> list[str]:
+        """Frames a reconnecting socket missed, filtered by the same rules as live ones."""
+        frames: list[str] = []
+        for event in events:
+            aud = event.audience
+            if isinstance(conn, StaffConnection):
+                variant = access.event_payload_for(conn.principal, aud)
+                if variant == "full":
+                    frames.append(_frame(event, "full", event.data))
+                elif variant == "locked":
+                    frames.append(_frame(event, "locked", aud.locked_data))
+            elif isinstance(conn, VisitorConnection):
+                if (
+                    aud.contact_id == conn.visitor.contact_id
+                    and aud.contact_data is not None
+                    and (aud.inbox_id is None or aud.inbox_id == conn.visitor.inbox_id)
+                ):
+                    frames.append(_frame(event, "contact", aud.contact_data))
+        return frames

@@ -1,0 +1,79 @@
+"""Serving one WebSocket: hello, replay of missed events, live events, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from omniline.config import get_settings
+from omniline.realtime.hub import Connection
+from omniline.realtime.service import get_realtime
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = '{"type":"heartbeat"}'
+RESYNC = '{"type":"resync"}'
+PONG = '{"type":"pong"}'
+
+
+async def serve(ws: WebSocket, conn: Connection, last_event_id: str | None) -> None:
+    """Run until the peer goes away. The socket must already be accepted."""
+    rt = get_realtime()
+    # No await between reading the buffer and registering: nothing is missed or doubled.
+    missed = rt.bus.buffer.since(last_event_id) if last_event_id else []
+    head = rt.bus.buffer.head_id
+    rt.hub.add(conn)
+    reader = asyncio.create_task(_read(ws, conn))
+    try:
+        await ws.send_text(orjson.dumps({"type": "hello", "last_event_id": head}).decode())
+        if missed is None:
+            await ws.send_text(RESYNC)
+        else:
+            for frame in rt.hub.replay_for(conn, missed):
+                await ws.send_text(frame)
+        beat = get_settings().heartbeat_seconds
+        while not reader.done():
+            getter = asyncio.ensure_future(conn.queue.get())
+            done, _ = await asyncio.wait({getter, reader}, timeout=beat, return_when="FIRST_COMPLETED")
+            if getter in done:
+                await ws.send_text(getter.result())
+                if conn.overflowed:
+                    _drain(conn)
+                    await ws.send_text(RESYNC)
+            else:
+                getter.cancel()
+                if not done:
+                    await ws.send_text(HEARTBEAT)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        rt.hub.remove(conn)
+        reader.cancel()
+        with contextlib.suppress(BaseException):
+            await reader
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+def _drain(conn: Connection) -> None:
+    while not conn.queue.empty():
+        conn.queue.get_nowait()
+    conn.overflowed = False
+
+
+async def _read(ws: WebSocket, conn: Connection) -> None:
+    while True:
+        try:
+            text = await ws.receive_text()
+        except (WebSocketDisconnect, RuntimeError, KeyError):
+            return
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(msg, dict) and msg.get("type") == "ping":
+            conn.push(PONG)

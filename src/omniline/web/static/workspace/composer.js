@@ -1,0 +1,182 @@
+// Reply box: reply / private note mode, Ctrl/Cmd+Enter to send, attachment upload, error display.
+import { api, ApiError } from './api.js';
+import { t, formatSize } from './util.js';
+
+const MAX_TEXT = 10000;
+
+export class Composer {
+  /**
+   * @param {HTMLFormElement} form
+   * @param {(message: object) => void} onSent  called with the created Message
+   */
+  constructor(form, onSent) {
+    this.form = form;
+    this.onSent = onSent;
+    this.conversationId = null;
+    this.sending = false;
+    this.file = null;
+    this.drafts = new Map(); // conversation id -> {text, private}
+
+    this.input = form.querySelector('[data-testid="reply-input"]');
+    this.toggle = form.querySelector('[data-testid="private-toggle"]');
+    this.send = form.querySelector('[data-testid="reply-send"]');
+    this.error = form.querySelector('.composer-error');
+    this.fileInput = form.querySelector('input[type="file"]');
+    this.attachBtn = form.querySelector('[data-action="attach"]');
+    this.fileChip = form.querySelector('.composer-file');
+    this.modeLabel = form.querySelector('.composer-mode-label');
+
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+        ev.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener('input', () => {
+      this._clearError();
+      this._sizeInput();
+    });
+    this.toggle.addEventListener('change', () => this._mode());
+    this.attachBtn?.addEventListener('click', () => this.fileInput.click());
+    this.fileInput?.addEventListener('change', () => {
+      this._setFile(this.fileInput.files && this.fileInput.files[0] ? this.fileInput.files[0] : null);
+    });
+    this.fileChip?.querySelector('[data-action="remove-file"]')?.addEventListener('click', () => this._setFile(null));
+    // Drop a file on the reply box.
+    form.addEventListener('dragover', (ev) => {
+      if (ev.dataTransfer && [...ev.dataTransfer.types].includes('Files')) {
+        ev.preventDefault();
+        form.classList.add('dragging');
+      }
+    });
+    form.addEventListener('dragleave', () => form.classList.remove('dragging'));
+    form.addEventListener('drop', (ev) => {
+      form.classList.remove('dragging');
+      const f = ev.dataTransfer?.files?.[0];
+      if (f) {
+        ev.preventDefault();
+        this._setFile(f);
+      }
+    });
+    this._mode();
+  }
+
+  get isPrivate() {
+    return this.toggle.type === 'checkbox' ? this.toggle.checked : this.toggle.getAttribute('aria-pressed') === 'true';
+  }
+
+  /** Switches to another conversation, keeping an unsent draft per conversation. */
+  setConversation(id) {
+    if (this.conversationId !== null && this.conversationId !== id) {
+      this.drafts.set(this.conversationId, { text: this.input.value, private: this.isPrivate });
+    }
+    this.conversationId = id;
+    const draft = this.drafts.get(id);
+    this.input.value = draft ? draft.text : '';
+    this.toggle.checked = draft ? draft.private : false;
+    this._setFile(null);
+    this._clearError();
+    this._mode();
+    this._sizeInput();
+  }
+
+  focus() {
+    this.input.focus();
+  }
+
+  _mode() {
+    const priv = this.isPrivate;
+    this.form.classList.toggle('is-private', priv);
+    this.input.placeholder = priv ? t('placeholder_note') : t('placeholder_reply');
+    this.send.textContent = priv ? t('send_note') : t('send_reply');
+    if (this.modeLabel) this.modeLabel.textContent = priv ? t('mode_note') : t('mode_reply');
+  }
+
+  _sizeInput() {
+    this.input.style.height = 'auto';
+    const h = Math.min(Math.max(this.input.scrollHeight + 2, 64), 240);
+    this.input.style.height = `${h}px`;
+  }
+
+  _setFile(file) {
+    this.file = file;
+    if (!file && this.fileInput) this.fileInput.value = '';
+    if (this.fileChip) {
+      this.fileChip.hidden = !file;
+      const name = this.fileChip.querySelector('.composer-file-name');
+      if (name) name.textContent = file ? `${file.name} · ${formatSize(file.size)}` : '';
+    }
+    this._clearError();
+  }
+
+  showError(message) {
+    this.error.textContent = message;
+    this.error.hidden = false;
+    this.input.setAttribute('aria-invalid', 'true');
+  }
+
+  _clearError() {
+    this.error.textContent = '';
+    this.error.hidden = true;
+    this.input.removeAttribute('aria-invalid');
+  }
+
+  _busy(on) {
+    this.sending = on;
+    this.send.disabled = on;
+    if (this.attachBtn) this.attachBtn.disabled = on;
+    this.form.setAttribute('aria-busy', on ? 'true' : 'false');
+  }
+
+  async submit() {
+    if (this.sending || this.conversationId === null) return;
+    const text = this.input.value;
+    const priv = this.isPrivate;
+    const id = this.conversationId;
+    if (!text.trim() && !this.file) {
+      this.showError(t('error_empty'));
+      this.focus();
+      return;
+    }
+    if (text.length > MAX_TEXT) {
+      this.showError(t('error_too_long', { max: MAX_TEXT }));
+      return;
+    }
+    this._clearError();
+    this._busy(true);
+    const base = `/api/v1/conversations/${encodeURIComponent(id)}`;
+    try {
+      let message;
+      if (this.file) {
+        const fd = new FormData();
+        fd.append('file', this.file, this.file.name);
+        if (text.trim()) fd.append('text', text);
+        fd.append('private', priv ? 'true' : 'false');
+        message = await api.upload(`${base}/attachments`, fd, { quiet: true });
+      } else {
+        message = await api.post(`${base}/messages`, { text, private: priv }, { quiet: true });
+      }
+      if (this.conversationId === id) {
+        this.input.value = '';
+        this._setFile(null);
+        this._sizeInput();
+        this.drafts.delete(id);
+      }
+      if (message) this.onSent(message);
+    } catch (err) {
+      if (this.conversationId === id && err instanceof ApiError) {
+        const field = err.fields?.length ? err.fields.map((f) => f.message && f.field ? `${f.field}: ${f.message}` : f.message).filter(Boolean) : [];
+        let msg = err.message;
+        if (err.status === 413) msg = err.message || t('error_too_large');
+        if (field.length && !field.some((f) => msg.includes(f))) msg = `${msg} (${field.join('; ')})`;
+        this.showError(msg);
+      }
+    } finally {
+      this._busy(false);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+// The conversation timeline: messages and events merged by time.
+import { el, t, tOr, clear, timeValue, shortTime, fullTime, linkify, safeUrl, formatSize } from './util.js';
+
+// Events that duplicate a message already shown in the timeline.
+const HIDDEN_EVENTS = new Set(['message_in', 'message_out', 'note']);
+
+function sortKey(item) {
+  return [timeValue(item.created_at), item.kind === 'event' ? 0 : 1, Number(item.id) || 0];
+}
+
+function before(a, b) {
+  const ka = sortKey(a);
+  const kb = sortKey(b);
+  for (let i = 0; i < ka.length; i += 1) if (ka[i] !== kb[i]) return ka[i] < kb[i];
+  return false;
+}
+
+function nameOf(x) {
+  if (!x) return '';
+  if (typeof x === 'string') return x;
+  return x.name || '';
+}
+
+/** Human text for an Event (actor names and data come from the server, shown as text). */
+export function eventText(ev) {
+  const actor = nameOf(ev.actor);
+  const d = ev.data && typeof ev.data === 'object' ? ev.data : {};
+  switch (ev.type) {
+    case 'created':
+      return t('ev_created');
+    case 'queued': {
+      const queue = nameOf(d.queue) || d.queue_name || '';
+      return queue ? t('ev_queued_to', { queue }) : t('ev_queued');
+    }
+    case 'assigned': {
+      const who = nameOf(d.assignee) || d.assignee_name || '';
+      if (who && actor && who !== actor) return t('ev_assigned_by', { actor, assignee: who });
+      if (who || actor) return t('ev_assigned', { name: who || actor });
+      return t('ev_assigned_plain');
+    }
+    case 'unassigned':
+      return actor ? t('ev_unassigned_by', { actor }) : t('ev_unassigned');
+    case 'resolved':
+      return actor ? t('ev_resolved_by', { actor }) : t('ev_resolved');
+    case 'reopened':
+      return actor ? t('ev_reopened_by', { actor }) : t('ev_reopened');
+    case 'closed':
+      return actor ? t('ev_closed_by', { actor }) : t('ev_closed');
+    case 'tags_changed': {
+      const tags = Array.isArray(d.tags) ? d.tags : Array.isArray(d.new) ? d.new : null;
+      const text = tags ? (tags.length ? tags.join(', ') : t('ev_no_tags')) : '';
+      return text ? t('ev_tags', { tags: text }) : t('ev_tags_changed');
+    }
+    default: {
+      const label = tOr(`ev_${ev.type}`, String(ev.type || '').replace(/_/g, ' '));
+      return actor ? `${label} · ${actor}` : label;
+    }
+  }
+}
+
+function attachmentNode(a, fallbackName) {
+  const href = safeUrl(a.url);
+  const name = a.filename || fallbackName;
+  const isImage = typeof a.content_type === 'string' && a.content_type.startsWith('image/') && href;
+  if (isImage) {
+    return el('a', { class: 'att att-image', href, target: '_blank', rel: 'noopener noreferrer', title: name },
+      el('img', { src: href, alt: name, loading: 'lazy' }));
+  }
+  const label = [name, formatSize(a.size)].filter(Boolean).join(' · ');
+  if (!href) return el('span', { class: 'att att-file', text: label });
+  return el('a', { class: 'att att-file', href, target: '_blank', rel: 'noopener noreferrer' },
+    el('span', { class: 'att-icon', 'aria-hidden': 'true', text: '\u{1F4CE}' }), el('span', { text: label }));
+}
+
+function deliveryNode(m) {
+  if (m.direction !== 'out' || m.private || !m.delivery_status) return null;
+  const status = m.delivery_status;
+  const label = tOr(`delivery_${status}`, status);
+  const node = el('span', { class: `delivery delivery-${status}`, 'data-delivery': status, text: label });
+  if (m.delivery_error) {
+    node.title = m.delivery_error;
+    node.append(`: ${m.delivery_error}`);
+  }
+  return node;
+}
+
+export function messageNode(m) {
+  const type = m.author?.type || (m.direction === 'in' ? 'contact' : 'agent');
+  const side = m.private ? 'right' : type === 'system' ? 'center' : m.direction === 'in' || type === 'contact' ? 'left' : 'right';
+  const author = m.author?.name || tOr(`author_${type}`, type);
+  const node = el('article', {
+    class: `msg msg-${side} msg-${type}${m.private ? ' msg-private' : ''}`,
+    'data-testid': 'message',
+    'data-id': m.id,
+    'data-author-type': type,
+    'data-private': m.private ? 'true' : 'false',
+    'data-direction': m.direction,
+  });
+  const head = el('header', { class: 'msg-head' },
+    m.private ? el('span', { class: 'msg-private-label', text: t('private_note') }) : null,
+    el('span', { class: 'msg-author', text: author }),
+    type === 'bot' ? el('span', { class: 'badge badge-muted', text: t('author_bot') }) : null,
+    el('time', { datetime: m.created_at || '', title: fullTime(m.created_at), text: shortTime(m.created_at) }));
+  const bubble = el('div', { class: 'msg-bubble' });
+  if (m.text) bubble.append(el('div', { class: 'msg-text' }, linkify(m.text)));
+  const atts = Array.isArray(m.attachments) ? m.attachments : [];
+  if (atts.length) bubble.append(el('div', { class: 'msg-atts' }, atts.map((a) => attachmentNode(a, t('attachment')))));
+  node.append(head, bubble);
+  const delivery = deliveryNode(m);
+  if (delivery) node.append(el('footer', { class: 'msg-foot' }, delivery));
+  return node;
+}
+
+export function eventNode(ev) {
+  return el('div', { class: `tl-event ev-${ev.type}`, 'data-testid': 'event', 'data-id': ev.id, 'data-type': ev.type },
+    el('span', { class: 'tl-event-text', text: eventText(ev) }),
+    el('time', { datetime: ev.created_at || '', title: fullTime(ev.created_at), text: shortTime(ev.created_at) }));
+}
+
+export class Timeline {
+  constructor(root) {
+    this.root = root;
+    this.items = []; // {kind, id, created_at, node}
+    this.keys = new Map();
+  }
+
+  reset(messages = [], events = []) {
+    this.root.setAttribute('aria-busy', 'true');
+    clear(this.root);
+    this.items = [];
+    this.keys.clear();
+    const all = [
+      ...messages.map((m) => ({ kind: 'message', id: m.id, created_at: m.created_at, data: m })),
+      ...events.filter((e) => !HIDDEN_EVENTS.has(e.type)).map((e) => ({ kind: 'event', id: e.id, created_at: e.created_at, data: e })),
+    ];
+    all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const frag = document.createDocumentFragment();
+    for (const item of all) {
+      item.node = item.kind === 'message' ? messageNode(item.data) : eventNode(item.data);
+      this.items.push(item);
+      this.keys.set(`${item.kind}:${item.id}`, item);
+      frag.append(item.node);
+    }
+    if (!all.length) frag.append(el('p', { class: 'tl-empty muted', text: t('timeline_empty') }));
+    this.root.append(frag);
+    this.root.removeAttribute('aria-busy');
+    this.scrollToBottom();
+  }
+
+  showLoading() {
+    clear(this.root);
+    this.items = [];
+    this.keys.clear();
+    this.root.append(el('p', { class: 'tl-empty muted', text: t('loading') }));
+  }
+
+  lastMessageId() {
+    let max = 0;
+    for (const it of this.items) if (it.kind === 'message' && Number(it.id) > max) max = Number(it.id);
+    return max;
+  }
+
+  addMessage(m) {
+    return this._add({ kind: 'message', id: m.id, created_at: m.created_at, data: m });
+  }
+
+  addEvent(ev) {
+    if (HIDDEN_EVENTS.has(ev.type)) return false;
+    return this._add({ kind: 'event', id: ev.id, created_at: ev.created_at, data: ev });
+  }
+
+  /** Inserts (or replaces, e.g. a delivery status change) keeping time order. */
+  _add(item) {
+    const key = `${item.kind}:${item.id}`;
+    const stick = this.nearBottom();
+    item.node = item.kind === 'message' ? messageNode(item.data) : eventNode(item.data);
+    const old = this.keys.get(key);
+    if (old) {
+      old.node.replaceWith(item.node);
+      old.node = item.node;
+      old.data = item.data;
+      return false;
+    }
+    this.root.querySelector('.tl-empty')?.remove();
+    let i = this.items.length;
+    while (i > 0 && before(item, this.items[i - 1])) i -= 1;
+    this.items.splice(i, 0, item);
+    this.keys.set(key, item);
+    const next = this.items[i + 1];
+    if (next) this.root.insertBefore(item.node, next.node);
+    else this.root.append(item.node);
+    if (stick) this.scrollToBottom();
+    return true;
+  }
+
+  nearBottom() {
+    const r = this.root;
+    return r.scrollHeight - r.scrollTop - r.clientHeight < 80;
+  }
+
+  scrollToBottom() {
+    this.root.scrollTop = this.root.scrollHeight;
+    // Images load later and change the height.
+    requestAnimationFrame(() => { this.root.scrollTop = this.root.scrollHeight; });
+  }
+}
