@@ -37,8 +37,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
-    url = settings.database_url
+def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -49,14 +48,14 @@ def make_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=10, pool_pre_ping=True
+        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
     )
 
 
 def init_engine(settings: Settings | None = None) -> AsyncEngine:
     global _engine, _sessionmaker
     settings = settings or get_settings()
-    _engine = make_engine(settings)
+    _engine = make_engine(settings.database_url, settings.db_pool_size)
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False, autoflush=False)
     return _engine
 

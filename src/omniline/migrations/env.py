@@ -27,11 +27,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _online() -> None:
-    url = context.config.get_main_option("sqlalchemy.url")
-    settings = get_settings()
-    if url:
-        settings = settings.model_copy(update={"database_url": url})
-    engine = make_engine(settings)
+    url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    engine = make_engine(url, pool_size=2)
     async with engine.connect() as conn:
         await conn.run_sync(_run)
         await conn.commit()
@@ -40,7 +37,8 @@ async def _online() -> None:
 
 if context.is_offline_mode():
     context.configure(
-        url=get_settings().database_url, target_metadata=target_metadata, literal_binds=True
+        url=context.config.get_main_option("sqlalchemy.url") or get_settings().database_url,
+        target_metadata=target_metadata, literal_binds=True
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,7 +1,6 @@
 // One conversation-list row, built from a ConversationSummary with DOM calls only.
 import { el, t, timeEl, statusBadge, channelBadge } from './util.js';
-
-const LOCK_ICON = '\u{1F512}';
+import { icon } from './icons.js';
 
 /**
  * @param {object} s ConversationSummary
@@ -31,8 +30,8 @@ export function buildRow(s, o) {
     li.append(el('div', { class: 'row-body' },
       el('div', { class: 'row-top' },
         el('span', { class: 'row-name' },
-          el('span', { class: 'lock-icon', 'aria-hidden': 'true', text: LOCK_ICON }),
-          el('span', { text: t('locked_row') })),
+          icon('lock', 'lock-icon'),
+          el('span', { class: 'row-name-text', text: t('locked_row') })),
         timeEl(s.last_activity_at || s.created_at)),
       el('div', { class: 'row-preview muted', text: t('locked_hint') }),
       meta));

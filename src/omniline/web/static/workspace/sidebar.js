@@ -1,5 +1,6 @@
 // Right column: the contact of the open conversation (GET /api/v1/contacts/{id}).
 import { api } from './api.js';
+import { icon } from './icons.js';
 import { el, t, clear, timeEl, shortDate, fullTime, statusBadge, channelBadge } from './util.js';
 
 function displayValue(v) {
@@ -150,12 +151,12 @@ export class ContactSidebar {
     ];
     if (cv.locked) {
       return el('li', { class: 'side-conv locked', 'data-locked': 'true', title: t('locked_row') },
-        el('span', { 'aria-hidden': 'true', class: 'lock-icon', text: '\u{1F512}' }), body,
+        icon('lock', 'lock-icon'), body,
         el('span', { class: 'sr-only', text: t('locked_row') }));
     }
     if (current) {
-      return el('li', { class: 'side-conv current', 'aria-current': 'true' }, body,
-        el('span', { class: 'muted small', text: t('current') }));
+      return el('li', { class: 'side-conv current', 'aria-current': 'true', title: t('current') }, body,
+        el('span', { class: 'sr-only', text: t('current') }));
     }
     return el('li', { class: 'side-conv' }, el('button', {
       type: 'button',

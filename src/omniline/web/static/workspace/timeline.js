@@ -1,4 +1,5 @@
 // The conversation timeline: messages and events merged by time.
+import { icon } from './icons.js';
 import { el, t, tOr, clear, timeValue, shortTime, fullTime, linkify, safeUrl, formatSize } from './util.js';
 
 // Events that duplicate a message already shown in the timeline.
@@ -69,7 +70,7 @@ function attachmentNode(a, fallbackName) {
   const label = [name, formatSize(a.size)].filter(Boolean).join(' · ');
   if (!href) return el('span', { class: 'att att-file', text: label });
   return el('a', { class: 'att att-file', href, target: '_blank', rel: 'noopener noreferrer' },
-    el('span', { class: 'att-icon', 'aria-hidden': 'true', text: '\u{1F4CE}' }), el('span', { text: label }));
+    icon('clip', 'att-icon'), el('span', { text: label }));
 }
 
 function deliveryNode(m) {
