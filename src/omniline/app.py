@@ -26,9 +26,16 @@ log = logging.getLogger("omniline")
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
 }
 
 
@@ -43,7 +50,7 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
         name = _field_name(tuple(err.get("loc", ())))
         msg = str(err.get("msg", "is not valid"))
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         if err.get("type") == "json_invalid":
             return JSONResponse(
                 {"error": {"code": "bad_request", "message": "the body is not valid JSON"}},
@@ -161,8 +168,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from omniline.workspaces import api as workspaces_api
 
     for module in (
-        auth_api, conversations_api, workspaces_api, webchat_api,
-        auth_pages, conversations_pages, webchat_pages,
+        auth_api,
+        conversations_api,
+        workspaces_api,
+        webchat_api,
+        auth_pages,
+        conversations_pages,
+        webchat_pages,
     ):
         app.include_router(module.router)
     from omniline.workspaces import pages as admin_pages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -64,9 +65,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 async def _run_worker() -> None:
     from omniline import db
+    from omniline.config import get_settings
     from omniline.jobs.runner import Runner
     from omniline.realtime.service import init_realtime
-    from omniline.config import get_settings
     from omniline.wiring import register_channels
 
     settings = get_settings()
@@ -86,10 +87,8 @@ async def _run_worker() -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _settings()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run_worker())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -113,7 +112,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     created = asyncio.run(_seed_demo())
     print(
         "\n"
-        "  Omniline demo " + ("(new demo workspace created)" if created else "(existing data)") + "\n"
+        "  Omniline demo "
+        + ("(new demo workspace created)" if created else "(existing data)")
+        + "\n"
         "  DEMO MODE: these logins exist only for the demo; never use it for real customers.\n\n"
         f"  Agent workspace:  {base}/login\n"
         "    admin@demo.omniline       / demo-admin\n"
@@ -218,7 +219,9 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     _settings()
 
     async def go(session: Any) -> None:
-        for user in await repository.users_of(session, await _workspace_id(session, args.workspace)):
+        for user in await repository.users_of(
+            session, await _workspace_id(session, args.workspace)
+        ):
             state = "" if user.active else "  (disabled)"
             print(f"{user.id:>5}  {user.role:<10} {user.email:<40} {user.name}{state}")
 

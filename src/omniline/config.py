@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me-demo-only-secret"  # noqa: S105 - refused outside demo mode
+DEFAULT_SECRET = "change-me-demo-only-secret"
 
 DEFAULT_ALLOWED_TYPES = (
     "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,"
@@ -58,7 +58,9 @@ class Settings(BaseSettings):
 
     @property
     def allowed_types(self) -> frozenset[str]:
-        return frozenset(t.strip().lower() for t in self.upload_allowed_types.split(",") if t.strip())
+        return frozenset(
+            t.strip().lower() for t in self.upload_allowed_types.split(",") if t.strip()
+        )
 
     @property
     def uploads_dir(self) -> Path:

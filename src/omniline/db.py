@@ -15,7 +15,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 from omniline.config import Settings, get_settings
@@ -47,9 +52,7 @@ def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
         engine = create_async_engine(url, poolclass=NullPool if "memory" in url else None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
 
 
 def init_engine(settings: Settings | None = None) -> AsyncEngine:

@@ -91,9 +91,7 @@ def current_visitor(request: Request) -> Visitor:
     if not token:
         raise Unauthorized("send the widget session token as 'Authorization: Bearer <token>'")
     settings = get_settings()
-    return read_visitor_token(
-        settings.secret_key, token, settings.widget_session_days * 86400
-    )
+    return read_visitor_token(settings.secret_key, token, settings.widget_session_days * 86400)
 
 
 CurrentVisitor = Annotated[Visitor, Depends(current_visitor)]

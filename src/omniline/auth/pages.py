@@ -70,8 +70,9 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     form = await request.form()
     next_ = _safe_next(str(form.get("next") or ""))
     if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf_token"))):
-        return _login_page(request, error="The form expired; please try again.", next_=next_,
-                           status=403)
+        return _login_page(
+            request, error="The form expired; please try again.", next_=next_, status=403
+        )
     try:
         user: User = await service.authenticate(
             session, str(form.get("email") or ""), str(form.get("password") or "")

@@ -69,7 +69,9 @@ async def principal_from_token(
     return await principal_for(session, user, token_id=token.id)
 
 
-async def principal_for(session: AsyncSession, user: User, token_id: int | None = None) -> Principal:
+async def principal_for(
+    session: AsyncSession, user: User, token_id: int | None = None
+) -> Principal:
     return Principal(
         user_id=user.id,
         workspace_id=user.workspace_id,

@@ -20,7 +20,9 @@ class Contact(IdMixin, CreatedMixin, Base):
         Index("ix_contacts_ws_phone", "workspace_id", "phone"),
     )
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -39,7 +41,9 @@ class ContactIdentity(IdMixin, CreatedMixin, Base):
     __tablename__ = "contact_identities"
     __table_args__ = (UniqueConstraint("workspace_id", "channel", "address"),)
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     contact_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
@@ -53,7 +57,9 @@ class ContactEvent(IdMixin, Base):
     __tablename__ = "contact_events"
     __table_args__ = (Index("ix_contact_events_contact", "contact_id", "occurred_at"),)
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -12,7 +12,9 @@ async def get(session: AsyncSession, workspace_id: int, contact_id: int) -> Cont
     )
 
 
-async def by_external_id(session: AsyncSession, workspace_id: int, external_id: str) -> Contact | None:
+async def by_external_id(
+    session: AsyncSession, workspace_id: int, external_id: str
+) -> Contact | None:
     return await session.scalar(
         select(Contact).where(
             Contact.workspace_id == workspace_id, Contact.external_id == external_id

@@ -9,7 +9,8 @@ from fastapi import Query, Request, WebSocket
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from omniline.auth import access, service as auth_service
+from omniline.auth import access
+from omniline.auth import service as auth_service
 from omniline.auth.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep
 from omniline.auth.models import TokenKind
 from omniline.config import get_settings
@@ -45,7 +46,10 @@ def _filters(
     if status is not None and status not in STATUS_FILTERS:
         raise Invalid("status", f"must be one of {', '.join(sorted(STATUS_FILTERS))}")
     f = repository.Filters(
-        status=status, queue_id=queue_id, inbox_id=inbox_id, channel=channel or None,
+        status=status,
+        queue_id=queue_id,
+        inbox_id=inbox_id,
+        channel=channel or None,
         tag=(tag or "").strip().lower() or None,
     )
     if assignee_id == "me":
@@ -90,7 +94,9 @@ async def list_conversations(
 
 
 @router.get("/conversations/{conv_id}")
-async def get_conversation(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def get_conversation(
+    conv_id: int, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
     from omniline.contacts.service import contact_view
 
     conv = await service.get_visible(session, p, conv_id)
@@ -194,7 +200,7 @@ async def get_attachment(
 @router.websocket("/stream")
 async def stream(ws: WebSocket) -> None:
     token = ws.query_params.get("token")
-    kinds = (TokenKind.access, TokenKind.api)
+    kinds: tuple[TokenKind, ...] = (TokenKind.access, TokenKind.api)
     if not token:
         token = ws.cookies.get(SESSION_COOKIE)
         kinds = (TokenKind.session,)

@@ -38,8 +38,9 @@ def resolve_type(filename: str, declared: str | None) -> str:
     return (guessed or "application/octet-stream").lower()
 
 
-def store(settings: Settings, workspace_id: int, filename: str | None, declared: str | None,
-          data: bytes) -> StoredFile:
+def store(
+    settings: Settings, workspace_id: int, filename: str | None, declared: str | None, data: bytes
+) -> StoredFile:
     """Check limits and write the file; raises 413/415 domain errors."""
     if len(data) > settings.upload_max_bytes:
         raise TooLarge(
@@ -56,8 +57,9 @@ def store(settings: Settings, workspace_id: int, filename: str | None, declared:
     path = settings.uploads_dir / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return StoredFile(filename=name, content_type=ctype, size=len(data), sha256=digest,
-                      storage_key=key)
+    return StoredFile(
+        filename=name, content_type=ctype, size=len(data), sha256=digest, storage_key=key
+    )
 
 
 def path_of(settings: Settings, storage_key: str) -> Path:

@@ -41,8 +41,10 @@ MAX_ATTEMPTS = 8
 @job("deliver_message")
 async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> None:
     msg = await session.scalar(select(Message).where(Message.id == int(payload["message_id"])))
-    if msg is None or msg.private or msg.delivery_status not in (
-        Delivery.queued.value, Delivery.failed.value
+    if (
+        msg is None
+        or msg.private
+        or msg.delivery_status not in (Delivery.queued.value, Delivery.failed.value)
     ):
         return  # deleted, or already delivered by an earlier attempt
     conv = await session.get(Conversation, msg.conversation_id)

@@ -60,7 +60,9 @@ class Conversation(IdMixin, CreatedMixin, Base):
         Index("ix_conv_contact_inbox", "contact_id", "inbox_id", "status"),
     )
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(32))
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -95,7 +97,9 @@ class ConversationTag(Base):
         BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
 
 
 class Message(IdMixin, CreatedMixin, Base):
@@ -106,7 +110,9 @@ class Message(IdMixin, CreatedMixin, Base):
         Index("ix_messages_conversation", "conversation_id", "id"),
     )
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     conversation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("conversations.id", ondelete="CASCADE")
     )
@@ -127,7 +133,9 @@ class Attachment(IdMixin, CreatedMixin, Base):
 
     __tablename__ = "attachments"
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     message_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
@@ -144,7 +152,9 @@ class ConversationEvent(IdMixin, CreatedMixin, Base):
     __tablename__ = "conversation_events"
     __table_args__ = (Index("ix_conv_events_conversation", "conversation_id", "id"),)
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     conversation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("conversations.id", ondelete="CASCADE")
     )

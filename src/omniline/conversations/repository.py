@@ -22,6 +22,8 @@ from omniline.conversations.models import (
 from omniline.inboxes.models import Inbox
 from omniline.workspaces.models import Queue
 
+AnySelect = Select[*tuple[Any, ...]]
+
 
 @dataclass(slots=True)
 class Filters:
@@ -43,7 +45,7 @@ class Row:
     contact_name: str | None
 
 
-def _summary_select() -> Select[Any]:
+def _summary_select() -> AnySelect:
     return (
         select(Conversation, Queue.name, Inbox.name, User.name, Contact.name)
         .join(Inbox, Inbox.id == Conversation.inbox_id)
@@ -63,7 +65,7 @@ async def rows_by_ids(session: AsyncSession, ids: list[int]) -> list[Row]:
     return _rows(await session.execute(_summary_select().where(Conversation.id.in_(ids))))
 
 
-def _apply(stmt: Select[Any], workspace_id: int, f: Filters, *, with_status: bool) -> Select[Any]:
+def _apply(stmt: AnySelect, workspace_id: int, f: Filters, *, with_status: bool) -> AnySelect:
     stmt = stmt.where(Conversation.workspace_id == workspace_id)
     if with_status and f.status:
         if f.status == "open":
@@ -165,7 +167,9 @@ async def messages_by_external_id(
     rows = await session.scalars(
         select(Message).where(Message.inbox_id.in_(inbox_ids), Message.external_id.in_(ext_ids))
     )
-    return {(m.inbox_id, m.external_id or ""): m for m in rows if (m.inbox_id, m.external_id) in keys}
+    return {
+        (m.inbox_id, m.external_id or ""): m for m in rows if (m.inbox_id, m.external_id) in keys
+    }
 
 
 async def messages(
@@ -184,7 +188,9 @@ async def messages(
     return list(await session.scalars(stmt.order_by(Message.id).limit(limit)))
 
 
-async def attachments_for(session: AsyncSession, message_ids: list[int]) -> dict[int, list[Attachment]]:
+async def attachments_for(
+    session: AsyncSession, message_ids: list[int]
+) -> dict[int, list[Attachment]]:
     if not message_ids:
         return {}
     out: dict[int, list[Attachment]] = {}

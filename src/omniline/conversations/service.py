@@ -80,7 +80,9 @@ def _touch(conv: Conversation, msg: Message) -> None:
     conv.last_message_at = msg.created_at
     conv.last_message_direction = msg.direction
     text = msg.text or ""
-    conv.last_message_text = (text[: PREVIEW_CHARS - 1] + "…") if len(text) > PREVIEW_CHARS else text
+    conv.last_message_text = (
+        (text[: PREVIEW_CHARS - 1] + "…") if len(text) > PREVIEW_CHARS else text
+    )
 
 
 def _attach(session: AsyncSession, msg: Message, files: list[StoredFile]) -> list[Attachment]:
@@ -110,8 +112,8 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     now = utcnow()
     results: list[Received | None] = [None] * len(items)
 
-    keys = {(it.inbox_id, it.external_id) for it in items if it.external_id}
-    existing = await repository.messages_by_external_id(session, keys)  # type: ignore[arg-type]
+    keys = {(it.inbox_id, it.external_id) for it in items if it.external_id is not None}
+    existing = await repository.messages_by_external_id(session, keys)
     seen_in_batch: dict[tuple[int, str], int] = {}
     fresh: list[int] = []
     for i, it in enumerate(items):
@@ -281,8 +283,9 @@ async def do_reply(
             {"message_id": msg.id},
             workspace_id=conv.workspace_id,
         )
-    ev = _add_event(session, conv, "note" if private else "message_out", actor,
-                    {"message_id": msg.id})
+    ev = _add_event(
+        session, conv, "note" if private else "message_out", actor, {"message_id": msg.id}
+    )
     await session.flush()
     notify.message_created(session, conv, msg, atts)
     notify.timeline_event(session, conv, ev)
@@ -304,7 +307,9 @@ def _assign(
         conv.first_assigned_at = utcnow()
     if conv.status in (Status.queued.value, Status.bot.value):
         conv.status = Status.assigned.value
-    return _add_event(session, conv, "assigned", actor, {"assignee_id": user_id, "assignee_name": name})
+    return _add_event(
+        session, conv, "assigned", actor, {"assignee_id": user_id, "assignee_name": name}
+    )
 
 
 async def do_assign(

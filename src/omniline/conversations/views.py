@@ -36,7 +36,9 @@ def message_view(msg: Message, attachments: list[Attachment] | None = None) -> d
     }
 
 
-def widget_message_view(msg: Message, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+def widget_message_view(
+    msg: Message, attachments: list[Attachment] | None = None
+) -> dict[str, Any]:
     return {
         "id": msg.id,
         "conversation_id": msg.conversation_id,

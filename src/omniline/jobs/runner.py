@@ -110,7 +110,10 @@ class Runner:
             if job is None:
                 return
             kind, payload, attempts, max_attempts = (
-                job.kind, dict(job.payload), job.attempts, job.max_attempts
+                job.kind,
+                dict(job.payload),
+                job.attempts,
+                job.max_attempts,
             )
         handler = handler_for(kind)
         error: str | None = None

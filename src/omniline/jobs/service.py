@@ -66,6 +66,9 @@ async def do_retry(session: AsyncSession, job_id: int) -> Job:
 async def failed_jobs(session: AsyncSession, limit: int = 100) -> list[Job]:
     return list(
         await session.scalars(
-            select(Job).where(Job.state == JobState.failed.value).order_by(Job.id.desc()).limit(limit)
+            select(Job)
+            .where(Job.state == JobState.failed.value)
+            .order_by(Job.id.desc())
+            .limit(limit)
         )
     )

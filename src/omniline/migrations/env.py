@@ -38,7 +38,8 @@ async def _online() -> None:
 if context.is_offline_mode():
     context.configure(
         url=context.config.get_main_option("sqlalchemy.url") or get_settings().database_url,
-        target_metadata=target_metadata, literal_binds=True
+        target_metadata=target_metadata,
+        literal_binds=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -69,19 +69,9 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         if isinstance(conn, StaffConnection):
-            group = self._staff.get(conn.principal.workspace_id)
-            key: int = conn.principal.workspace_id
-            table: dict[int, Any] = self._staff
+            _discard(self._staff, conn.principal.workspace_id, conn)
         elif isinstance(conn, VisitorConnection):
-            group = self._visitors.get(conn.visitor.contact_id)  # type: ignore[assignment]
-            key = conn.visitor.contact_id
-            table = self._visitors
-        else:
-            return
-        if group is not None:
-            group.discard(conn)  # type: ignore[arg-type]
-            if not group:
-                table.pop(key, None)
+            _discard(self._visitors, conn.visitor.contact_id, conn)
 
     @property
     def size(self) -> int:
@@ -114,11 +104,19 @@ class Hub:
                     frames.append(_frame(event, "full", event.data))
                 elif variant == "locked":
                     frames.append(_frame(event, "locked", aud.locked_data))
-            elif isinstance(conn, VisitorConnection):
-                if (
-                    aud.contact_id == conn.visitor.contact_id
-                    and aud.contact_data is not None
-                    and (aud.inbox_id is None or aud.inbox_id == conn.visitor.inbox_id)
-                ):
-                    frames.append(_frame(event, "contact", aud.contact_data))
+            elif (
+                isinstance(conn, VisitorConnection)
+                and aud.contact_id == conn.visitor.contact_id
+                and aud.contact_data is not None
+                and (aud.inbox_id is None or aud.inbox_id == conn.visitor.inbox_id)
+            ):
+                frames.append(_frame(event, "contact", aud.contact_data))
         return frames
+
+
+def _discard(table: dict[int, Any], key: int, conn: Connection) -> None:
+    group = table.get(key)
+    if group is not None:
+        group.discard(conn)
+        if not group:
+            table.pop(key, None)

@@ -38,7 +38,9 @@ async def serve(ws: WebSocket, conn: Connection, last_event_id: str | None) -> N
         beat = get_settings().heartbeat_seconds
         while not reader.done():
             getter = asyncio.ensure_future(conn.queue.get())
-            done, _ = await asyncio.wait({getter, reader}, timeout=beat, return_when="FIRST_COMPLETED")
+            done, _ = await asyncio.wait(
+                {getter, reader}, timeout=beat, return_when="FIRST_COMPLETED"
+            )
             if getter in done:
                 await ws.send_text(getter.result())
                 if conn.overflowed:

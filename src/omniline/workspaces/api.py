@@ -18,8 +18,13 @@ router = make_router(prefix="/api/v1", tags=["workspace"])
 async def list_queues(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return {
         "items": [
-            {"id": q.id, "name": q.name, "team_id": q.team_id, "priority": q.priority,
-             "visible": p.queue_ids is None or q.id in p.queue_ids}
+            {
+                "id": q.id,
+                "name": q.name,
+                "team_id": q.team_id,
+                "priority": q.priority,
+                "visible": p.queue_ids is None or q.id in p.queue_ids,
+            }
             for q in await repository.queues(session, p.workspace_id)
         ]
     }

@@ -21,7 +21,9 @@ class Team(IdMixin, CreatedMixin, Base):
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     name: Mapped[str] = mapped_column(String(200))
 
 
@@ -42,7 +44,9 @@ class Queue(IdMixin, CreatedMixin, Base):
     __tablename__ = "queues"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 
-    workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
     name: Mapped[str] = mapped_column(String(200))
     team_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("teams.id", ondelete="SET NULL"), default=None

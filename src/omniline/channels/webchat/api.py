@@ -70,9 +70,7 @@ async def post_attachment(request: Request, visitor: CurrentVisitor) -> dict[str
     text = str(form.get("text") or "")
     if len(text) > settings.message_max_chars:
         raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
-    stored = files.store(
-        settings, visitor.workspace_id, upload.filename, upload.content_type, data
-    )
+    stored = files.store(settings, visitor.workspace_id, upload.filename, upload.content_type, data)
     received = await get_batcher().submit(
         InboundMessage(
             workspace_id=visitor.workspace_id,
@@ -120,4 +118,3 @@ async def stream(ws: WebSocket) -> None:
         return
     await ws.accept()
     await socket.serve(ws, VisitorConnection(visitor), ws.query_params.get("last_event_id"))
-

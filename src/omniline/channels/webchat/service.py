@@ -70,13 +70,12 @@ async def do_start_session(
             language=locale,
         )
     else:
-        contact = None
+        known = None
         if previous is not None and not previous.verified:
-            contact = await contacts_repo.get(session, inbox.workspace_id, previous.contact_id)
-        if contact is None:
-            contact = await contacts.do_create_anonymous_visitor(
-                session, inbox.workspace_id, CHANNEL, locale
-            )
+            known = await contacts_repo.get(session, inbox.workspace_id, previous.contact_id)
+        contact = known or await contacts.do_create_anonymous_visitor(
+            session, inbox.workspace_id, CHANNEL, locale
+        )
     visitor = Visitor(inbox.workspace_id, inbox.id, contact.id, contact.verified)
     open_conv = await conversations.open_for_contacts(session, {(contact.id, inbox.id)})
     conv = open_conv.get((contact.id, inbox.id))

@@ -1,7 +1,8 @@
 // The message list. Every piece of text from the server or the visitor goes in through
 // textContent / text nodes: a message "<img src=x onerror=alert(1)>" must show as typed.
 
-import { el, t, parseTime, formatTime, formatFull, formatDay, dayKey, formatSize } from "./util.js";
+import { attachmentList, onlyImages, pendingFile } from "./attachments.js";
+import { el, t, parseTime, formatTime, formatFull, formatDay, dayKey } from "./util.js";
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
 
@@ -73,6 +74,7 @@ export class MessageList {
   /** Adds a server message once; returns false for a duplicate (POST answer vs stream). */
   add(msg, { scroll = true } = {}) {
     if (!msg || msg.id == null || this.byId.has(msg.id)) return false;
+    this.dropDeliveredFailure(msg);
     const li = this.buildMessage(msg);
     const stick = this.nearBottom();
     this.insertById(li, msg);
@@ -104,6 +106,18 @@ export class MessageList {
     let next = null;
     for (const [id, item] of this.byId) if (id > msg.id && (!next || id < next.id)) next = { id, li: item.li };
     this.list.insertBefore(li, next ? next.li : this.firstPending());
+  }
+
+  // A send whose answer was lost looks failed although the server stored it; once the stream
+  // shows the same text from the visitor, the "Not sent" copy would only be a confusing double.
+  dropDeliveredFailure(msg) {
+    if (msg.direction !== "in" || !msg.text) return;
+    for (const li of this.list.querySelectorAll('[data-client-id][data-state="failed"]')) {
+      if (li.sentText === msg.text) {
+        li.remove();
+        return;
+      }
+    }
   }
 
   firstPending() {
@@ -153,45 +167,12 @@ export class MessageList {
       bubble.appendChild(p);
     }
     if (attachments.length) {
-      if (!text && attachments.every((a) => String(a.content_type || "").startsWith("image/"))) {
-        bubble.classList.add("ol-bubble--media"); // a picture reads better without a thick frame
-      }
-      const ul = el("ul", "ol-attachments");
-      for (const att of attachments) ul.appendChild(this.buildAttachment(att));
-      bubble.appendChild(ul);
+      // A picture alone reads better without a thick coloured frame around it.
+      if (!text && onlyImages(attachments)) bubble.classList.add("ol-bubble--media");
+      const urlFor = (url) => this.session.attachmentUrl(url);
+      bubble.appendChild(attachmentList(attachments, urlFor, () => this.scrollToEnd(this.nearBottom(200))));
     }
     return bubble;
-  }
-
-  buildAttachment(att) {
-    const li = el("li", "ol-attachment");
-    const a = el("a", "ol-file");
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    a.dataset.attachmentUrl = att.url || "";
-    a.href = this.session.attachmentUrl(att.url || "");
-    const name = att.filename || "file";
-    if (String(att.content_type || "").startsWith("image/")) {
-      a.className = "ol-thumb";
-      const img = el("img");
-      img.alt = t("imageAlt", { name });
-      img.loading = "lazy";
-      img.decoding = "async";
-      img.dataset.attachmentUrl = att.url || "";
-      img.src = a.href;
-      img.addEventListener("load", () => this.scrollToEnd(this.nearBottom(200)), { once: true });
-      a.appendChild(img);
-    } else {
-      const icon = el("span", "ol-file-icon");
-      icon.setAttribute("aria-hidden", "true");
-      a.appendChild(icon);
-      const label = el("span", "ol-file-label");
-      label.appendChild(el("span", "ol-file-name", name));
-      if (att.size) label.appendChild(el("span", "ol-file-size", formatSize(att.size)));
-      a.appendChild(label);
-    }
-    li.appendChild(a);
-    return li;
   }
 
   buildMeta(date) {
@@ -209,24 +190,10 @@ export class MessageList {
     li.dataset.testid = "widget-message";
     li.dataset.authorType = "contact";
     li.dataset.clientId = clientId;
+    li.sentText = text;
     li.appendChild(el("span", "ol-visually-hidden", t("you")));
     const bubble = this.buildBubble(text, []);
-    if (file) {
-      // Not a link yet: the file only gets a URL once the server has stored it.
-      const ul = el("ul", "ol-attachments");
-      const item = el("li", "ol-attachment");
-      const box = el("span", "ol-file");
-      const icon = el("span", "ol-file-icon");
-      icon.setAttribute("aria-hidden", "true");
-      box.appendChild(icon);
-      const label = el("span", "ol-file-label");
-      label.appendChild(el("span", "ol-file-name", file.name));
-      label.appendChild(el("span", "ol-file-size", formatSize(file.size)));
-      box.appendChild(label);
-      item.appendChild(box);
-      ul.appendChild(item);
-      bubble.appendChild(ul);
-    }
+    if (file) bubble.appendChild(pendingFile(file));
     li.appendChild(bubble);
     const meta = el("div", "ol-meta");
     li.appendChild(meta);

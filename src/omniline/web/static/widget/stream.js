@@ -9,6 +9,13 @@ const SILENCE_LIMIT = 50000;
 // Close codes a server uses for a refused token; the session is renewed before trying again.
 const AUTH_CLOSE_CODES = new Set([1008, 4001, 4003, 4401, 4403]);
 
+// Event ids are "N" (in-process bus) or "MS-SEQ" (Redis stream); both order as pairs.
+function compareIds(a, b) {
+  const [a1, a2 = 0] = String(a).split("-").map(Number);
+  const [b1, b2 = 0] = String(b).split("-").map(Number);
+  return a1 - b1 || a2 - b2;
+}
+
 export class Stream {
   /**
    * @param session  api.Session (gives the URL and renews the token)
@@ -84,8 +91,15 @@ export class Stream {
         this.failuresBeforeHello = 0;
         // Adopt the server's position only on a fresh start; when resuming, the server replays
         // what we missed after hello and our own id must stay until those frames arrive.
-        if (!this.lastEventId && frame.last_event_id != null) this.lastEventId = String(frame.last_event_id);
+        const head = frame.last_event_id != null ? String(frame.last_event_id) : null;
+        if (!this.lastEventId && head) this.lastEventId = head;
         this.onState("connected", { resumed });
+        if (resumed && head && compareIds(head, this.lastEventId) < 0) {
+          // The server is behind what we saw: it restarted with an in-memory buffer and cannot
+          // know what we missed in between, so reload from the API as a resync would.
+          this.lastEventId = head;
+          this.onResync();
+        }
         return;
       }
       if (frame.type === "heartbeat" || frame.type === "pong") return;

@@ -1,6 +1,6 @@
 // Agent workspace entry point: wires the list, conversation view, contact sidebar, URL state and realtime stream.
 import { setToastRoot } from './api.js';
-import { readJSON, setStrings, refreshTimes, t } from './util.js';
+import { readJSON, setStrings, refreshTimes, t, debounce } from './util.js';
 import { FilterBar, readUrl, writeUrl } from './filters.js';
 import { ConversationList } from './list.js';
 import { ConversationView } from './conversation.js';
@@ -109,6 +109,8 @@ function main() {
     onEvent: (frame) => handleEvent(frame),
   });
 
+  const refreshSidebar = debounce(() => sidebar.refresh(), 1500);
+
   function handleEvent({ type, data }) {
     if (!data) return;
     switch (type) {
@@ -116,6 +118,7 @@ function main() {
       case 'conversation.updated':
         list.upsert(data);
         if (data.id === state.convId) view.applySummary(data);
+        if (data.contact && String(data.contact.id) === String(sidebar.contactId)) refreshSidebar();
         break;
       case 'message.created':
       case 'message.updated': {

@@ -2,8 +2,6 @@
 import { api, ApiError } from './api.js';
 import { t, formatSize } from './util.js';
 
-const MAX_TEXT = 10000;
-
 export class Composer {
   /**
    * @param {HTMLFormElement} form
@@ -137,15 +135,6 @@ export class Composer {
     const text = this.input.value;
     const priv = this.isPrivate;
     const id = this.conversationId;
-    if (!text.trim() && !this.file) {
-      this.showError(t('error_empty'));
-      this.focus();
-      return;
-    }
-    if (text.length > MAX_TEXT) {
-      this.showError(t('error_too_long', { max: MAX_TEXT }));
-      return;
-    }
     this._clearError();
     this._busy(true);
     const base = `/api/v1/conversations/${encodeURIComponent(id)}`;

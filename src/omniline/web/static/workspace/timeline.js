@@ -6,7 +6,9 @@ import { el, t, tOr, clear, timeValue, shortTime, fullTime, linkify, safeUrl, fo
 const HIDDEN_EVENTS = new Set(['message_in', 'message_out', 'note']);
 
 function sortKey(item) {
-  return [timeValue(item.created_at), item.kind === 'event' ? 0 : 1, Number(item.id) || 0];
+  // "Conversation started" always opens the timeline, even when the first message was stamped a moment earlier.
+  const pinned = item.kind === 'event' && item.data?.type === 'created' ? 0 : 1;
+  return [pinned, timeValue(item.created_at), item.kind === 'event' ? 0 : 1, Number(item.id) || 0];
 }
 
 function before(a, b) {
