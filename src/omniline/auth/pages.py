@@ -15,7 +15,7 @@ from omniline.auth.tokens import csrf_matches
 from omniline.config import get_settings
 from omniline.errors import Forbidden, Unauthorized
 from omniline.kit.routing import router as make_router
-from omniline.web.i18n import LOCALES, negotiate
+from omniline.web.i18n import LOCALES, gettext, negotiate
 from omniline.web.templating import render
 
 router = make_router(include_in_schema=False)
@@ -37,10 +37,21 @@ def _safe_next(value: str | None) -> str:
     return value if not parts.netloc and not parts.scheme else "/app"
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; it is translated when the page renders."""
+    return message
+
+
+FORM_EXPIRED = N_("The form expired; please try again.")
+WRONG_LOGIN = N_("Wrong email or password.")
+
+
 def _login_page(request: Request, *, error: str | None, next_: str, status: int = 200) -> Response:
     settings = get_settings()
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     locale = negotiate(request.headers.get("accept-language"), settings.default_locale)
+    if error:
+        error = gettext(locale, error)
     response = render(
         request,
         "login.html",
@@ -70,15 +81,13 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     form = await request.form()
     next_ = _safe_next(str(form.get("next") or ""))
     if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf_token"))):
-        return _login_page(
-            request, error="The form expired; please try again.", next_=next_, status=403
-        )
+        return _login_page(request, error=FORM_EXPIRED, next_=next_, status=403)
     try:
         user: User = await service.authenticate(
             session, str(form.get("email") or ""), str(form.get("password") or "")
         )
     except Unauthorized:
-        return _login_page(request, error="Wrong email or password.", next_=next_, status=401)
+        return _login_page(request, error=WRONG_LOGIN, next_=next_, status=401)
     secret, _ = await service.do_issue_token(
         session, user, TokenKind.session, hours=settings.session_cookie_hours
     )

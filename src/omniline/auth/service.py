@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth import access, repository
@@ -12,10 +12,14 @@ from omniline.auth.models import AuthToken, Role, TokenKind, User
 from omniline.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from omniline.auth.principal import Principal
 from omniline.auth.tokens import digest, new_secret
-from omniline.errors import Conflict, Invalid, Unauthorized
+from omniline.errors import Conflict, Invalid, NotFound, Unauthorized
 from omniline.kit.clock import utcnow
 
 LOCALES = ("en", "ru", "uk")
+NAME_MAX = 200
+# How stale an API token's ``last_used_at`` may get: one write per token per interval,
+# not one per request.
+LAST_USED_EVERY = timedelta(minutes=5)
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
@@ -66,6 +70,10 @@ async def principal_from_token(
         or not user.active
     ):
         raise Unauthorized("the token is expired or revoked")
+    if token.kind == TokenKind.api.value and (
+        token.last_used_at is None or token.last_used_at <= now - LAST_USED_EVERY
+    ):
+        token.last_used_at = now  # committed with the request's unit of work
     return await principal_for(session, user, token_id=token.id)
 
 
@@ -89,6 +97,8 @@ def _check_user_fields(email: str, name: str, password: str | None, role: str, l
         raise Invalid("email", "must be an email address")
     if not name.strip():
         raise Invalid("name", "must not be empty")
+    if len(name.strip()) > NAME_MAX:
+        raise Invalid("name", f"must be at most {NAME_MAX} characters long")
     if password is not None and len(password) < 8:
         raise Invalid("password", "must be at least 8 characters long")
     if role not in {r.value for r in Role}:
@@ -134,8 +144,13 @@ async def do_update_user(
     password: str | None = None,
     active: bool | None = None,
 ) -> User:
+    # ``None`` keeps a field; an empty string is checked (and refused), never stored.
     _check_user_fields(
-        user.email, name or user.name, password, role or user.role, locale or user.locale
+        user.email,
+        user.name if name is None else name,
+        password,
+        user.role if role is None else role,
+        user.locale if locale is None else locale,
     )
     if name is not None:
         user.name = name.strip()
@@ -149,3 +164,100 @@ async def do_update_user(
         user.active = active
     await session.flush()
     return user
+
+
+async def _colleague(session: AsyncSession, actor: Principal, user_id: int) -> User:
+    access.check_admin(actor)
+    user = await repository.user_by_id(session, actor.workspace_id, user_id)
+    if user is None:
+        raise NotFound("no such user in this workspace")
+    return user
+
+
+async def do_admin_update_user(
+    session: AsyncSession,
+    actor: Principal,
+    user_id: int,
+    *,
+    name: str,
+    role: str,
+    locale: str,
+    active: bool,
+) -> User:
+    """An administrator edits a colleague of their workspace.
+
+    Nobody may disable themselves or drop their own admin role: that would
+    lock the last administrator out with no way back but the CLI.
+    """
+    user = await _colleague(session, actor, user_id)
+    if user.id == actor.user_id:
+        if role != Role.admin.value:
+            raise Invalid("role", "you cannot take the administrator role from yourself")
+        if not active:
+            raise Invalid("active", "you cannot disable your own account")
+    return await do_update_user(session, user, name=name, role=role, locale=locale, active=active)
+
+
+async def do_reset_password(
+    session: AsyncSession, actor: Principal, user_id: int, password: str
+) -> User:
+    """Set a colleague's password and sign them out everywhere (browser and app sessions).
+
+    Their long-lived API tokens stay valid, and so does the actor's own current session.
+    """
+    user = await _colleague(session, actor, user_id)
+    await do_update_user(session, user, password=password)
+    keep = actor.token_id if actor.token_id is not None else -1
+    await session.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.user_id == user.id,
+            AuthToken.kind.in_([TokenKind.session.value, TokenKind.access.value]),
+            AuthToken.revoked_at.is_(None),
+            AuthToken.id != keep,
+        )
+        .values(revoked_at=utcnow())
+    )
+    return user
+
+
+async def api_tokens_of(session: AsyncSession, user_id: int) -> list[AuthToken]:
+    """A user's long-lived API tokens, newest first, revoked ones included."""
+    rows = await session.scalars(
+        select(AuthToken)
+        .where(AuthToken.user_id == user_id, AuthToken.kind == TokenKind.api.value)
+        .order_by(AuthToken.created_at.desc(), AuthToken.id.desc())
+    )
+    return list(rows)
+
+
+async def do_create_api_token(
+    session: AsyncSession, actor: Principal, name: str
+) -> tuple[str, AuthToken]:
+    """A long-lived API token for the actor; the secret is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise Invalid("name", "must not be empty")
+    if len(name) > NAME_MAX:
+        raise Invalid("name", f"must be at most {NAME_MAX} characters long")
+    user = await repository.user_by_id(session, actor.workspace_id, actor.user_id)
+    if user is None:
+        raise NotFound("no such user in this workspace")
+    return await do_issue_token(session, user, TokenKind.api, hours=None, name=name)
+
+
+async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id: int) -> AuthToken:
+    """Revoke one of the actor's own API tokens (a no-op when already revoked)."""
+    token = await session.scalar(
+        select(AuthToken).where(
+            AuthToken.id == token_id,
+            AuthToken.user_id == actor.user_id,
+            AuthToken.kind == TokenKind.api.value,
+        )
+    )
+    if token is None:
+        raise NotFound("no such API token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await session.flush()
+    return token

@@ -55,3 +55,12 @@ async def events(session: AsyncSession, contact_id: int) -> list[ContactEvent]:
             .limit(200)
         )
     )
+
+
+async def names(session: AsyncSession, contact_ids: list[int]) -> dict[int, str]:
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
+    )
+    return {cid: name for cid, name in rows.all() if name}

@@ -150,6 +150,8 @@ async def reply_with_file(
     if len(text) > settings.message_max_chars:
         raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
     private = str(form.get("private") or "").lower() in ("1", "true", "on", "yes")
+    # Refuse before writing the file: a refused upload must not leave a file on disk.
+    access.check_may_reply(p)
     await service.get_visible(session, p, conv_id)
     stored = files.store(settings, p.workspace_id, upload.filename, upload.content_type, data)
     res = await service.do_reply(session, p, conv_id, text, private=private, files=[stored])
@@ -207,16 +209,16 @@ async def stream(ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
         # A cookie travels with cross-site sockets too: accept only our own pages.
         if origin and urlsplit(origin).netloc != ws.headers.get("host"):
-            await ws.close(code=4403, reason="cross-origin socket refused")
+            await socket.refuse(ws, 4403, "cross-origin socket refused")
             return
     if not token:
-        await ws.close(code=4401, reason="sign in first")
+        await socket.refuse(ws, 4401, "sign in first")
         return
     try:
         async with sessionmaker()() as session:
             principal = await auth_service.principal_from_token(session, token, kinds)
     except DomainError as exc:
-        await ws.close(code=4401, reason=exc.message[:100])
+        await socket.refuse(ws, 4401, exc.message)
         return
     await ws.accept()
     await socket.serve(ws, StaffConnection(principal), ws.query_params.get("last_event_id"))

@@ -26,7 +26,9 @@ async def workspace(request: Request, p: PagePrincipal, session: SessionDep) -> 
     ctx = staff_context(request, p)
     ctx.update(
         queues=[
-            {"id": q.id, "name": q.name} for q in await workspaces.queues(session, p.workspace_id)
+            {"id": q.id, "name": q.name}
+            for q in await workspaces.queues(session, p.workspace_id)
+            if p.queue_ids is None or q.id in p.queue_ids
         ],
         inboxes=[
             {"id": i.id, "name": i.name, "channel": i.channel}

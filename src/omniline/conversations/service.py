@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.auth import access
 from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
+from omniline.contacts import repository as contacts_repo
 from omniline.contacts import service as contacts
 from omniline.conversations import notify, repository
 from omniline.conversations.attachments import StoredFile
@@ -57,7 +59,12 @@ SYSTEM = Actor(AuthorType.system.value, None, "")
 
 
 def _add_event(
-    session: AsyncSession, conv: Conversation, type_: str, actor: Actor, data: dict[str, object]
+    session: AsyncSession,
+    conv: Conversation,
+    type_: str,
+    actor: Actor,
+    data: dict[str, object],
+    at: datetime | None = None,
 ) -> ConversationEvent:
     ev = ConversationEvent(
         workspace_id=conv.workspace_id,
@@ -67,7 +74,7 @@ def _add_event(
         actor_id=actor.id,
         actor_name=actor.name,
         data=data,
-        created_at=utcnow(),
+        created_at=at or utcnow(),
     )
     session.add(ev)
     return ev
@@ -143,6 +150,7 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
             it.contact_id = contact.id
 
     pairs = {(items[i].contact_id or 0, items[i].inbox_id) for i in fresh}
+    names = await contacts_repo.names(session, sorted({c for c, _ in pairs}))
     open_convs = await repository.open_for_contacts(session, pairs)
     created: list[Conversation] = []
     for contact_id, inbox_id in sorted(pairs):
@@ -167,8 +175,8 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     if created:
         await session.flush()
         for conv in created:
-            _add_event(session, conv, "created", SYSTEM, {"channel": conv.channel})
-            _add_event(session, conv, "queued", SYSTEM, {"queue_id": conv.queue_id})
+            _add_event(session, conv, "created", SYSTEM, {"channel": conv.channel}, now)
+            _add_event(session, conv, "queued", SYSTEM, {"queue_id": conv.queue_id}, now)
 
     new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]] = []
     touched: dict[int, Conversation] = {}
@@ -185,7 +193,7 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
             direction=Direction.inbound.value,
             author_type=AuthorType.contact.value,
             author_id=it.contact_id,
-            author_name=it.sender_name or "",
+            author_name=it.sender_name or names.get(it.contact_id or 0) or "",
             text=it.text,
             delivery_status=Delivery.received.value,
             created_at=it.received_at or now,
@@ -210,12 +218,13 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     created_ids = {c.id for c in created}
     rows = await repository.rows_by_ids(session, sorted(touched))
     by_id = {r.conv.id: r for r in rows}
+    # The list learns of a new conversation before its first message arrives.
+    for conv_id, row in by_id.items():
+        notify.conversation_changed(session, row, created=conv_id in created_ids)
     for _i, conv, msg, _files in new_msgs:
         res = results[_i]
         assert res is not None
         notify.message_created(session, conv, msg, res.attachments)
-    for conv_id, row in by_id.items():
-        notify.conversation_changed(session, row, created=conv_id in created_ids)
     return [r for r in results if r is not None]
 
 

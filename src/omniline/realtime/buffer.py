@@ -32,6 +32,8 @@ class EventBuffer:
             last = parse_event_id(last_id)
         except ValueError:
             return None
-        if last < self._floor:
+        # Older than what is kept, or newer than anything here (the server restarted
+        # or the client talked to another bus): the client must reload.
+        if last < self._floor or last > parse_event_id(self.head_id):
             return None
         return [ev for key, ev in self._events if key > last]

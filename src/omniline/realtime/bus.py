@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -52,12 +53,16 @@ class Bus:
 class MemoryBus(Bus):
     def __init__(self, buffer_size: int) -> None:
         super().__init__(buffer_size)
+        # Ids start from this process's start time, so after a restart every id is
+        # newer than before and a client holding an old one is told to resync.
+        self._epoch = time.time_ns() // 1_000_000
         self._counter = 0
+        self.buffer.set_floor(f"{self._epoch}-0")
 
     async def publish(self, events: list[RealtimeEvent]) -> None:
         for event in events:
             self._counter += 1
-            event.id = str(self._counter)
+            event.id = f"{self._epoch}-{self._counter}"
             self._deliver(event)
 
 

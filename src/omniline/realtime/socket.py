@@ -20,6 +20,17 @@ RESYNC = '{"type":"resync"}'
 PONG = '{"type":"pong"}'
 
 
+async def refuse(ws: WebSocket, code: int, reason: str) -> None:
+    """Close with ``code`` (4401 sign in, 4403 refused) so that the client can read it.
+
+    Closing before the handshake makes the server answer a bare HTTP 403 and the browser
+    sees only 1006, so accept first; nothing is sent before the close frame.
+    """
+    await ws.accept()
+    # A close reason may carry at most 123 bytes.
+    await ws.close(code=code, reason=reason.encode()[:120].decode(errors="ignore"))
+
+
 async def serve(ws: WebSocket, conn: Connection, last_event_id: str | None) -> None:
     """Run until the peer goes away. The socket must already be accepted."""
     rt = get_realtime()

@@ -68,6 +68,7 @@ async def post_attachment(request: Request, visitor: CurrentVisitor) -> dict[str
     data = await read_limited(form.get("file"), settings)
     upload: Any = form.get("file")
     text = str(form.get("text") or "")
+    client_id = str(form.get("client_id") or "")[:100]
     if len(text) > settings.message_max_chars:
         raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
     stored = files.store(settings, visitor.workspace_id, upload.filename, upload.content_type, data)
@@ -78,6 +79,7 @@ async def post_attachment(request: Request, visitor: CurrentVisitor) -> dict[str
             contact_id=visitor.contact_id,
             text=text,
             attachments=[stored],
+            external_id=f"webchat:{visitor.contact_id}:{client_id}" if client_id else None,
         )
     )
     return widget_message_view(received.message, received.attachments)
@@ -114,7 +116,7 @@ async def stream(ws: WebSocket) -> None:
             settings.secret_key, token, settings.widget_session_days * 86400
         )
     except DomainError as exc:
-        await ws.close(code=4401, reason=exc.message[:100])
+        await socket.refuse(ws, 4401, exc.message)
         return
     await ws.accept()
     await socket.serve(ws, VisitorConnection(visitor), ws.query_params.get("last_event_id"))
