@@ -53,3 +53,23 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Translations: extract every marked message into the template, then merge it into the Russian and
+# Ukrainian catalogues (created on first run). The app reads the .po files directly; no .mo build.
+LOCALE_DIR := src/omniline/locale
+MESSAGE_LOCALES := ru uk
+
+.PHONY: messages
+messages:
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords \
+		-k _ -k gettext -k ngettext:1,2 -k N_ -c TRANSLATORS: \
+		--project=Omniline --copyright-holder=Omniline \
+		-o $(LOCALE_DIR)/messages.pot .
+	@for lang in $(MESSAGE_LOCALES); do \
+		if [ -f $(LOCALE_DIR)/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update -D messages -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -l $$lang \
+				--no-fuzzy-matching --ignore-obsolete || exit 1; \
+		else \
+			$(BIN)/pybabel init -D messages -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -l $$lang || exit 1; \
+		fi; \
+	done

@@ -13,7 +13,7 @@ from omniline.auth.deps import SESSION_COOKIE, PagePrincipal, SessionDep
 from omniline.auth.models import TokenKind, User
 from omniline.auth.tokens import csrf_matches
 from omniline.config import get_settings
-from omniline.errors import Forbidden, Unauthorized
+from omniline.errors import Invalid, Unauthorized
 from omniline.kit.routing import router as make_router
 from omniline.web.i18n import LOCALES, gettext, negotiate
 from omniline.web.templating import render
@@ -31,7 +31,7 @@ DEMO_LOGINS = [
 
 def _safe_next(value: str | None) -> str:
     """Only local paths: an open redirect would help phishing."""
-    if not value or not value.startswith("/") or value.startswith("//"):
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/app"
     parts = urlsplit(value)
     return value if not parts.netloc and not parts.scheme else "/app"
@@ -119,7 +119,7 @@ async def set_locale(request: Request, p: PagePrincipal, session: SessionDep) ->
     form = await request.form()
     locale = str(form.get("locale") or "")
     if locale not in LOCALES:
-        raise Forbidden("unknown language")
+        raise Invalid("locale", "must be one of en, ru, uk")
     user = await session.get(User, p.user_id)
     assert user is not None
     await service.do_update_user(session, user, locale=locale)

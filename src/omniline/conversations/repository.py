@@ -180,12 +180,21 @@ async def messages(
     include_private: bool = True,
     limit: int = 1000,
 ) -> list[Message]:
+    """Messages in time order, at most ``limit`` of them.
+
+    Without ``after_id``: the newest ones (what a chat shows when it opens; the
+    oldest of a very long history are left out). With ``after_id``: the next ones
+    after it, oldest first, so a client catching up in steps misses none.
+    """
     stmt = select(Message).where(Message.conversation_id.in_(conversation_ids))
-    if after_id is not None:
-        stmt = stmt.where(Message.id > after_id)
     if not include_private:
         stmt = stmt.where(Message.private.is_(False))
-    return list(await session.scalars(stmt.order_by(Message.id).limit(limit)))
+    if after_id is not None:
+        stmt = stmt.where(Message.id > after_id)
+        return list(await session.scalars(stmt.order_by(Message.id).limit(limit)))
+    newest = list(await session.scalars(stmt.order_by(Message.id.desc()).limit(limit)))
+    newest.reverse()
+    return newest
 
 
 async def attachments_for(

@@ -16,6 +16,20 @@ from omniline.workspaces import repository as workspaces
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 CHANNELS = ("webchat", "email", "telegram", "whatsapp", "vk", "messenger", "mobile", "voice")
+NAME_MAX = 200
+GREETING_MAX = 1000
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise Invalid("name", "must not be empty")
+    if len(name.strip()) > NAME_MAX:
+        raise Invalid("name", f"must be at most {NAME_MAX} characters long")
+
+
+def _check_greeting(greeting: str) -> None:
+    if len(greeting) > GREETING_MAX:
+        raise Invalid("greeting", f"at most {GREETING_MAX:,} characters")
 
 
 async def do_create_inbox(
@@ -31,8 +45,7 @@ async def do_create_inbox(
 ) -> Inbox:
     if channel not in CHANNELS:
         raise Invalid("channel", f"must be one of {', '.join(CHANNELS)}")
-    if not name.strip():
-        raise Invalid("name", "must not be empty")
+    _check_name(name)
     key = key or secrets.token_urlsafe(12)
     if not KEY_RE.match(key):
         raise Invalid("key", "use 3-64 letters, digits, '-' or '_'")
@@ -47,7 +60,8 @@ async def do_create_inbox(
     if not COLOR_RE.match(str(color)):
         raise Invalid("color", "must look like #1f6feb")
     settings["color"] = color
-    settings.setdefault("greeting", "")
+    settings["greeting"] = str(settings.get("greeting") or "").strip()
+    _check_greeting(settings["greeting"])
     inbox = Inbox(
         workspace_id=workspace_id,
         channel=channel,
@@ -72,12 +86,10 @@ async def do_update_inbox(
     greeting: str,
     enabled: bool,
 ) -> Inbox:
-    if not name.strip():
-        raise Invalid("name", "must not be empty")
+    _check_name(name)
     if not COLOR_RE.match(color):
         raise Invalid("color", "must look like #1f6feb")
-    if len(greeting) > 1000:
-        raise Invalid("greeting", "at most 1,000 characters")
+    _check_greeting(greeting.strip())
     if default_queue_id is not None and (
         await workspaces.queue(session, inbox.workspace_id, default_queue_id) is None
     ):

@@ -47,6 +47,7 @@ class Runner:
         self._task = asyncio.create_task(self._loop(), name="job-runner")
 
     async def stop(self) -> None:
+        service.off_enqueue(self._wake.set)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -21,6 +21,11 @@ def on_enqueue(waker: Any) -> None:
     _wakers.append(waker)
 
 
+def off_enqueue(waker: Any) -> None:
+    if waker in _wakers:
+        _wakers.remove(waker)
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,

@@ -1,20 +1,34 @@
-"""Admin pages: workspaces' people, teams, queues and inboxes."""
+"""Admin pages: the workspace's people, teams, queues, inboxes, API tokens and failed jobs.
+
+Every page is for administrators only (``access.check_admin``); the routes live in
+``pages_*`` modules by subject and are gathered on this module's ``router``.
+"""
 
 from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import Response
 
-from omniline.auth import access
-from omniline.auth.deps import PagePrincipal, SessionDep
-from omniline.kit.routing import router as make_router
-from omniline.web.context import staff_context
-from omniline.web.templating import render
+from omniline.auth.deps import SessionDep
+from omniline.workspaces import (
+    pages_inboxes,
+    pages_jobs,
+    pages_queues,
+    pages_teams,
+    pages_tokens,
+    pages_users,
+    service,
+)
+from omniline.workspaces.pages_common import AdminPrincipal, admin_router, page
 
-router = make_router(include_in_schema=False)
+router = admin_router()
 
 
 @router.get("/admin")
-async def admin_index(request: Request, p: PagePrincipal, session: SessionDep) -> Response:
-    access.check_admin(p)
-    return render(request, "admin/index.html", staff_context(request, p), locale=p.locale)
+async def admin_index(request: Request, p: AdminPrincipal, session: SessionDep) -> Response:
+    counts = await service.overview_counts(session, p.workspace_id, p.user_id)
+    return page(request, p, "admin/index.html", counts=counts)
+
+
+for _module in (pages_users, pages_teams, pages_queues, pages_inboxes, pages_tokens, pages_jobs):
+    router.include_router(_module.router)

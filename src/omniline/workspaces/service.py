@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.auth.models import User
+from omniline.auth.models import AuthToken, TokenKind, User
 from omniline.errors import Conflict, Invalid, NotFound
+from omniline.inboxes.models import Inbox
+from omniline.jobs import service as jobs
+from omniline.jobs.models import Job, JobState
 from omniline.workspaces import repository
 from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Workspace
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+NAME_MAX = 200
+PRIORITY_MIN, PRIORITY_MAX = 0, 100
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise Invalid("name", "must not be empty")
+    if len(name.strip()) > NAME_MAX:
+        raise Invalid("name", f"must be at most {NAME_MAX} characters long")
 
 
 async def do_create_workspace(
@@ -31,8 +45,7 @@ async def do_create_workspace(
 
 
 async def do_create_team(session: AsyncSession, workspace_id: int, name: str) -> Team:
-    if not name.strip():
-        raise Invalid("name", "must not be empty")
+    _check_name(name)
     exists = await session.scalar(
         select(Team.id).where(Team.workspace_id == workspace_id, Team.name == name.strip())
     )
@@ -52,8 +65,9 @@ async def do_create_queue(
     team_id: int | None = None,
     priority: int = 0,
 ) -> Queue:
-    if not name.strip():
-        raise Invalid("name", "must not be empty")
+    _check_name(name)
+    if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise Invalid("priority", f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}")
     exists = await session.scalar(
         select(Queue.id).where(Queue.workspace_id == workspace_id, Queue.name == name.strip())
     )
@@ -110,3 +124,113 @@ async def do_set_team_members(
     await session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
     session.add_all(TeamMember(team_id=team_id, user_id=uid) for uid in sorted(set(user_ids)))
     await session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class Memberships:
+    """Who belongs where in one workspace, both ways round (ids only)."""
+
+    teams_of_user: dict[int, list[int]] = field(default_factory=dict)
+    queues_of_user: dict[int, list[int]] = field(default_factory=dict)
+    users_of_team: dict[int, list[int]] = field(default_factory=dict)
+    users_of_queue: dict[int, list[int]] = field(default_factory=dict)
+
+
+async def memberships(session: AsyncSession, workspace_id: int) -> Memberships:
+    """Every team and queue membership of a workspace, in two queries."""
+    result = Memberships()
+    team_rows = await session.execute(
+        select(TeamMember.team_id, TeamMember.user_id)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(Team.workspace_id == workspace_id)
+    )
+    for team_id, user_id in team_rows:
+        result.teams_of_user.setdefault(user_id, []).append(team_id)
+        result.users_of_team.setdefault(team_id, []).append(user_id)
+    queue_rows = await session.execute(
+        select(QueueMember.queue_id, QueueMember.user_id)
+        .join(Queue, Queue.id == QueueMember.queue_id)
+        .where(Queue.workspace_id == workspace_id)
+    )
+    for queue_id, user_id in queue_rows:
+        result.queues_of_user.setdefault(user_id, []).append(queue_id)
+        result.users_of_queue.setdefault(queue_id, []).append(user_id)
+    return result
+
+
+async def do_set_user_memberships(
+    session: AsyncSession,
+    workspace_id: int,
+    user_id: int,
+    *,
+    team_ids: list[int],
+    queue_ids: list[int],
+) -> None:
+    """Replace one user's teams and queues (the user-centred twin of ``do_set_*_members``)."""
+    await _user_in(session, workspace_id, user_id)
+    teams = set(team_ids)
+    queues = set(queue_ids)
+    known_teams = {t.id for t in await repository.teams(session, workspace_id)}
+    if not teams <= known_teams:
+        raise Invalid("team_ids", "no such team in this workspace")
+    known_queues = {q.id for q in await repository.queues(session, workspace_id)}
+    if not queues <= known_queues:
+        raise Invalid("queue_ids", "no such queue in this workspace")
+    # A user belongs to one workspace, so all their memberships are this workspace's.
+    await session.execute(delete(TeamMember).where(TeamMember.user_id == user_id))
+    await session.execute(delete(QueueMember).where(QueueMember.user_id == user_id))
+    session.add_all(TeamMember(team_id=tid, user_id=user_id) for tid in sorted(teams))
+    session.add_all(QueueMember(queue_id=qid, user_id=user_id) for qid in sorted(queues))
+    await session.flush()
+
+
+async def _count(session: AsyncSession, model: Any, *where: ColumnElement[bool]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def overview_counts(session: AsyncSession, workspace_id: int, user_id: int) -> dict[str, int]:
+    """The numbers on the admin overview, one small query each; API tokens are ``user_id``'s."""
+    ws = workspace_id
+    return {
+        "users": await _count(session, User, User.workspace_id == ws),
+        "active_users": await _count(session, User, User.workspace_id == ws, User.active.is_(True)),
+        "teams": await _count(session, Team, Team.workspace_id == ws),
+        "queues": await _count(session, Queue, Queue.workspace_id == ws),
+        "inboxes": await _count(session, Inbox, Inbox.workspace_id == ws),
+        "enabled_inboxes": await _count(
+            session, Inbox, Inbox.workspace_id == ws, Inbox.enabled.is_(True)
+        ),
+        "api_tokens": await _count(
+            session,
+            AuthToken,
+            AuthToken.workspace_id == ws,
+            AuthToken.user_id == user_id,
+            AuthToken.kind == TokenKind.api.value,
+            AuthToken.revoked_at.is_(None),
+        ),
+        "failed_jobs": await _count(
+            session, Job, Job.workspace_id == ws, Job.state == JobState.failed.value
+        ),
+    }
+
+
+async def failed_jobs_of(session: AsyncSession, workspace_id: int, limit: int = 100) -> list[Job]:
+    """Failed jobs of one workspace, newest first (``jobs.service.failed_jobs`` sees them all)."""
+    return list(
+        await session.scalars(
+            select(Job)
+            .where(Job.workspace_id == workspace_id, Job.state == JobState.failed.value)
+            .order_by(Job.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+async def do_retry_job(session: AsyncSession, workspace_id: int, job_id: int) -> Job:
+    """Put one of this workspace's failed jobs back in line (attempts start again)."""
+    owner = await session.scalar(select(Job.workspace_id).where(Job.id == job_id))
+    if owner != workspace_id:
+        raise NotFound("no such job")
+    job = await jobs.do_retry(session, job_id)
+    await session.flush()
+    return job

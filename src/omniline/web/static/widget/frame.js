@@ -104,9 +104,21 @@ function onEvent(frame) {
   }
 }
 
+// Events were lost, possibly a "resolved" one too: ask the server again which conversation is
+// open (a new session answer says so) before merging the history.
+async function resync() {
+  try {
+    const info = await session.refresh();
+    openConversationId = info.conversation_id ?? null;
+  } catch {
+    /* keep what we believed; the history below may still load */
+  }
+  await loadHistory();
+}
+
 const stream = new Stream(session, {
   onEvent,
-  onResync: () => loadHistory().catch(() => {}), // the next reconnect tries again
+  onResync: () => resync().catch(() => {}), // the next reconnect tries again
   onState: (state, { resumed } = {}) => {
     status.set(state);
     // A fresh socket (no last_event_id to resume from) cannot replay what happened while we

@@ -10,7 +10,7 @@ const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
 function appendLinkified(parent, text) {
   let last = 0;
   for (const match of text.matchAll(URL_RE)) {
-    let url = match[0].replace(/[.,;:!?)\]]+$/, ""); // sentence punctuation is not part of the link
+    const url = match[0].replace(/[.,;:!?)\]]+$/, ""); // sentence punctuation is not part of the link
     const start = match.index;
     if (start > last) parent.appendChild(document.createTextNode(text.slice(last, start)));
     const a = el("a", "ol-link", url);
@@ -46,10 +46,6 @@ export class MessageList {
 
   lastMessage() {
     return this.byId.get(this.maxId)?.msg || null;
-  }
-
-  has(id) {
-    return this.byId.has(id);
   }
 
   /** Replaces everything (first load and resync); unsent messages stay at the bottom. */
@@ -99,7 +95,11 @@ export class MessageList {
         this.list.insertBefore(sep, before);
       }
       this.list.insertBefore(li, before);
-      this.closedLine = null; // a later close gets its own line
+      if (this.closedLine) {
+        // The invitation to write again has been taken up; the line stays as history.
+        this.closedLine.firstChild.textContent = t("closed");
+        this.closedLine = null; // a later close gets its own line
+      }
       return;
     }
     // Late arrival (rare): slot it in by id, without separators.

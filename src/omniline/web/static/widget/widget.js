@@ -6,6 +6,7 @@
  * Optional (customer logged in, identity vouched for by the lender's server):
  *   data-external-id, data-name, data-email, data-phone, data-signature (hex HMAC)
  * or, before the tag: window.OmnilineSettings = {inboxKey, identity: {external_id, name, ...}}.
+ * data-color (or OmnilineSettings.color) paints the bubble before the chat has ever been opened.
  *
  * This file runs inside someone else's page, so it is a classic script (not a
  * module: it must work with a plain `async` tag), touches only elements it
@@ -22,7 +23,6 @@
   "use strict";
 
   if (window.__omnilineWidget) return; // pasted twice, or a SPA re-ran the tag
-  window.__omnilineWidget = true;
 
   var SOURCE = "omniline";
   var DEFAULT_COLOR = "#1f6feb";
@@ -53,6 +53,7 @@
     if (window.console) console.warn("Omniline widget: data-inbox-key is missing on the script tag");
     return;
   }
+  window.__omnilineWidget = true;
 
   function readIdentity() {
     var src = settings.identity || {};
@@ -104,6 +105,12 @@
   var lang = (document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   var labels = FALLBACK_LABELS[lang] || FALLBACK_LABELS.en;
 
+  // Every declaration becomes !important: host pages do write things like
+  // `button{background:red!important}`, and an id selector alone does not beat that.
+  function important(css) {
+    return css.replace(/([^{};]+:[^{};]+)(?=[;}])/g, "$1!important");
+  }
+
   var CSS =
     "#omniline-bubble{all:initial;box-sizing:border-box;position:fixed;right:20px;bottom:20px;" +
     "z-index:2147483000;width:60px;height:60px;border-radius:50%;cursor:pointer;" +
@@ -142,9 +149,10 @@
   var frameReady = false; // the frame's script said "ready": messages to it are no longer lost
   var wantFocus = false;
 
+  // On our own button, never on the host's <html>: the page's elements are not ours to touch.
   function setColor(color) {
-    if (!COLOR_RE.test(color || "")) return;
-    document.documentElement.style.setProperty("--omniline-color", color);
+    if (!COLOR_RE.test(color || "") || !bubble) return;
+    bubble.style.setProperty("--omniline-color", color);
   }
 
   function updateBubbleLabel() {
@@ -168,8 +176,10 @@
     return url;
   }
 
+  // Until "ready" the frame still shows about:blank (the host's origin): a message would be
+  // refused with a console warning, and the frame asks for the state itself when it is ready.
   function postToFrame(message) {
-    if (!frame || !frame.contentWindow) return;
+    if (!frame || !frame.contentWindow || !frameReady) return;
     message.source = SOURCE;
     frame.contentWindow.postMessage(message, ORIGIN);
   }
@@ -180,11 +190,7 @@
     frame.id = "omniline-frame";
     frame.className = "omniline-hidden";
     frame.title = labels.open;
-    frame.setAttribute("allow", "clipboard-write");
     frame.src = frameUrl();
-    frame.addEventListener("load", function () {
-      postToFrame({ type: "visibility", open: isOpen });
-    });
     document.body.appendChild(frame);
     return frame;
   }
@@ -243,10 +249,8 @@
   function mount() {
     var style = document.createElement("style");
     style.id = "omniline-style";
-    style.textContent = CSS;
+    style.textContent = important(CSS);
     (document.head || document.documentElement).appendChild(style);
-
-    setColor(data.color || settings.color || local.getItem(COLOR_KEY) || DEFAULT_COLOR);
 
     bubble = document.createElement("button");
     bubble.id = "omniline-bubble";
@@ -262,6 +266,8 @@
     bubble.addEventListener("click", function () {
       setOpen(!isOpen, { focus: !isOpen });
     });
+    // Until the frame reports the inbox colour: the tag's own, else the one seen last visit.
+    setColor(data.color || settings.color || local.getItem(COLOR_KEY) || DEFAULT_COLOR);
     document.body.appendChild(bubble);
     updateBubbleLabel();
 

@@ -4,6 +4,7 @@ import { readJSON, setStrings, refreshTimes, t, debounce } from './util.js';
 import { FilterBar, readUrl, writeUrl } from './filters.js';
 import { ConversationList } from './list.js';
 import { ConversationView } from './conversation.js';
+import { setLookups } from './timeline.js';
 import { ContactSidebar } from './sidebar.js';
 import { Stream, renderStreamState } from './stream.js';
 import { api } from './api.js';
@@ -14,6 +15,7 @@ function main() {
   const user = boot.user || {};
   const $ = (sel) => document.querySelector(sel);
   setToastRoot($('#toasts'));
+  setLookups({ queues: boot.queues || [] });
 
   const state = { filters: null, convId: null };
   const baseTitle = document.title;

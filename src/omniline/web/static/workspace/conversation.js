@@ -39,6 +39,17 @@ export class ConversationView {
     this.id = null;
     this.conv = null;
     this.seq = 0;
+    // Mirrors the server's rules (auth/access.py): QA reads only; agents assign only themselves.
+    this.readOnly = this.user.role === 'qa';
+    this.canAssignOthers = this.user.role === 'admin' || this.user.role === 'supervisor';
+    if (!this.canAssignOthers && this.h.assignSelect) {
+      for (const opt of [...this.h.assignSelect.options]) if (opt.value !== '__keep' && opt.value !== '') opt.remove();
+    }
+    if (this.readOnly) {
+      this.composer.form.hidden = true;
+      this.h.tagInput.hidden = true;
+      this.root.querySelector('.conv-readonly')?.removeAttribute('hidden');
+    }
 
     this.h.assignMe.addEventListener('click', () => this._act('assign', { assignee_id: this.user.id }));
     this.h.resolve.addEventListener('click', () => this._act('resolve'));
@@ -163,11 +174,12 @@ export class ConversationView {
     const known = Boolean(c.status);
     const closed = CLOSED.has(c.status);
     const mine = c.assignee && String(c.assignee.id) === String(this.user.id);
-    h.assignMe.hidden = !known || closed || mine;
-    h.resolve.hidden = !known || closed;
-    h.reopen.hidden = !known || !closed;
+    const ro = this.readOnly;
+    h.assignMe.hidden = ro || !known || closed || mine;
+    h.resolve.hidden = ro || !known || closed;
+    h.reopen.hidden = ro || !known || !closed;
     if (h.assignSelect) {
-      h.assignSelect.hidden = !known || closed;
+      h.assignSelect.hidden = ro || !known || closed || (!this.canAssignOthers && !mine);
       h.assignSelect.value = '__keep';
     }
   }
@@ -182,7 +194,7 @@ export class ConversationView {
     for (const tag of tags) {
       list.append(el('li', { class: 'tag tag-edit' },
         el('span', { text: tag }),
-        el('button', {
+        this.readOnly ? null : el('button', {
           type: 'button',
           class: 'tag-remove',
           'aria-label': t('remove_tag', { tag }),

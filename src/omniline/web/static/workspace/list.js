@@ -225,6 +225,7 @@ export class ConversationList {
 
   /** Live message.created: preview + bump; fetches the summary of a conversation not in the list. */
   onMessage(conversationId, message) {
+    if (message.direction === 'in' && conversationId !== this.activeId) this.unread.add(conversationId);
     const s = this.get(conversationId);
     if (!s) {
       this._fetchSummary(conversationId);
@@ -235,7 +236,6 @@ export class ConversationList {
       updated.last_message = { text: message.text || '', direction: message.direction, created_at: message.created_at };
     }
     if (timeValue(message.created_at) >= timeValue(s.last_activity_at)) updated.last_activity_at = message.created_at;
-    if (message.direction === 'in' && conversationId !== this.activeId) this.unread.add(conversationId);
     this.upsert(updated);
   }
 

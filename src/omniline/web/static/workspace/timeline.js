@@ -18,6 +18,13 @@ function before(a, b) {
   return false;
 }
 
+const LOOKUPS = { queues: new Map() };
+
+/** Names for ids that events carry (e.g. queued → {queue_id}). */
+export function setLookups({ queues = [] } = {}) {
+  LOOKUPS.queues = new Map(queues.map((q) => [String(q.id), q.name]));
+}
+
 function nameOf(x) {
   if (!x) return '';
   if (typeof x === 'string') return x;
@@ -32,7 +39,7 @@ export function eventText(ev) {
     case 'created':
       return t('ev_created');
     case 'queued': {
-      const queue = nameOf(d.queue) || d.queue_name || '';
+      const queue = nameOf(d.queue) || d.queue_name || LOOKUPS.queues.get(String(d.queue_id)) || '';
       return queue ? t('ev_queued_to', { queue }) : t('ev_queued');
     }
     case 'assigned': {
@@ -50,9 +57,16 @@ export function eventText(ev) {
     case 'closed':
       return actor ? t('ev_closed_by', { actor }) : t('ev_closed');
     case 'tags_changed': {
-      const tags = Array.isArray(d.tags) ? d.tags : Array.isArray(d.new) ? d.new : null;
-      const text = tags ? (tags.length ? tags.join(', ') : t('ev_no_tags')) : '';
-      return text ? t('ev_tags', { tags: text }) : t('ev_tags_changed');
+      let changes = '';
+      if (Array.isArray(d.before) && Array.isArray(d.after)) {
+        const added = d.after.filter((x) => !d.before.includes(x)).map((x) => `+${x}`);
+        const removed = d.before.filter((x) => !d.after.includes(x)).map((x) => `\u2212${x}`);
+        changes = [...added, ...removed].join(' ');
+      } else if (Array.isArray(d.tags)) {
+        changes = d.tags.length ? d.tags.join(', ') : t('ev_no_tags');
+      }
+      if (!changes) return actor ? `${t('ev_tags_changed')} · ${actor}` : t('ev_tags_changed');
+      return actor ? t('ev_tags_changed_by', { actor, changes }) : t('ev_tags', { changes });
     }
     default: {
       const label = tOr(`ev_${ev.type}`, String(ev.type || '').replace(/_/g, ' '));
@@ -73,6 +87,12 @@ function attachmentNode(a, fallbackName) {
   if (!href) return el('span', { class: 'att att-file', text: label });
   return el('a', { class: 'att att-file', href, target: '_blank', rel: 'noopener noreferrer' },
     icon('clip', 'att-icon'), el('span', { text: label }));
+}
+
+const DELIVERY_RANK = { received: 0, pending: 0, queued: 0, sending: 0, sent: 1, failed: 1, delivered: 2, read: 3 };
+
+function deliveryRank(m) {
+  return DELIVERY_RANK[m?.delivery_status] ?? 0;
 }
 
 function deliveryNode(m) {
@@ -178,6 +198,9 @@ export class Timeline {
     const stick = this.nearBottom();
     item.node = item.kind === 'message' ? messageNode(item.data) : eventNode(item.data);
     const old = this.keys.get(key);
+    if (old && item.kind === 'message' && deliveryRank(item.data) < deliveryRank(old.data)) {
+      return false; // a late copy (e.g. the POST answer after a message.updated): keep the newer status
+    }
     if (old) {
       old.node.replaceWith(item.node);
       old.node = item.node;

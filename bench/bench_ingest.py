@@ -1,0 +1,419 @@
+"""Ingest: widget messages in, committed, and pushed to an agent's WebSocket.
+
+    .venv/bin/python bench/bench_ingest.py --db sqlite      # or postgres, or both (default)
+
+One ``omniline serve`` process (jobs on) on a fresh database. This process is
+the load generator (a separate process from the server, on uvloop and bare
+asyncio protocols so that it costs less CPU than the server): N widget
+sessions, each on its own keep-alive connection, post messages; one agent
+socket (``/api/v1/stream``) receives ``message.created``; latency is from
+writing the POST to the agent socket reading the event (matched by text).
+
+Phases:
+  rated      open loop: messages at a fixed total rate (default 1,000/s) spread
+             over the sessions; shows latency at that rate.
+  saturation closed loop: every session posts its next message as soon as the
+             last one is answered; shows the most msg/s one process commits.
+  wrk        ``wrk -t1 -c32`` on the same endpoint, one widget session.
+The FLOOR (bench/floor_app.py, one INSERT+COMMIT per request) is driven by the
+same saturation phase and by the same wrk command; the ratio compares them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from _common import (
+    AGENT,
+    PYTHON,
+    HttpConn,
+    cpu_seconds,
+    fresh_database,
+    http_connect,
+    http_once,
+    install_uvloop,
+    json_headers,
+    log,
+    login,
+    migrate_and_seed,
+    omniline_cmd,
+    omniline_env,
+    own_cpu_seconds,
+    percentile,
+    pg_available,
+    pg_version,
+    print_machine,
+    print_table,
+    raise_nofile,
+    start_server,
+    temp_dir,
+    verdict,
+    ws_connect,
+)
+
+WIDGET_PATH = "/api/v1/widget/messages"
+FLOOR_PATH = "/messages"
+MAX_CONNS_PER_SESSION = 8  # open loop: a session may have this many POSTs in flight
+GOAL_RATE = 1000.0
+GOAL_P99_MS = 100.0
+GOAL_RATIO = 0.5
+
+
+# ---------------------------------------------------------------- load generation
+
+
+@dataclass
+class Session:
+    """One widget visitor: its token and its keep-alive connections."""
+
+    sid: int
+    headers: bytes
+    idle: list[HttpConn] = field(default_factory=list)
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONNS_PER_SESSION))
+
+
+@dataclass
+class Phase:
+    name: str
+    sent: dict[str, float] = field(default_factory=dict)
+    http_ms: list[float] = field(default_factory=list)
+    ok: int = 0
+    errors: int = 0
+    started: float = 0.0
+    last_answer: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+
+class Load:
+    """Posts messages and notes when each was sent, answered and seen on the agent socket."""
+
+    def __init__(self, port: int, path: str, sessions: list[Session]) -> None:
+        self.port = port
+        self.path = path
+        self.sessions = sessions
+        self.delivered: dict[str, float] = {}
+
+    def on_agent_frame(self, payload: bytes, received_at: float) -> None:
+        if b'"message.created"' not in payload:
+            return
+        event = orjson.loads(payload)
+        self.delivered.setdefault(event["data"]["message"]["text"], received_at)
+
+    async def post(self, session: Session, phase: Phase, text: str) -> None:
+        async with session.slots:
+            conn = await self._connection(session)
+            body = orjson.dumps({"text": text, "client_id": text})
+            sent = time.perf_counter()
+            phase.sent[text] = sent
+            try:
+                status, _ = await conn.request("POST", self.path, body, session.headers)
+            except (ConnectionError, RuntimeError):
+                phase.errors += 1
+                conn.close()
+                return
+            answered = time.perf_counter()
+            session.idle.append(conn)
+        if status == 201:
+            phase.ok += 1
+            phase.http_ms.append((answered - sent) * 1000)
+            phase.last_answer = answered
+        else:
+            phase.errors += 1
+
+    async def _connection(self, session: Session) -> HttpConn:
+        while session.idle:
+            conn = session.idle.pop()
+            if not conn.transport.is_closing():  # the server drops idle keep-alives after 5 s
+                return conn
+        return await http_connect(self.port)
+
+    async def closed_loop(self, phase: Phase, seconds: float) -> None:
+        deadline = time.perf_counter() + seconds
+
+        async def one(session: Session) -> None:
+            n = 0
+            while time.perf_counter() < deadline:
+                n += 1
+                await self.post(session, phase, f"{phase.name}-{session.sid}-{n}")
+
+        await asyncio.gather(*(one(s) for s in self.sessions))
+
+    async def open_loop(self, phase: Phase, rate: float, seconds: float) -> None:
+        total = int(rate * seconds)
+        tasks: set[asyncio.Task[None]] = set()
+        start = time.perf_counter()
+        n = 0
+        while n < total:
+            due = min(total, int((time.perf_counter() - start) * rate) + 1)
+            while n < due:
+                session = self.sessions[n % len(self.sessions)]
+                task = asyncio.create_task(self.post(session, phase, f"{phase.name}-{n}"))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                n += 1
+            await asyncio.sleep(0.001)
+        await asyncio.gather(*tasks)
+
+    async def wait_delivered(self, phase: Phase, patience: float = 5.0) -> None:
+        deadline = time.perf_counter() + patience
+        while time.perf_counter() < deadline:
+            if all(t in self.delivered for t in phase.sent):
+                return
+            await asyncio.sleep(0.05)
+
+
+async def run_phase(
+    load: Load, server_pid: int, name: str, mode: str, seconds: float, rate: float = 0.0
+) -> Phase:
+    phase = Phase(name)
+    cpu0, own0 = cpu_seconds(server_pid), own_cpu_seconds()
+    phase.started = time.perf_counter()
+    if mode == "open":
+        await load.open_loop(phase, rate, seconds)
+    else:
+        await load.closed_loop(phase, seconds)
+    wall = max(phase.last_answer - phase.started, 1e-9)
+    phase.server_cpu = (cpu_seconds(server_pid) - cpu0) / wall * 100
+    phase.client_cpu = (own_cpu_seconds() - own0) / wall * 100
+    await load.wait_delivered(phase)
+    return phase
+
+
+def summarise(load: Load | None, phase: Phase) -> dict[str, float]:
+    wall = max(phase.last_answer - phase.started, 1e-9)
+    out = {
+        "committed": phase.ok / wall,
+        "ok": phase.ok,
+        "errors": phase.errors,
+        "http_p50": percentile(phase.http_ms, 50),
+        "http_p99": percentile(phase.http_ms, 99),
+        "server_cpu": phase.server_cpu,
+        "client_cpu": phase.client_cpu,
+    }
+    if load is not None:
+        seen = [load.delivered[t] for t in phase.sent if t in load.delivered]
+        lat = [(load.delivered[t] - s) * 1000 for t, s in phase.sent.items() if t in load.delivered]
+        out.update(
+            delivered=len(seen) / max(max(seen, default=0) - phase.started, 1e-9),
+            delivered_n=len(seen),
+            p50=percentile(lat, 50),
+            p99=percentile(lat, 99),
+            max=max(lat, default=float("nan")),
+        )
+    return out
+
+
+# ---------------------------------------------------------------- wrk
+
+
+WRK_LUA = """wrk.method = "POST"
+wrk.body = '{"text": "hello from wrk"}'
+wrk.headers["Content-Type"] = "application/json"
+%s
+"""
+
+
+def run_wrk(port: int, path: str, tmp: Path, seconds: int, token: str | None) -> dict[str, float]:
+    if shutil.which("wrk") is None:
+        return {}
+    script = tmp / f"wrk_{port}.lua"
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
+    script.write_text(WRK_LUA % auth)
+    out = subprocess.run(
+        ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p99": _ms(p99.group(1), p99.group(2)) if p99 else float("nan"),
+        "non2xx": float(bad.group(1)) if bad else 0.0,
+    }
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+# ---------------------------------------------------------------- Omniline
+
+
+async def open_widget_sessions(port: int, count: int) -> list[Session]:
+    gate = asyncio.Semaphore(16)
+
+    async def one(sid: int) -> Session:
+        async with gate:
+            status, body = await http_once(
+                port, "POST", "/api/v1/widget/sessions", {"inbox_key": "demo-widget"}
+            )
+        if status != 201:
+            raise RuntimeError(f"widget session answered {status}: {body}")
+        session = Session(sid, json_headers(body["session_token"]))
+        session.idle.append(await http_connect(port))
+        return session
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def drive_omniline(port: int, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    token = await login(port, *AGENT)
+    sessions = await open_widget_sessions(port, args.sessions)
+    load = Load(port, WIDGET_PATH, sessions)
+    agent = await ws_connect(port, f"/api/v1/stream?token={token}", load.on_agent_frame)
+    log(f"{len(sessions)} widget sessions, agent socket open; warming up")
+    await run_phase(load, pid, "warm", "closed", 2.0)
+    log(f"rated phase: {args.rate:,.0f} msg/s for {args.seconds:.0f} s")
+    rated = summarise(load, await run_phase(load, pid, "rated", "open", args.seconds, args.rate))
+    log(f"saturation phase: {args.sessions} sessions, closed loop, {args.seconds:.0f} s")
+    saturated = summarise(load, await run_phase(load, pid, "sat", "closed", args.seconds))
+    agent.close()
+    for s in sessions:
+        for conn in s.idle:
+            conn.close()
+    return {"rated": rated, "saturation": saturated, "visitor_token": _first_token(sessions)}
+
+
+def _first_token(sessions: list[Session]) -> str:
+    return sessions[0].headers.split(b"Bearer ", 1)[1].split(b"\r\n", 1)[0].decode()
+
+
+def bench_omniline(kind: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from _common import free_port
+
+    with fresh_database(kind, tmp, "ingest") as database:
+        env = omniline_env(database, tmp / "var")
+        log(f"[{kind}] migrating and seeding the demo workspace")
+        migrate_and_seed(env)
+        port = free_port()
+        server = start_server(omniline_cmd(port), env, port, tmp / f"omniline_{kind}.log")
+        try:
+            log(f"[{kind}] omniline serve pid {server.pid} on port {port}")
+            result = asyncio.run(drive_omniline(port, server.pid, args))
+            log(f"[{kind}] wrk -t1 -c32 -d{args.wrk_seconds}s on the widget endpoint")
+            result["wrk"] = run_wrk(port, WIDGET_PATH, tmp, args.wrk_seconds, result["visitor_token"])
+        finally:
+            server.stop()
+    return result
+
+
+# ---------------------------------------------------------------- the floor
+
+
+async def drive_floor(port: int, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    sessions = [Session(i, json_headers()) for i in range(args.sessions)]
+    for s in sessions:
+        s.idle.append(await http_connect(port))
+    load = Load(port, FLOOR_PATH, sessions)
+    await run_phase(load, pid, "warm", "closed", 2.0)
+    saturated = summarise(None, await run_phase(load, pid, "sat", "closed", args.seconds))
+    for s in sessions:
+        for conn in s.idle:
+            conn.close()
+    return {"saturation": saturated}
+
+
+def bench_floor(kind: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from _common import free_port
+
+    with fresh_database(kind, tmp, "floor") as database:
+        port = free_port()
+        env = omniline_env(database, tmp / "var", FLOOR_DATABASE_URL=database.url)
+        cmd = [PYTHON, "-m", "uvicorn", "floor_app:app", "--app-dir", "bench",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        server = start_server(cmd, env, port, tmp / f"floor_{kind}.log")
+        try:
+            log(f"[{kind}] FLOOR app pid {server.pid}: saturation phase")
+            result = asyncio.run(drive_floor(port, server.pid, args))
+            log(f"[{kind}] FLOOR: wrk -t1 -c32 -d{args.wrk_seconds}s")
+            result["wrk"] = run_wrk(port, FLOOR_PATH, tmp, args.wrk_seconds, None)
+        finally:
+            server.stop()
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(kind: str, ours: dict[str, Any], floor: dict[str, Any], args: argparse.Namespace) -> bool:
+    r, s, f = ours["rated"], ours["saturation"], floor["saturation"]
+    wrk_o, wrk_f = ours.get("wrk", {}), floor.get("wrk", {})
+    ratio = s["committed"] / f["committed"]
+    wrk_ratio = wrk_o.get("rps", float("nan")) / wrk_f.get("rps", float("nan"))
+    rate_ok = s["committed"] >= GOAL_RATE and s["delivered"] >= GOAL_RATE
+    p99_ok = r["p99"] <= GOAL_P99_MS and r["delivered_n"] == r["ok"]
+    rows = [
+        ["saturation: committed msg/s (201)", s["committed"], f["committed"], f"{ratio:.2f}",
+         f">= {GOAL_RATE:,.0f}; ratio >= {GOAL_RATIO}", verdict(rate_ok and ratio >= GOAL_RATIO)],
+        ["saturation: delivered to agent msg/s", s["delivered"], "-", "-",
+         f">= {GOAL_RATE:,.0f}", verdict(s["delivered"] >= GOAL_RATE)],
+        ["saturation: HTTP p50 / p99 ms", f"{s['http_p50']:.1f} / {s['http_p99']:.1f}",
+         f"{f['http_p50']:.1f} / {f['http_p99']:.1f}", "-", "(closed loop: queueing)", ""],
+        ["saturation: server / loadgen CPU %", f"{s['server_cpu']:.0f} / {s['client_cpu']:.0f}",
+         f"{f['server_cpu']:.0f} / {f['client_cpu']:.0f}", "-", "", ""],
+        [f"rated {args.rate:,.0f}/s: committed / delivered msg/s",
+         f"{r['committed']:,.0f} / {r['delivered']:,.0f}", "-", "-", "", ""],
+        [f"rated {args.rate:,.0f}/s: POST->agent socket p50 ms", r["p50"], "-", "-", "", ""],
+        [f"rated {args.rate:,.0f}/s: POST->agent socket p99 ms", r["p99"], "-", "-",
+         f"<= {GOAL_P99_MS:.0f}", verdict(p99_ok)],
+        [f"rated {args.rate:,.0f}/s: HTTP p50 / p99 ms",
+         f"{r['http_p50']:.1f} / {r['http_p99']:.1f}", "-", "-", "", ""],
+        [f"rated {args.rate:,.0f}/s: lost / errors",
+         f"{r['ok'] - r['delivered_n']} / {r['errors']:.0f}", "-", "-", "0 / 0", ""],
+        ["wrk -t1 -c32: req/s", wrk_o.get("rps", "n/a"), wrk_f.get("rps", "n/a"),
+         f"{wrk_ratio:.2f}", f"ratio >= {GOAL_RATIO}", verdict(wrk_ratio >= GOAL_RATIO)],
+        ["wrk -t1 -c32: p99 ms / non-2xx",
+         f"{wrk_o.get('p99', float('nan')):.1f} / {wrk_o.get('non2xx', 0):.0f}",
+         f"{wrk_f.get('p99', float('nan')):.1f} / {wrk_f.get('non2xx', 0):.0f}", "-", "", ""],
+    ]
+    print_table(
+        f"Ingest on {kind}: one omniline serve process vs the FLOOR "
+        f"({args.sessions} widget sessions, {args.seconds:.0f} s per phase)",
+        ["measure", "omniline", "FLOOR", "ratio", "goal", "verdict"],
+        rows,
+    )
+    return rate_ok and p99_ok and ratio >= GOAL_RATIO
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=GOAL_RATE, help="rated phase, msg/s")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    args = parser.parse_args()
+    raise_nofile()
+    loop_name = install_uvloop()
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if "postgres" in kinds and not pg_available():
+        log("PostgreSQL does not answer on 127.0.0.1:5432: skipping it")
+        kinds.remove("postgres")
+    extra = {"load generator": f"this process ({loop_name}), separate from the server"}
+    if "postgres" in kinds:
+        extra["PostgreSQL"] = f"{pg_version()} (same machine)"
+    print_machine(extra)
+    met: dict[str, bool] = {}
+    for kind in kinds:
+        with temp_dir(f"omniline-bench-ingest-{kind}-") as tmp:
+            ours = bench_omniline(kind, tmp, args)
+            floor = bench_floor(kind, tmp, args)
+            met[kind] = report(kind, ours, floor, args)
+    print_table("Ingest goals", ["database", "all goals"], [[k, verdict(v)] for k, v in met.items()])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,235 @@
+"""Admin pages: web-chat inboxes and how to install the widget on a lender's site."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+
+from omniline.auth.deps import SessionDep
+from omniline.auth.principal import Principal
+from omniline.auth.tokens import identity_signature
+from omniline.config import get_settings
+from omniline.errors import DomainError
+from omniline.inboxes import repository as inboxes
+from omniline.inboxes import service as inbox_service
+from omniline.inboxes.models import Inbox
+from omniline.workspaces import repository
+from omniline.workspaces.pages_common import (
+    AdminPrincipal,
+    admin_router,
+    checked,
+    field_errors,
+    form_status,
+    found,
+    optional_id,
+    page,
+    redirect,
+    text,
+    when,
+)
+
+router = admin_router()
+DEFAULT_COLOR = "#1f6feb"
+EXAMPLE_ID = "example-customer-id"
+
+PYTHON_EXAMPLE = """\
+import hashlib
+import hmac
+import os
+
+# The inbox's identity secret: keep it on your server, never in the page.
+IDENTITY_SECRET = os.environ["OMNILINE_IDENTITY_SECRET"]
+
+
+def omniline_signature(external_id: str) -> str:
+    # Goes into the tag's data-signature, next to data-external-id.
+    return hmac.new(
+        IDENTITY_SECRET.encode(), external_id.encode(), hashlib.sha256
+    ).hexdigest()
+"""
+
+PHP_EXAMPLE = """\
+<?php
+// The inbox's identity secret: keep it on your server, never in the page.
+$secret = getenv('OMNILINE_IDENTITY_SECRET');
+$externalId = (string) $customer->id;
+$signature = hash_hmac('sha256', $externalId, $secret);
+?>
+<script src="{base}/widget.js" data-inbox-key="{key}"
+        data-external-id="<?= htmlspecialchars($externalId) ?>"
+        data-name="<?= htmlspecialchars($customer->name) ?>"
+        data-signature="<?= $signature ?>" async></script>
+"""
+
+
+def install_panel(inbox: Inbox) -> dict[str, str]:
+    """The snippets an admin pastes into the lender's site; all rendered escaped."""
+    base = get_settings().public_base_url
+    return {
+        "script_tag": (
+            f'<script src="{base}/widget.js" data-inbox-key="{inbox.key}" async></script>'
+        ),
+        "identity_tag": (
+            f'<script src="{base}/widget.js" data-inbox-key="{inbox.key}"\n'
+            '        data-external-id="CUSTOMER-ID" data-name="CUSTOMER NAME"\n'
+            '        data-signature="HEX-HMAC-SHA256" async></script>'
+        ),
+        "python": PYTHON_EXAMPLE,
+        "php": PHP_EXAMPLE.replace("{base}", base).replace("{key}", inbox.key),
+        "example_id": EXAMPLE_ID,
+        "example_signature": identity_signature(inbox.identity_secret, EXAMPLE_ID),
+    }
+
+
+def _submitted(form: FormData) -> dict[str, Any]:
+    return {
+        "name": text(form, "name"),
+        "default_queue_id": text(form, "default_queue_id"),
+        "color": text(form, "color"),
+        "greeting": text(form, "greeting"),
+        "enabled": checked(form, "enabled"),
+    }
+
+
+def _color(inbox: Inbox) -> str:
+    """Only a checked #rrggbb goes into a style attribute."""
+    color = str((inbox.settings or {}).get("color") or "")
+    return color if inbox_service.COLOR_RE.match(color) else DEFAULT_COLOR
+
+
+def _stored(inbox: Inbox) -> dict[str, Any]:
+    settings = inbox.settings or {}
+    return {
+        "name": inbox.name,
+        "default_queue_id": str(inbox.default_queue_id or ""),
+        "color": _color(inbox),
+        "greeting": str(settings.get("greeting") or ""),
+        "enabled": inbox.enabled,
+    }
+
+
+@router.get("/admin/inboxes")
+async def list_inboxes(request: Request, p: AdminPrincipal, session: SessionDep) -> Response:
+    queue_names = {q.id: q.name for q in await repository.queues(session, p.workspace_id)}
+    rows = [
+        {"inbox": i, "queue": queue_names.get(i.default_queue_id or 0), "color": _color(i)}
+        for i in await inboxes.of_workspace(session, p.workspace_id)
+    ]
+    return page(request, p, "admin/inboxes.html", rows=rows)
+
+
+async def _new_form(
+    request: Request,
+    p: Principal,
+    session: AsyncSession,
+    *,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    return page(
+        request,
+        p,
+        "admin/inbox_new.html",
+        status=status,
+        queues=await repository.queues(session, p.workspace_id),
+        form=form,
+        errors=errors,
+    )
+
+
+@router.get("/admin/inboxes/new")
+async def new_inbox(request: Request, p: AdminPrincipal, session: SessionDep) -> Response:
+    blank = {"color": DEFAULT_COLOR, "enabled": True, "default_queue_id": ""}
+    return await _new_form(request, p, session, form=blank, errors={})
+
+
+@router.post("/admin/inboxes")
+async def create_inbox(request: Request, p: AdminPrincipal, session: SessionDep) -> Response:
+    form = await request.form()
+    try:
+        inbox = await inbox_service.do_create_inbox(
+            session,
+            p.workspace_id,
+            channel="webchat",
+            name=text(form, "name"),
+            default_queue_id=optional_id(form, "default_queue_id"),
+            settings={"color": text(form, "color"), "greeting": text(form, "greeting")},
+        )
+    except DomainError as exc:
+        await session.rollback()
+        return await _new_form(
+            request,
+            p,
+            session,
+            form=_submitted(form),
+            errors=field_errors(exc, "name"),
+            status=form_status(exc),
+        )
+    return redirect(f"/admin/inboxes/{inbox.id}", ok="inbox_created")
+
+
+async def _inbox_page(
+    request: Request,
+    p: Principal,
+    session: AsyncSession,
+    inbox_id: int,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    inbox = found(await inboxes.get(session, p.workspace_id, inbox_id), "inbox")
+    return page(
+        request,
+        p,
+        "admin/inbox_edit.html",
+        status=status,
+        inbox=inbox,
+        created=when(inbox.created_at),
+        queues=await repository.queues(session, p.workspace_id),
+        install=install_panel(inbox) if inbox.channel in ("webchat", "mobile") else None,
+        form=form or _stored(inbox),
+        errors=errors or {},
+    )
+
+
+@router.get("/admin/inboxes/{inbox_id:int}")
+async def edit_inbox(
+    request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
+) -> Response:
+    return await _inbox_page(request, p, session, inbox_id)
+
+
+@router.post("/admin/inboxes/{inbox_id:int}")
+async def save_inbox(
+    request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
+) -> Response:
+    form = await request.form()
+    inbox = found(await inboxes.get(session, p.workspace_id, inbox_id), "inbox")
+    try:
+        await inbox_service.do_update_inbox(
+            session,
+            inbox,
+            name=text(form, "name"),
+            default_queue_id=optional_id(form, "default_queue_id"),
+            color=text(form, "color"),
+            greeting=text(form, "greeting"),
+            enabled=checked(form, "enabled"),
+        )
+    except DomainError as exc:
+        await session.rollback()
+        return await _inbox_page(
+            request,
+            p,
+            session,
+            inbox_id,
+            form=_submitted(form),
+            errors=field_errors(exc, "name"),
+            status=form_status(exc),
+        )
+    return redirect("/admin/inboxes", ok="inbox_saved")
