@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -71,9 +72,12 @@ async def _run_worker() -> None:
     from omniline.wiring import register_channels
 
     settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     register_channels()
     db.init_engine(settings)
-    realtime = init_realtime(settings.redis_url, 100)
+    realtime = init_realtime(settings.redis_url, settings.realtime_buffer)
     await realtime.start()
     runner = Runner()
     runner.start()

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 16:
             raise ValueError("OMNILINE_SECRET_KEY must be at least 16 characters long")
         self.public_base_url = self.public_base_url.rstrip("/")
+        if self.default_locale not in ("en", "ru", "uk"):
+            raise ValueError("OMNILINE_DEFAULT_LOCALE must be one of en, ru, uk")
         return self
 
     @property

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
+from omniline.config import get_settings
+
 
 class ReplyIn(BaseModel):
-    text: str = Field(max_length=10_000)
+    text: str
     private: bool = False
 
     @field_validator("text")
@@ -12,6 +14,9 @@ class ReplyIn(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
+        limit = get_settings().message_max_chars
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
         return value
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
+from omniline.config import get_settings
+
 
 class IdentityIn(BaseModel):
     external_id: str = Field(min_length=1, max_length=200)
@@ -19,7 +21,7 @@ class SessionIn(BaseModel):
 
 
 class WidgetMessageIn(BaseModel):
-    text: str = Field(max_length=10_000)
+    text: str
     client_id: str | None = Field(default=None, min_length=1, max_length=100)
 
     @field_validator("text")
@@ -27,4 +29,7 @@ class WidgetMessageIn(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
+        limit = get_settings().message_max_chars
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
         return value
