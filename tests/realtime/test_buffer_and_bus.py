@@ -170,12 +170,16 @@ def drain(conn: Connection) -> list[dict[str, Any]]:
 
 
 def conversation_event(
-    event_id: str, *, queue_id: int = FIRST_LINE, assignee_id: int | None = None
+    event_id: str,
+    *,
+    queue_id: int = FIRST_LINE,
+    assignee_id: int | None = None,
+    type_: str = "conversation.created",
 ) -> RealtimeEvent:
     full = {"id": 34, "locked": False, "contact": {"id": 12, "name": "Olena"}, "status": "queued"}
     locked = {"id": 34, "locked": True, "contact": None, "status": "queued"}
     return RealtimeEvent(
-        type="conversation.created",
+        type=type_,
         data=full,
         audience=Audience(
             workspace_id=WS,
@@ -235,7 +239,10 @@ def test_staff_who_cannot_see_the_queue_get_locked_conversations_and_no_messages
     hub.dispatch(message_event("2"))
 
     got = drain(member)
-    assert [(f["id"], f["type"]) for f in got] == [("1", "conversation.created"), ("2", "message.created")]
+    assert [(f["id"], f["type"]) for f in got] == [
+        ("1", "conversation.created"),
+        ("2", "message.created"),
+    ]
     assert got[0]["data"]["contact"] == {"id": 12, "name": "Olena"}
 
     locked = drain(outsider)
@@ -247,7 +254,10 @@ def test_staff_who_cannot_see_the_queue_get_locked_conversations_and_no_messages
         }
     ]
     # The same rule applies when the outsider reconnects and is replayed what they missed.
-    replay = [json.loads(f) for f in hub.replay_for(outsider, [conversation_event("1"), message_event("2")])]
+    replay = [
+        json.loads(f)
+        for f in hub.replay_for(outsider, [conversation_event("1"), message_event("2")])
+    ]
     assert replay == locked
 
 
@@ -285,21 +295,23 @@ def test_visitors_get_only_their_own_public_messages() -> None:
     hub.dispatch(message_event("1", text="Hello"))
     hub.dispatch(message_event("2", private=True, text="internal: check her file"))
     hub.dispatch(message_event("3", contact_id=13, text="Someone else's"))
-    hub.dispatch(conversation_event("4"))
+    hub.dispatch(conversation_event("4", type_="conversation.updated"))
 
     got = drain(olena)
     assert got == [
         {"id": "1", "type": "message.created", "data": {"id": 101, "text": "Hello"}},
         {
             "id": "4",
-            "type": "conversation.created",
+            "type": "conversation.updated",
             "data": {"conversation_id": 34, "status": "queued"},
         },
     ]
     assert [f["data"]["text"] for f in drain(other)] == ["Someone else's"]
     assert drain(olena_other_inbox) == [], "the same contact in another inbox is another chat"
 
-    replay = hub.replay_for(olena, [message_event("1", text="Hello"), message_event("2", private=True)])
+    replay = hub.replay_for(
+        olena, [message_event("1", text="Hello"), message_event("2", private=True)]
+    )
     assert [json.loads(f)["id"] for f in replay] == ["1"]
 
 

@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from omniline.realtime.bus import STREAM, RedisBus
+from omniline.realtime.bus import BLOCK_MS, STREAM, RedisBus
 from omniline.realtime.events import Audience, RealtimeEvent, parse_event_id
 from tests.conftest import LiveServer, free_port, staff_token, visitor
 from tests.realtime.conftest import (
@@ -116,6 +117,7 @@ class Cluster:
     a: LiveServer
     b: LiveServer
     redis_url: str
+    logs: list[Path]
 
 
 def _run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> None:
@@ -171,12 +173,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         PYTHONUNBUFFERED="1",
     )
     procs: list[subprocess.Popen[bytes]] = []
+    logs: list[Path] = []
+    hung: list[Any] = []
     asyncio.run(_pg(f'CREATE DATABASE "{database}"'))
     try:
         _run([omniline, "migrate"], env, work)
         _run([sys.executable, "-c", SEED], env, work)
         servers = []
-        logs = []
         for name in ("a", "b"):
             port = free_port()
             log = work / f"{name}.log"
@@ -195,7 +198,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         deadline = time.monotonic() + 20
         for server, proc, log in zip(servers, procs, logs, strict=True):
             _wait_healthy(server.url, proc, log, deadline)
-        yield Cluster(a=servers[0], b=servers[1], redis_url=redis_url)
+        yield Cluster(a=servers[0], b=servers[1], redis_url=redis_url, logs=logs)
     finally:
         for proc in procs:
             proc.terminate()
@@ -203,10 +206,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
+                hung.append(proc.args)
                 proc.kill()
                 proc.wait(5)
         asyncio.run(_flush_redis(redis_db))
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    # Both processes served, shut down on SIGTERM and logged no errors (say, of the stream reader).
+    for log in logs:
+        text = log.read_text()
+        assert "Traceback" not in text and "ERROR" not in text, f"{log.name}:\n{text}"
+    assert not hung, f"did not stop within 10 s of SIGTERM: {hung}"
 
 
 async def test_messages_cross_processes_both_ways(cluster: Cluster) -> None:
@@ -288,6 +297,29 @@ async def test_a_socket_resumes_on_the_other_process(cluster: Cluster) -> None:
         await back.ws.close()
 
 
+async def test_an_idle_stream_reader_stays_quiet_and_prompt(cluster: Cluster) -> None:
+    """Longer than one XREAD block without events: no read errors in the logs, and the next
+    event still crosses processes at once."""
+    a, b = cluster.a, cluster.b
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=10) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=10) as on_b,
+    ):
+        agent = await staff_token(on_b, *AGENT)
+        guest = await visitor(on_a)
+        agent_ws = await open_stream(ws_url(b, "/api/v1/stream", token=agent))
+        await agent_ws.hello()
+        await asyncio.sleep(BLOCK_MS / 1000 + 1.5)
+
+        started = time.monotonic()
+        sent = await say(on_a, guest, "after a quiet spell")
+        await agent_ws.until(is_event("message.created", message__id=sent["id"]), timeout=3)
+        assert time.monotonic() - started < 0.8
+        await agent_ws.ws.close()
+    for log in cluster.logs:
+        assert "stream read failed" not in log.read_text(), log.read_text()
+
+
 # --- one process joining the shared stream late ------------------------------------------
 
 
@@ -305,7 +337,7 @@ def redis_url() -> Iterator[str]:
 async def _stream_ids(url: str) -> list[str]:
     import redis.asyncio as aioredis
 
-    r = aioredis.from_url(url)
+    r: Any = aioredis.from_url(url)
     try:
         return [raw.decode() for raw, _ in await r.xrange(STREAM)]
     finally:
@@ -363,33 +395,46 @@ async def test_a_late_process_resyncs_clients_whose_events_were_trimmed(redis_ur
 
 
 async def test_a_client_from_before_a_redis_flush_is_resynced(redis_url: str) -> None:
-    """Redis lost its data (restart without persistence): positions from before mean nothing."""
+    """Redis lost its data (restarted without persistence) together with events a client had
+    not received yet: that client must reload, not be replayed what came after."""
     import redis.asyncio as aioredis
 
     writer = RedisBus(redis_url, 100)
     await writer.start()
     await writer.publish([_event(1)])
+    old_id = (await _stream_ids(redis_url))[-1]  # the client saw event 1 and went away
+    await writer.publish([_event(2)])  # missed by the client, then lost
     await writer.stop()
-    old_id = (await _stream_ids(redis_url))[-1]
     r = aioredis.from_url(redis_url)
     try:
         await r.flushdb()
     finally:
         await r.aclose()
-    await asyncio.sleep(0.01)
 
     fresh = RedisBus(redis_url, 100)
     await fresh.start()
     try:
         hello_head = fresh.buffer.head_id
-        await fresh.publish([_event(2), _event(3)])
+        await fresh.publish([_event(3), _event(4)])
         for _ in range(100):  # the tail delivers them to this process's buffer
             if len(fresh.buffer.since(hello_head) or []) == 2:
                 break
             await asyncio.sleep(0.02)
         after_hello = fresh.buffer.since(hello_head)
-        assert after_hello is not None and [e.data["n"] for e in after_hello] == [2, 3]
-        assert fresh.buffer.since(old_id) is None, "the events before the flush are gone"
+        assert after_hello is not None and [e.data["n"] for e in after_hello] == [3, 4]
+        assert fresh.buffer.since(old_id) is None, "event 2 is gone: the client must resync"
     finally:
         await fresh.stop()
 
+
+async def test_stop_right_after_start_does_not_hang(redis_url: str) -> None:
+    """Shutting a process down just after it started (or a test doing so) must not wait on
+    the stream reader forever."""
+    # The lost cancellation happens while the reader connects, about a millisecond in.
+    for delay in [(n % 30) * 0.0001 for n in range(60)]:
+        bus = RedisBus(redis_url, 100)
+        await bus.start()
+        await asyncio.sleep(delay)
+        started = time.monotonic()
+        await asyncio.wait_for(bus.stop(), 10)
+        assert time.monotonic() - started < 1.0, f"stop took too long after {delay}s"

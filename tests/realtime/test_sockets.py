@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ from omniline.inboxes import service as inboxes
 from omniline.realtime.events import parse_event_id
 from tests.conftest import Demo, LiveServer, bearer, staff_token, visitor
 from tests.realtime.conftest import (
+    Frame,
     Stream,
     assert_increasing,
     close_code_of,
@@ -29,7 +29,9 @@ ADMIN = ("admin@demo.omniline", "demo-admin")
 
 
 async def staff_stream(live: LiveServer, token: str, last_event_id: str | None = None) -> Stream:
-    return await open_stream(ws_url(live, "/api/v1/stream", token=token, last_event_id=last_event_id))
+    return await open_stream(
+        ws_url(live, "/api/v1/stream", token=token, last_event_id=last_event_id)
+    )
 
 
 async def widget_stream(live: LiveServer, token: str, last_event_id: str | None = None) -> Stream:
@@ -101,10 +103,16 @@ async def test_agent_outside_the_queue_sees_a_locked_row_and_no_content(
 
     # A conversation the agent may see, as an end marker: events reach a socket in order.
     first_line_msg = await say(http, await visitor(http), "Hi from the first line")
-    got = await agent.until(is_event("message.created", conversation_id=first_line_msg["conversation_id"]))
+    got = await agent.until(
+        is_event("message.created", conversation_id=first_line_msg["conversation_id"])
+    )
 
-    tech = [f for f in events_only(got) if f["data"].get("id") == tech_msg["conversation_id"]
-            or f["data"].get("conversation_id") == tech_msg["conversation_id"]]
+    tech = [
+        f
+        for f in events_only(got)
+        if f["data"].get("id") == tech_msg["conversation_id"]
+        or f["data"].get("conversation_id") == tech_msg["conversation_id"]
+    ]
     assert [f["type"] for f in tech] == ["conversation.created"]
     row = tech[0]["data"]
     assert row["locked"] is True
@@ -257,7 +265,7 @@ async def test_a_too_old_last_event_id_gets_resync(
     await watcher.hello()
     for n in range(3):  # each first message: conversation.created + message.created
         await say(http, await visitor(http), f"visitor {n}")
-    frames = []
+    frames: list[Frame] = []
     while len(frames) < 6:
         frames += events_only([await watcher.recv()])
     ids = [f["id"] for f in frames]
@@ -327,8 +335,7 @@ async def test_bad_token_closes_with_4401(
     guest = await visitor(http)  # a widget token is no staff token
     assert await close_code_of(ws_url(live_server, "/api/v1/stream", token=guest)) == 4401
     assert (
-        await close_code_of(ws_url(live_server, "/api/v1/widget/stream", token="nonsense"))
-        == 4401
+        await close_code_of(ws_url(live_server, "/api/v1/widget/stream", token="nonsense")) == 4401
     )
     # The same sockets with good tokens are served.
     good = await staff_stream(live_server, await staff_token(http, *AGENT))

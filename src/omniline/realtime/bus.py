@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[RealtimeEvent], None]
 STREAM = "omniline:events"
+BLOCK_MS = 5000  # one XREAD waits at most this long for new events
 
 
 class Bus:
@@ -76,10 +77,12 @@ class RedisBus(Bus):
         self._url = url
         self._size = buffer_size
         self._redis: Any = aioredis.from_url(url)
-        self._reader: Any = aioredis.from_url(url)
+        # The read timeout must outlast the XREAD block, or every idle block ends in a
+        # TimeoutError (redis-py's default socket timeout is 5 s, as long as the block).
+        self._reader: Any = aioredis.from_url(url, socket_timeout=BLOCK_MS / 1000 + 10)
         self._task: asyncio.Task[None] | None = None
         self._last = "$"
-        self._started = asyncio.Event()
+        self._stopping = False
 
     async def start(self) -> None:
         # Prefill the buffer so that a client reconnecting to this process can resume.
@@ -88,20 +91,36 @@ class RedisBus(Bus):
         if len(recent) > self._size:
             floor_id, _ = recent.pop(0)
             self.buffer.set_floor(floor_id.decode())
+        elif recent:
+            # The whole stream fits. What came before its first entry may have been trimmed
+            # (MAXLEN of any process) or lost (Redis restarted empty): a client whose last
+            # id is older must resync rather than be replayed a history with a hole in it.
+            self.buffer.set_floor(recent[0][0].decode())
+        else:
+            seconds, micros = await self._redis.time()
+            self.buffer.set_floor(f"{int(seconds) * 1000 + int(micros) // 1000 - 1}-0")
         for raw_id, fields in recent:
             self.buffer.append(RealtimeEvent.from_wire(orjson.loads(fields[b"e"]), raw_id.decode()))
         self._last = recent[-1][0].decode() if recent else "0-0"
-        if not recent:
-            info_last = await self._redis.xrevrange(STREAM, count=1)
-            self._last = info_last[0][0].decode() if info_last else "0-0"
-            self.buffer.set_floor(self._last)
         self._task = asyncio.create_task(self._tail(), name="redis-bus-tail")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        self._stopping = True
+        task = self._task
+        if task is not None:
+            # On Python 3.11 asyncio.wait_for (used inside redis-py) loses a cancellation that
+            # races with the operation it wraps, and the reader would then block for a whole
+            # XREAD: cancel again until it is gone (the flag ends the loop in any case).
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + BLOCK_MS / 1000 + 2
+            while not task.done() and loop.time() < deadline:
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.05)
+            if task.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    task.result()
+            else:
+                log.warning("redis stream reader did not stop")
         await self._redis.aclose()
         await self._reader.aclose()
 
@@ -119,12 +138,14 @@ class RedisBus(Bus):
             await pipe.execute()
 
     async def _tail(self) -> None:
-        while True:
+        while not self._stopping:
             try:
-                answer = await self._reader.xread({STREAM: self._last}, block=5000, count=500)
+                answer = await self._reader.xread({STREAM: self._last}, block=BLOCK_MS, count=500)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if self._stopping:
+                    return
                 log.exception("redis stream read failed; retrying")
                 await asyncio.sleep(1)
                 continue

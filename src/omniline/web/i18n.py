@@ -40,7 +40,7 @@ def negotiate(accept_language: str | None, default: str = "en") -> str:
     for pos, part in enumerate(accept_language.split(",")):
         lang, _, params = part.strip().partition(";")
         q = 1.0
-        if params.strip().startswith("q="):
+        if params.strip().lower().startswith("q="):
             try:
                 q = float(params.strip()[2:])
             except ValueError:
