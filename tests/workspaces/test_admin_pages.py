@@ -439,3 +439,20 @@ async def test_unknown_ids_are_html_404(client: httpx.AsyncClient, demo: Demo) -
         r = await client.get(path)
         assert r.status_code == 404, path
         assert r.headers["content-type"].startswith("text/html")
+
+
+async def test_every_page_renders_in_each_language(client: httpx.AsyncClient, demo: Demo) -> None:
+    csrf = await login_admin(client)
+    pages = (
+        "/admin", "/admin/users", "/admin/users/new", f"/admin/users/{demo.users['agent']}",
+        "/admin/teams", "/admin/queues", f"/admin/queues/{demo.queues['First line']}",
+        "/admin/inboxes", "/admin/inboxes/new", f"/admin/inboxes/{demo.inbox_id}",
+        "/admin/tokens", "/admin/jobs",
+    )  # fmt: skip
+    for locale in ("ru", "uk", "en"):
+        r = await post_form(client, "/me/locale", csrf, {"locale": locale})
+        assert r.status_code == 303
+        for path in pages:
+            r = await client.get(path)
+            assert r.status_code == 200, (locale, path)
+            assert f'<html lang="{locale}">' in r.text
