@@ -20,7 +20,7 @@ from omniline import __version__, db
 from omniline.auth.deps import LoginRequired
 from omniline.config import Settings, get_settings, set_settings
 from omniline.errors import DomainError
-from omniline.wiring import register_channels
+from omniline.wiring import include_routers, register_all
 
 log = logging.getLogger("omniline")
 
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:
         set_settings(settings)
     settings = get_settings()
-    register_channels()
+    register_all()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -159,26 +159,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "error", "database": "error"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
-    from omniline.auth import api as auth_api
-    from omniline.auth import pages as auth_pages
-    from omniline.channels.webchat import api as webchat_api
-    from omniline.channels.webchat import pages as webchat_pages
-    from omniline.conversations import api as conversations_api
-    from omniline.conversations import pages as conversations_pages
-    from omniline.workspaces import api as workspaces_api
-
-    for module in (
-        auth_api,
-        conversations_api,
-        workspaces_api,
-        webchat_api,
-        auth_pages,
-        conversations_pages,
-        webchat_pages,
-    ):
-        app.include_router(module.router)
-    from omniline.workspaces import pages as admin_pages
-
-    app.include_router(admin_pages.router)
+    include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

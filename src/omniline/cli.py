@@ -44,6 +44,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         host=host,
         port=port,
         log_level=settings.log_level,
+        ws=settings.ws_impl,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
         ws_ping_interval=None,  # our own heartbeats; fewer timers per idle socket
         proxy_headers=True,
     )
@@ -69,13 +71,13 @@ async def _run_worker() -> None:
     from omniline.config import get_settings
     from omniline.jobs.runner import Runner
     from omniline.realtime.service import init_realtime
-    from omniline.wiring import register_channels
+    from omniline.wiring import register_all
 
     settings = get_settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    register_channels()
+    register_all()
     db.init_engine(settings)
     realtime = init_realtime(settings.redis_url, settings.realtime_buffer)
     await realtime.start()

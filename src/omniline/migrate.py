@@ -18,7 +18,7 @@ def alembic_config(database_url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(database_url: str | None = None, revision: str = "head") -> None:
+def upgrade(database_url: str | None = None, revision: str = "heads") -> None:
     """Blocking: call from a thread when an event loop is running."""
     command.upgrade(alembic_config(database_url), revision)
 

@@ -1,0 +1,44 @@
+"""Messages Omniline itself sends to a customer: auto-replies, SLA promises, closing notes."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.conversations import notify
+from omniline.conversations.models import AuthorType, Conversation, Delivery, Direction, Message
+from omniline.jobs import service as jobs
+from omniline.kit.clock import utcnow
+
+
+async def do_send_system_message(
+    session: AsyncSession,
+    conv: Conversation,
+    text: str,
+    *,
+    author_type: str = AuthorType.system.value,
+    author_name: str = "",
+    kind: str = "auto_reply",
+) -> Message:
+    """Store an outbound message and queue its delivery in the caller's transaction.
+
+    It does not count as the agents' first reply and does not change the status.
+    """
+    msg = Message(
+        workspace_id=conv.workspace_id,
+        conversation_id=conv.id,
+        inbox_id=conv.inbox_id,
+        direction=Direction.outbound.value,
+        author_type=author_type,
+        author_name=author_name,
+        text=text,
+        private=False,
+        delivery_status=Delivery.queued.value,
+        created_at=utcnow(),
+    )
+    session.add(msg)
+    await session.flush()
+    await jobs.enqueue(
+        session, "deliver_message", {"message_id": msg.id}, workspace_id=conv.workspace_id
+    )
+    notify.message_created(session, conv, msg, [])
+    return msg

@@ -1,0 +1,55 @@
+"""Domain events inside the transaction: how other domains react to conversation changes.
+
+A service calls :func:`emit` after it has flushed a change. Listeners run in the
+same transaction, so whatever durable work they write (a webhook delivery job, an
+SLA timer) commits together with the change or not at all. Listeners must not
+do network I/O themselves: they write jobs. Realtime pushes stay with the
+after-commit hooks of :mod:`omniline.db`.
+
+Event types (``data`` keys in brackets):
+- ``conversation.created`` [conversation_id, queue_id, inbox_id, contact_id, channel]
+- ``conversation.queued`` [conversation_id, queue_id]  (created into a queue, transferred, requeued)
+- ``conversation.assigned`` [conversation_id, assignee_id, queue_id]
+- ``conversation.unassigned`` [conversation_id, previous_assignee_id, queue_id]
+- ``conversation.resolved`` / ``conversation.reopened`` [conversation_id, queue_id]
+- ``message.created`` [conversation_id, message_id, direction, private, author_type, queue_id]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    type: str
+    workspace_id: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[AsyncSession, DomainEvent], Awaitable[None]]
+
+_listeners: dict[str, list[Listener]] = {}
+
+
+def on(event_type: str, listener: Listener) -> None:
+    """Register ``listener`` for one event type, or ``"*"`` for all. Idempotent."""
+    bucket = _listeners.setdefault(event_type, [])
+    if listener not in bucket:
+        bucket.append(listener)
+
+
+def clear() -> None:
+    _listeners.clear()
+
+
+async def emit(session: AsyncSession, event: DomainEvent) -> None:
+    for listener in (*_listeners.get(event.type, ()), *_listeners.get("*", ())):
+        await listener(session, event)
