@@ -18,7 +18,7 @@ from omniline.conversations import attachments as files
 from omniline.conversations import repository, service
 from omniline.conversations.models import Attachment, Conversation, Message, Status
 from omniline.conversations.notify import summary_of
-from omniline.conversations.schemas import AssignIn, ReplyIn, TagsIn
+from omniline.conversations.schemas import AssignIn, ReplyIn, TagsIn, TransferIn
 from omniline.conversations.views import event_view, message_view
 from omniline.db import sessionmaker
 from omniline.errors import DomainError, Invalid, NotFound
@@ -163,6 +163,17 @@ async def assign(
     conv_id: int, body: AssignIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return summary_of(await service.do_assign(session, p, conv_id, body.assignee_id))
+
+
+@router.post("/conversations/{conv_id}/transfer")
+async def transfer(
+    conv_id: int, body: TransferIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    from omniline.conversations.transfers import do_transfer
+
+    row = await do_transfer(session, p, conv_id, body.queue_id, body.note)
+    locked = not access.can_see(p, row.conv.queue_id, row.conv.assignee_id)
+    return summary_of(row, locked=locked)
 
 
 @router.post("/conversations/{conv_id}/resolve")

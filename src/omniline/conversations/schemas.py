@@ -26,3 +26,8 @@ class AssignIn(BaseModel):
 
 class TagsIn(BaseModel):
     tags: list[str] = Field(max_length=50)
+
+
+class TransferIn(BaseModel):
+    queue_id: int
+    note: str = Field(default="", max_length=10_000)

@@ -8,6 +8,7 @@ import { setLookups } from './timeline.js';
 import { ContactSidebar } from './sidebar.js';
 import { Stream, renderStreamState } from './stream.js';
 import { api } from './api.js';
+import { TransferDialog } from './transfer.js';
 
 function main() {
   setStrings(readJSON('i18n'));
@@ -48,6 +49,18 @@ function main() {
       sidebar.show(conv);
       const name = conv?.contact?.name;
       document.title = name ? `${name} — ${baseTitle}` : baseTitle;
+    },
+  });
+
+  new TransferDialog({
+    button: $('[data-testid="transfer"]'),
+    dialog: $('#transfer-dialog'),
+    currentId: () => state.convId,
+    onDone: (summary) => {
+      list.upsert(summary);
+      // A transfer to a queue the agent cannot see leaves nothing to show here.
+      if (summary?.locked) openConversation(null, true);
+      else view.reload();
     },
   });
 

@@ -32,6 +32,7 @@ export class ConversationView {
       assignMe: q('[data-testid="assign-me"]'),
       resolve: q('[data-testid="resolve"]'),
       reopen: q('[data-testid="reopen"]'),
+      transfer: q('[data-testid="transfer"]'),
       assignSelect: q('.conv-assign-select'),
     };
     this.timeline = new Timeline(q('[data-testid="timeline"]'));
@@ -178,6 +179,7 @@ export class ConversationView {
     h.assignMe.hidden = ro || !known || closed || mine;
     h.resolve.hidden = ro || !known || closed;
     h.reopen.hidden = ro || !known || !closed;
+    if (h.transfer) h.transfer.hidden = ro || !known || closed;
     if (h.assignSelect) {
       h.assignSelect.hidden = ro || !known || closed || (!this.canAssignOthers && !mine);
       h.assignSelect.value = '__keep';
