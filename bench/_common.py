@@ -92,6 +92,8 @@ def machine() -> dict[str, str]:
         "RAM": f"{int(mem_kb) / 1024 / 1024:.1f} GiB" if mem_kb else "unknown",
         "Python": platform.python_version(),
         "OS": f"{os_name} (kernel {platform.release()})",
+        # Other processes on these cores change every figure: say how busy the box was.
+        "load average at start": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
@@ -260,16 +262,24 @@ def start_server(cmd: list[str], env: dict[str, str], port: int, log_path: Path)
     out = log_path.open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     server = Server(proc, port, log_path)
+    try:
+        _wait_healthy(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_healthy(server: Server) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited ({proc.returncode}):\n{server.tail()}")
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"server exited ({server.proc.returncode}):\n{server.tail()}")
         with contextlib.suppress(OSError):
-            status, _ = asyncio.run(http_once(port, "GET", "/healthz"))
+            status, _ = asyncio.run(http_once(server.port, "GET", "/healthz"))
             if status == 200:
-                return server
+                return
         time.sleep(0.2)
-    server.stop()
     raise RuntimeError(f"server did not answer /healthz in 60 s:\n{server.tail()}")
 
 

@@ -10,8 +10,8 @@ socket (``/api/v1/stream``) receives ``message.created``; latency is from
 writing the POST to the agent socket reading the event (matched by text).
 
 Phases:
-  rated      open loop: messages at a fixed total rate (default 1,000/s) spread
-             over the sessions; shows latency at that rate.
+  rated      open loop: messages at a fixed total rate spread over the sessions
+             (250, 500, 750 and 1,000 msg/s by default); latency at each rate.
   saturation closed loop: every session posts its next message as soon as the
              last one is answered; shows the most msg/s one process commits.
   wrk        ``wrk -t1 -c32`` on the same endpoint, one widget session.
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from _common import (
     AGENT,
     PYTHON,
@@ -78,7 +79,9 @@ class Session:
     sid: int
     headers: bytes
     idle: list[HttpConn] = field(default_factory=list)
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONNS_PER_SESSION))
+    slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_CONNS_PER_SESSION)
+    )
 
 
 @dataclass
@@ -91,6 +94,7 @@ class Phase:
     started: float = 0.0
     last_answer: float = 0.0
     server_cpu: float = 0.0
+    server_cpu_s: float = 0.0
     client_cpu: float = 0.0
 
 
@@ -183,7 +187,8 @@ async def run_phase(
     else:
         await load.closed_loop(phase, seconds)
     wall = max(phase.last_answer - phase.started, 1e-9)
-    phase.server_cpu = (cpu_seconds(server_pid) - cpu0) / wall * 100
+    phase.server_cpu_s = cpu_seconds(server_pid) - cpu0
+    phase.server_cpu = phase.server_cpu_s / wall * 100
     phase.client_cpu = (own_cpu_seconds() - own0) / wall * 100
     await load.wait_delivered(phase)
     return phase
@@ -198,6 +203,8 @@ def summarise(load: Load | None, phase: Phase) -> dict[str, float]:
         "http_p50": percentile(phase.http_ms, 50),
         "http_p99": percentile(phase.http_ms, 99),
         "server_cpu": phase.server_cpu,
+        # CPU per message holds still when other processes share the cores; msg/s does not.
+        "cpu_ms": phase.server_cpu_s * 1000 / max(phase.ok, 1),
         "client_cpu": phase.client_cpu,
     }
     if load is not None:
@@ -230,9 +237,19 @@ def run_wrk(port: int, path: str, tmp: Path, seconds: int, token: str | None) ->
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
     script.write_text(WRK_LUA % auth)
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            "-c32",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -275,8 +292,11 @@ async def drive_omniline(port: int, pid: int, args: argparse.Namespace) -> dict[
     agent = await ws_connect(port, f"/api/v1/stream?token={token}", load.on_agent_frame)
     log(f"{len(sessions)} widget sessions, agent socket open; warming up")
     await run_phase(load, pid, "warm", "closed", 2.0)
-    log(f"rated phase: {args.rate:,.0f} msg/s for {args.seconds:.0f} s")
-    rated = summarise(load, await run_phase(load, pid, "rated", "open", args.seconds, args.rate))
+    rated = {}
+    for rate in args.rates:
+        log(f"rated phase: {rate:,.0f} msg/s for {args.seconds:.0f} s")
+        phase = await run_phase(load, pid, f"r{rate:.0f}", "open", args.seconds, rate)
+        rated[rate] = summarise(load, phase)
     log(f"saturation phase: {args.sessions} sessions, closed loop, {args.seconds:.0f} s")
     saturated = summarise(load, await run_phase(load, pid, "sat", "closed", args.seconds))
     agent.close()
@@ -303,7 +323,9 @@ def bench_omniline(kind: str, tmp: Path, args: argparse.Namespace) -> dict[str, 
             log(f"[{kind}] omniline serve pid {server.pid} on port {port}")
             result = asyncio.run(drive_omniline(port, server.pid, args))
             log(f"[{kind}] wrk -t1 -c32 -d{args.wrk_seconds}s on the widget endpoint")
-            result["wrk"] = run_wrk(port, WIDGET_PATH, tmp, args.wrk_seconds, result["visitor_token"])
+            result["wrk"] = run_wrk(
+                port, WIDGET_PATH, tmp, args.wrk_seconds, result["visitor_token"]
+            )
         finally:
             server.stop()
     return result
@@ -331,8 +353,20 @@ def bench_floor(kind: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any
     with fresh_database(kind, tmp, "floor") as database:
         port = free_port()
         env = omniline_env(database, tmp / "var", FLOOR_DATABASE_URL=database.url)
-        cmd = [PYTHON, "-m", "uvicorn", "floor_app:app", "--app-dir", "bench",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        cmd = [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "floor_app:app",
+            "--app-dir",
+            "bench",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         server = start_server(cmd, env, port, tmp / f"floor_{kind}.log")
         try:
             log(f"[{kind}] FLOOR app pid {server.pid}: saturation phase")
@@ -347,43 +381,106 @@ def bench_floor(kind: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any
 # ---------------------------------------------------------------- report
 
 
-def report(kind: str, ours: dict[str, Any], floor: dict[str, Any], args: argparse.Namespace) -> bool:
-    r, s, f = ours["rated"], ours["saturation"], floor["saturation"]
+def report(
+    kind: str, ours: dict[str, Any], floor: dict[str, Any], args: argparse.Namespace
+) -> bool:
+    s, f = ours["saturation"], floor["saturation"]
     wrk_o, wrk_f = ours.get("wrk", {}), floor.get("wrk", {})
     ratio = s["committed"] / f["committed"]
     wrk_ratio = wrk_o.get("rps", float("nan")) / wrk_f.get("rps", float("nan"))
     rate_ok = s["committed"] >= GOAL_RATE and s["delivered"] >= GOAL_RATE
-    p99_ok = r["p99"] <= GOAL_P99_MS and r["delivered_n"] == r["ok"]
-    rows = [
-        ["saturation: committed msg/s (201)", s["committed"], f["committed"], f"{ratio:.2f}",
-         f">= {GOAL_RATE:,.0f}; ratio >= {GOAL_RATIO}", verdict(rate_ok and ratio >= GOAL_RATIO)],
-        ["saturation: delivered to agent msg/s", s["delivered"], "-", "-",
-         f">= {GOAL_RATE:,.0f}", verdict(s["delivered"] >= GOAL_RATE)],
-        ["saturation: HTTP p50 / p99 ms", f"{s['http_p50']:.1f} / {s['http_p99']:.1f}",
-         f"{f['http_p50']:.1f} / {f['http_p99']:.1f}", "-", "(closed loop: queueing)", ""],
-        ["saturation: server / loadgen CPU %", f"{s['server_cpu']:.0f} / {s['client_cpu']:.0f}",
-         f"{f['server_cpu']:.0f} / {f['client_cpu']:.0f}", "-", "", ""],
-        [f"rated {args.rate:,.0f}/s: committed / delivered msg/s",
-         f"{r['committed']:,.0f} / {r['delivered']:,.0f}", "-", "-", "", ""],
-        [f"rated {args.rate:,.0f}/s: POST->agent socket p50 ms", r["p50"], "-", "-", "", ""],
-        [f"rated {args.rate:,.0f}/s: POST->agent socket p99 ms", r["p99"], "-", "-",
-         f"<= {GOAL_P99_MS:.0f}", verdict(p99_ok)],
-        [f"rated {args.rate:,.0f}/s: HTTP p50 / p99 ms",
-         f"{r['http_p50']:.1f} / {r['http_p99']:.1f}", "-", "-", "", ""],
-        [f"rated {args.rate:,.0f}/s: lost / errors",
-         f"{r['ok'] - r['delivered_n']} / {r['errors']:.0f}", "-", "-", "0 / 0", ""],
-        ["wrk -t1 -c32: req/s", wrk_o.get("rps", "n/a"), wrk_f.get("rps", "n/a"),
-         f"{wrk_ratio:.2f}", f"ratio >= {GOAL_RATIO}", verdict(wrk_ratio >= GOAL_RATIO)],
-        ["wrk -t1 -c32: p99 ms / non-2xx",
-         f"{wrk_o.get('p99', float('nan')):.1f} / {wrk_o.get('non2xx', 0):.0f}",
-         f"{wrk_f.get('p99', float('nan')):.1f} / {wrk_f.get('non2xx', 0):.0f}", "-", "", ""],
-    ]
     print_table(
-        f"Ingest on {kind}: one omniline serve process vs the FLOOR "
-        f"({args.sessions} widget sessions, {args.seconds:.0f} s per phase)",
+        f"Ingest on {kind}: most messages one process commits "
+        f"({args.sessions} widget sessions, closed loop, {args.seconds:.0f} s)",
         ["measure", "omniline", "FLOOR", "ratio", "goal", "verdict"],
+        [
+            [
+                "committed msg/s (201 answers)",
+                s["committed"],
+                f["committed"],
+                f"{ratio:.2f}",
+                f">= {GOAL_RATE:,.0f}; ratio >= {GOAL_RATIO}",
+                verdict(s["committed"] >= GOAL_RATE and ratio >= GOAL_RATIO),
+            ],
+            [
+                "delivered to the agent socket msg/s",
+                s["delivered"],
+                "-",
+                "-",
+                f">= {GOAL_RATE:,.0f}",
+                verdict(s["delivered"] >= GOAL_RATE),
+            ],
+            [
+                "HTTP p50 / p99 ms (queueing)",
+                f"{s['http_p50']:.0f} / {s['http_p99']:.0f}",
+                f"{f['http_p50']:.0f} / {f['http_p99']:.0f}",
+                "-",
+                "",
+                "",
+            ],
+            ["server CPU ms per message", f"{s['cpu_ms']:.2f}", f"{f['cpu_ms']:.2f}", "-", "", ""],
+            [
+                "server / load generator CPU %",
+                f"{s['server_cpu']:.0f} / {s['client_cpu']:.0f}",
+                f"{f['server_cpu']:.0f} / {f['client_cpu']:.0f}",
+                "-",
+                "",
+                "",
+            ],
+            [
+                "wrk -t1 -c32 req/s (one session)",
+                wrk_o.get("rps", "n/a"),
+                wrk_f.get("rps", "n/a"),
+                f"{wrk_ratio:.2f}",
+                f"ratio >= {GOAL_RATIO}",
+                verdict(wrk_ratio >= GOAL_RATIO),
+            ],
+            [
+                "wrk -t1 -c32 p99 ms / non-2xx",
+                f"{wrk_o.get('p99', float('nan')):.0f} / {wrk_o.get('non2xx', 0):.0f}",
+                f"{wrk_f.get('p99', float('nan')):.0f} / {wrk_f.get('non2xx', 0):.0f}",
+                "-",
+                "",
+                "",
+            ],
+        ],
+    )
+    rows = []
+    for rate, r in ours["rated"].items():
+        kept_up = r["committed"] >= 0.98 * rate and r["delivered_n"] == r["ok"]
+        rows.append(
+            [
+                f"{rate:,.0f}",
+                f"{r['committed']:,.0f}",
+                f"{r['delivered']:,.0f}",
+                f"{r['p50']:.1f}",
+                f"{r['p99']:.1f}",
+                f"{r['max']:.1f}",
+                f"{r['http_p99']:.1f}",
+                f"{r['ok'] - r['delivered_n']} / {r['errors']:.0f}",
+                f"{r['server_cpu']:.0f}",
+                verdict(kept_up and r["p99"] <= GOAL_P99_MS) if rate >= GOAL_RATE else "",
+            ]
+        )
+    print_table(
+        f"Ingest on {kind}: latency from writing the POST to the agent socket reading it "
+        f"(open loop, {args.seconds:.0f} s per rate)",
+        [
+            "offered msg/s",
+            "committed/s",
+            "delivered/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "HTTP p99 ms",
+            "lost / errors",
+            "server CPU %",
+            f"p99 <= {GOAL_P99_MS:.0f} ms at {GOAL_RATE:,.0f}/s",
+        ],
         rows,
     )
+    top = ours["rated"].get(GOAL_RATE) or ours["rated"][max(ours["rated"])]
+    p99_ok = top["p99"] <= GOAL_P99_MS and top["committed"] >= 0.98 * GOAL_RATE
     return rate_ok and p99_ok and ratio >= GOAL_RATIO
 
 
@@ -391,10 +488,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--sessions", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=GOAL_RATE, help="rated phase, msg/s")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    parser.add_argument("--rates", default="250,500,750,1000", help="open-loop rates, msg/s")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--wrk-seconds", type=int, default=10)
     args = parser.parse_args()
+    args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
     raise_nofile()
     loop_name = install_uvloop()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -411,7 +509,9 @@ def main() -> int:
             ours = bench_omniline(kind, tmp, args)
             floor = bench_floor(kind, tmp, args)
             met[kind] = report(kind, ours, floor, args)
-    print_table("Ingest goals", ["database", "all goals"], [[k, verdict(v)] for k, v in met.items()])
+    print_table(
+        "Ingest goals", ["database", "all goals"], [[k, verdict(v)] for k, v in met.items()]
+    )
     return 0
 
 

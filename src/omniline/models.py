@@ -1,6 +1,8 @@
 """Imports every model so that metadata (Alembic, tests) sees all tables."""
 
 from omniline.auth.models import AuthToken, User
+from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
+from omniline.canned.models import CannedResponse
 from omniline.contacts.models import Contact, ContactEvent, ContactIdentity
 from omniline.conversations.models import (
     Attachment,
@@ -12,12 +14,28 @@ from omniline.conversations.models import (
 from omniline.inboxes.models import Inbox
 from omniline.jobs.models import Job
 from omniline.kit.models import Base
+from omniline.presence.models import (
+    AgentSkill,
+    AgentState,
+    Offer,
+    PresenceSettings,
+    QueueRouting,
+)
+from omniline.routing.models import RoutingRule, RoutingVersion
+from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
+from omniline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Workspace
 
 __all__ = [
+    "AgentSkill",
+    "AgentState",
     "Attachment",
     "AuthToken",
+    "AutoReplyRule",
+    "AutoReplyText",
     "Base",
+    "BusinessCalendar",
+    "CannedResponse",
     "Contact",
     "ContactEvent",
     "ContactIdentity",
@@ -27,10 +45,21 @@ __all__ = [
     "Inbox",
     "Job",
     "Message",
+    "Offer",
+    "PresenceSettings",
     "Queue",
     "QueueMember",
+    "QueueRouting",
+    "RoutingRule",
+    "RoutingVersion",
+    "SlaDue",
+    "SlaPolicy",
+    "SlaTimer",
     "Team",
     "TeamMember",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Workspace",
 ]

@@ -14,6 +14,21 @@ def register_channels() -> None:
 def register_domains() -> None:
     """Domains that react to conversation changes subscribe here (omniline.kit.hooks)."""
     # One line per domain, e.g. `from omniline.sla import listeners; listeners.register()`.
+    from omniline.autoreplies import listeners as autoreplies
+
+    autoreplies.register()
+    from omniline.sla import listeners as sla_listeners
+
+    sla_listeners.register()
+    from omniline.webhooks import listeners as webhook_listeners
+
+    webhook_listeners.register()
+    from omniline.canned import mentions
+
+    mentions.register()
+    from omniline.presence import jobs as presence_jobs
+
+    presence_jobs.register()
 
 
 def register_all() -> None:
@@ -25,10 +40,23 @@ def include_routers(app: FastAPI) -> None:
     """Every domain's API and pages. Add one import line per new router module."""
     from omniline.auth import api as auth_api
     from omniline.auth import pages as auth_pages
+    from omniline.autoreplies import api as autoreplies_api
+    from omniline.autoreplies import pages as autoreplies_pages
+    from omniline.canned import api as canned_api
+    from omniline.canned import pages as canned_pages
     from omniline.channels.webchat import api as webchat_api
     from omniline.channels.webchat import pages as webchat_pages
     from omniline.conversations import api as conversations_api
     from omniline.conversations import pages as conversations_pages
+    from omniline.presence import api as presence_api
+    from omniline.presence import pages as presence_pages
+    from omniline.routing import api as routing_api
+    from omniline.routing import pages as routing_pages
+    from omniline.sla import api as sla_api
+    from omniline.sla import pages as sla_pages
+    from omniline.sla import pages_calendars as sla_calendar_pages
+    from omniline.webhooks import api as webhooks_api
+    from omniline.webhooks import pages as webhooks_pages
     from omniline.workspaces import api as workspaces_api
     from omniline.workspaces import pages as admin_pages
 
@@ -43,5 +71,10 @@ def include_routers(app: FastAPI) -> None:
         admin_pages,
     ]
     # Routers of issue-3 domains are appended below, one line each.
+    modules += [autoreplies_api, autoreplies_pages]
+    modules += [routing_api, routing_pages]
+    modules += [sla_api, sla_calendar_pages, sla_pages]
+    modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
+    modules += [presence_api, presence_pages]
     for module in modules:
         app.include_router(module.router)

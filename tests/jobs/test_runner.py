@@ -95,13 +95,14 @@ async def test_reply_is_delivered_by_a_job(client: httpx.AsyncClient, demo: Demo
     assert reply["delivery_status"] == "queued"
 
     async with db.sessionmaker()() as session:
-        (pending,) = list(await session.scalars(select(Job)))  # the note needs no delivery
+        # The note needs no delivery (other domains' jobs, e.g. SLA timers, may exist too).
+        (pending,) = [j for j in await session.scalars(select(Job)) if j.kind == "deliver_message"]
     assert pending.kind == "deliver_message"
     assert pending.payload["message_id"] == reply["id"]
     assert pending.state == JobState.pending.value
     assert pending.workspace_id == demo.workspace_id
 
-    assert await Runner().run_due() == 1
+    assert await Runner().run_due() >= 1
     done = await get_job(pending.id)
     assert done.state == JobState.done.value
     assert done.attempts == 1
@@ -263,6 +264,7 @@ async def test_failed_reply_leaves_neither_message_nor_job(
     conv = r.json()["conversation_id"]
     agent = bearer(await staff_token(client, "agent@demo.omniline", "demo-agent"))
     events_before = await count(ConversationEvent)
+    jobs_before = await count(Job)
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("crash after the job was written")
@@ -278,7 +280,7 @@ async def test_failed_reply_leaves_neither_message_nor_job(
     assert r.json()["error"]["code"] == "internal_error"
     monkeypatch.undo()
 
-    assert await count(Job) == 0
+    assert await count(Job) == jobs_before
     assert await count(Message, Message.text == "Lost?") == 0
     assert await count(ConversationEvent) == events_before
     view = (await client.get(f"/api/v1/conversations/{conv}", headers=agent)).json()

@@ -79,8 +79,11 @@ def _forms(value: str | tuple[str, ...] | list[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _placeholders(text: str) -> tuple[set[str], set[str]]:
-    return set(PRINTF.findall(text)), set(BRACES.findall(text))
+def _placeholders(text: str) -> tuple[set[str], set[str], int]:
+    """%(name)s and {name} placeholders, and how many literal {{ }} pairs (auto-reply help)."""
+    literal = text.count("{{") + text.count("}}")
+    braces = BRACES.findall(text.replace("{{", "").replace("}}", ""))
+    return set(PRINTF.findall(text)), set(braces), literal
 
 
 def _msgids() -> list[str]:

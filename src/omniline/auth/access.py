@@ -77,6 +77,11 @@ def event_payload_for(p: Principal, audience: Any) -> str:
     """Which variant of a realtime event a staff member receives: full, locked or none."""
     if audience.workspace_id != p.workspace_id or not audience.staff:
         return "none"
+    roles = getattr(audience, "roles", None)
+    if roles is not None and p.role not in roles:
+        return "none"
+    if getattr(audience, "user_id", None) is not None:
+        return "full" if audience.user_id == p.user_id else "none"
     if can_see(p, audience.queue_id, audience.assignee_id):
         return "full"
     return "locked" if audience.locked_data is not None else "none"

@@ -75,20 +75,34 @@ async def list_conversations(
     tag: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str, Query(max_length=16)] = "activity",
 ) -> dict[str, Any]:
+    from omniline.sla import service as sla
+
     f = _filters(p, status, queue_id, inbox_id, channel, assignee_id, tag)
+    if sort not in ("activity", "due"):
+        raise Invalid("sort", "must be 'activity' (newest first) or 'due' (SLA due first)")
     after = decode_cursor(cursor) if cursor else None
-    rows = await repository.page(session, p.workspace_id, f, after=after, limit=limit + 1)
+    pager = repository.page_by_due if sort == "due" else repository.page
+    rows = await pager(session, p.workspace_id, f, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     items = [
         summary_of(r, locked=not access.can_see(p, r.conv.queue_id, r.conv.assignee_id))
         for r in rows
     ]
-    last = rows[-1].conv if rows else None
+    # SLA countdowns of the rows (locked rows show none).
+    for row, item in zip(rows, items, strict=True):
+        due = None if item.get("locked") else sla.due_view(row.sla_due)
+        item["sla"], item["sla_due_at"] = due, due["due_at"] if due else None
+    last = rows[-1] if rows else None
+    key = None
+    if last is not None:
+        by_due = last.sla_due.due_at if last.sla_due else repository.NO_DUE
+        key = by_due if sort == "due" else last.conv.last_activity_at
     return {
         "items": items,
-        "next_cursor": encode_cursor(last.last_activity_at, last.id) if more and last else None,
+        "next_cursor": encode_cursor(key, last.conv.id) if more and last and key else None,
         "counts": await repository.counts(session, p.workspace_id, f),
     }
 
@@ -111,6 +125,10 @@ async def get_conversation(
         first_agent_reply_at=iso(conv.first_agent_reply_at),
         resolved_at=iso(conv.resolved_at),
     )
+    from omniline.sla import service as sla
+
+    status = await sla.status_of(session, conv)
+    out["sla"], out["sla_due_at"] = status, status["due_at"] if status else None
     return out
 
 

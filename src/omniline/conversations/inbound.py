@@ -26,3 +26,6 @@ class InboundMessage:
     sender_name: str | None = None
     attachments: list[StoredFile] = field(default_factory=list)
     received_at: datetime | None = None
+    # Routing conditions: the mailbox a letter was sent to, the topic a bot or menu chose.
+    to_address: str | None = None
+    topic: str | None = None

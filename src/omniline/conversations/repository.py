@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth.models import User
@@ -20,6 +20,8 @@ from omniline.conversations.models import (
     Message,
 )
 from omniline.inboxes.models import Inbox
+from omniline.kit.models import UTCDateTime
+from omniline.sla.models import SlaDue
 from omniline.workspaces.models import Queue
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -43,6 +45,8 @@ class Row:
     inbox_name: str
     assignee_name: str | None
     contact_name: str | None
+    # The SLA "due first" row (list pages only; sla.models.SlaDue).
+    sla_due: SlaDue | None = None
 
 
 def _summary_select() -> AnySelect:
@@ -57,6 +61,18 @@ def _summary_select() -> AnySelect:
 
 def _rows(result: Any) -> list[Row]:
     return [Row(c, q, i, a, n) for c, q, i, a, n in result]
+
+
+def _page_select() -> AnySelect:
+    return (
+        _summary_select()
+        .add_columns(SlaDue)
+        .outerjoin(SlaDue, SlaDue.conversation_id == Conversation.id)
+    )
+
+
+def _page_rows(result: Any) -> list[Row]:
+    return [Row(c, q, i, a, n, d) for c, q, i, a, n, d in result]
 
 
 async def rows_by_ids(session: AsyncSession, ids: list[int]) -> list[Row]:
@@ -98,7 +114,7 @@ async def page(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[Row]:
-    stmt = _apply(_summary_select(), workspace_id, f, with_status=True)
+    stmt = _apply(_page_select(), workspace_id, f, with_status=True)
     if after is not None:
         at, row_id = after
         stmt = stmt.where(
@@ -108,7 +124,34 @@ async def page(
             )
         )
     stmt = stmt.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit)
-    return _rows(await session.execute(stmt))
+    return _page_rows(await session.execute(stmt))
+
+
+# Conversations without an SLA clock sort after every due one.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def due_key() -> Any:
+    """The "due first" sort key: the earliest open SLA due time (sla.models.SlaDue)."""
+    return func.coalesce(SlaDue.due_at, literal(NO_DUE, UTCDateTime()), type_=UTCDateTime())
+
+
+async def page_by_due(
+    session: AsyncSession,
+    workspace_id: int,
+    f: Filters,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[Row]:
+    """Like :func:`page`, ordered by SLA due time (soonest and breached first), then id."""
+    key = due_key()
+    stmt = _apply(_page_select(), workspace_id, f, with_status=True)
+    if after is not None:
+        at, row_id = after
+        stmt = stmt.where(or_(key > at, and_(key == at, Conversation.id > row_id)))
+    stmt = stmt.order_by(key, Conversation.id).limit(limit)
+    return _page_rows(await session.execute(stmt))
 
 
 async def counts(session: AsyncSession, workspace_id: int, f: Filters) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth import access
@@ -32,6 +32,7 @@ from omniline.errors import Conflict, Invalid, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
+from omniline.kit.hooks import DomainEvent, emit
 
 PREVIEW_CHARS = 200
 OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
@@ -109,6 +110,57 @@ def _attach(session: AsyncSession, msg: Message, files: list[StoredFile]) -> lis
     return atts
 
 
+def _message_row(
+    conv: Conversation, it: InboundMessage, names: dict[int, str], now: datetime
+) -> dict[str, object]:
+    return {
+        "workspace_id": conv.workspace_id,
+        "conversation_id": conv.id,
+        "inbox_id": it.inbox_id,
+        "external_id": it.external_id,
+        "direction": Direction.inbound.value,
+        "author_type": AuthorType.contact.value,
+        "author_id": it.contact_id,
+        "author_name": it.sender_name or names.get(it.contact_id or 0) or "",
+        "text": it.text,
+        "delivery_status": Delivery.received.value,
+        "created_at": it.received_at or now,
+    }
+
+
+def _event_row(
+    conv: Conversation, type_: str, data: dict[str, object], now: datetime
+) -> dict[str, object]:
+    return {
+        "workspace_id": conv.workspace_id,
+        "conversation_id": conv.id,
+        "type": type_,
+        "actor_type": SYSTEM.type,
+        "actor_id": SYSTEM.id,
+        "actor_name": SYSTEM.name,
+        "data": data,
+        "created_at": now,
+    }
+
+
+async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]]) -> list[Message]:
+    """Insert a batch of messages with one INSERT .. RETURNING; answers them in ``rows`` order.
+
+    Left to the unit of work, SQLite would get one INSERT per message (SQLAlchemy cannot
+    tie RETURNING rows to VALUES rows there), each a thread round trip through aiosqlite.
+    A single SQLite INSERT hands out increasing rowids in VALUES order, so sorting by id
+    restores the order; PostgreSQL keeps parameter order itself.
+    """
+    if not rows:
+        return []
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stmt = insert(Message).returning(Message, sort_by_parameter_order=not sqlite)
+    msgs = list(await session.scalars(stmt, rows))
+    if sqlite:
+        msgs.sort(key=lambda m: m.id)
+    return msgs
+
+
 async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) -> list[Received]:
     """Store a batch of customer messages in the caller's transaction.
 
@@ -172,42 +224,36 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
         session.add(conv)
         open_convs[(contact_id, inbox_id)] = conv
         created.append(conv)
+    events: list[dict[str, object]] = []
     if created:
         await session.flush()
+        await session.execute(
+            insert(ConversationEvent),
+            [_event_row(conv, "created", {"channel": conv.channel}, now) for conv in created],
+        )
+        await _route(session, created, items, fresh)
         for conv in created:
-            _add_event(session, conv, "created", SYSTEM, {"channel": conv.channel}, now)
-            _add_event(session, conv, "queued", SYSTEM, {"queue_id": conv.queue_id}, now)
+            events.append(_event_row(conv, "queued", {"queue_id": conv.queue_id}, now))
 
+    convs = [open_convs[(items[i].contact_id or 0, items[i].inbox_id)] for i in fresh]
+    msg_rows = [_message_row(c, items[i], names, now) for i, c in zip(fresh, convs, strict=True)]
+    msgs = await _insert_messages(session, msg_rows)
     new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]] = []
     touched: dict[int, Conversation] = {}
-    for i in fresh:
-        it = items[i]
-        conv = open_convs[(it.contact_id or 0, it.inbox_id)]
+    for i, conv, msg in zip(fresh, convs, msgs, strict=True):
         if conv.status == Status.waiting_customer.value:
             conv.status = Status.assigned.value if conv.assignee_id else Status.queued.value
-        msg = Message(
-            workspace_id=conv.workspace_id,
-            conversation_id=conv.id,
-            inbox_id=it.inbox_id,
-            external_id=it.external_id,
-            direction=Direction.inbound.value,
-            author_type=AuthorType.contact.value,
-            author_id=it.contact_id,
-            author_name=it.sender_name or names.get(it.contact_id or 0) or "",
-            text=it.text,
-            delivery_status=Delivery.received.value,
-            created_at=it.received_at or now,
-        )
-        session.add(msg)
-        new_msgs.append((i, conv, msg, it.attachments))
-        touched[conv.id] = conv
-    await session.flush()
-
-    for i, conv, msg, files in new_msgs:
+        files = items[i].attachments
         atts = _attach(session, msg, files) if files else []
         _touch(conv, msg)
-        _add_event(session, conv, "message_in", SYSTEM, {"message_id": msg.id})
+        events.append(_event_row(conv, "message_in", {"message_id": msg.id}, now))
         results[i] = Received(msg, atts)
+        new_msgs.append((i, conv, msg, files))
+        touched[conv.id] = conv
+    if events:
+        # One executemany, in timeline order: the ORM would fetch every new id, one by one
+        # on SQLite.
+        await session.execute(insert(ConversationEvent), events)
     for i, it in enumerate(items):
         if results[i] is None and it.external_id:
             first = results[seen_in_batch[(it.inbox_id, it.external_id)]]
@@ -215,6 +261,7 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
             results[i] = Received(first.message, first.attachments, duplicate=True)
     await session.flush()
 
+    await _emit_inbound(session, created, new_msgs)
     created_ids = {c.id for c in created}
     rows = await repository.rows_by_ids(session, sorted(touched))
     by_id = {r.conv.id: r for r in rows}
@@ -226,6 +273,62 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
         assert res is not None
         notify.message_created(session, conv, msg, res.attachments)
     return [r for r in results if r is not None]
+
+
+async def _route(
+    session: AsyncSession,
+    created: list[Conversation],
+    items: list[InboundMessage],
+    fresh: list[int],
+) -> None:
+    """Routing rules decide queue, priority, tags and language of each new conversation."""
+    from omniline.routing.service import route_new_conversation
+
+    first: dict[tuple[int, int], InboundMessage] = {}
+    for i in fresh:
+        first.setdefault((items[i].contact_id or 0, items[i].inbox_id), items[i])
+    for conv in created:
+        it = first[(conv.contact_id, conv.inbox_id)]
+        await route_new_conversation(
+            session, conv, first_text=it.text, to_address=it.to_address, topic=it.topic
+        )
+    # The routed events get their ids before the queued ones written below.
+    await session.flush()
+
+
+async def _emit_inbound(
+    session: AsyncSession,
+    created: list[Conversation],
+    new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]],
+) -> None:
+    """Domain events of a stored batch: routing, SLA, auto-replies, webhooks react to them."""
+    for conv in created:
+        data = {
+            "conversation_id": conv.id,
+            "queue_id": conv.queue_id,
+            "inbox_id": conv.inbox_id,
+            "contact_id": conv.contact_id,
+            "channel": conv.channel,
+        }
+        await emit(session, DomainEvent("conversation.created", conv.workspace_id, data))
+        if conv.queue_id is not None:
+            await emit(session, _conv_event("conversation.queued", conv, reason="created"))
+    for _i, conv, msg, _files in new_msgs:
+        await emit(
+            session,
+            DomainEvent(
+                "message.created",
+                conv.workspace_id,
+                {
+                    "conversation_id": conv.id,
+                    "message_id": msg.id,
+                    "direction": msg.direction,
+                    "private": False,
+                    "author_type": msg.author_type,
+                    "queue_id": conv.queue_id,
+                },
+            ),
+        )
 
 
 async def get_visible(session: AsyncSession, p: Principal, conv_id: int) -> Conversation:
@@ -281,6 +384,7 @@ async def do_reply(
         _touch(conv, msg)
         if conv.assignee_id is None and conv.status in OPEN_VALUES:
             _assign(session, conv, p.user_id, p.name, actor, now)
+            await emit(session, _conv_event("conversation.assigned", conv, assignee_id=p.user_id))
         if conv.first_agent_reply_at is None:
             conv.first_agent_reply_at = now
         if conv.status in (Status.assigned.value, Status.queued.value):
@@ -298,6 +402,21 @@ async def do_reply(
     await session.flush()
     notify.message_created(session, conv, msg, atts)
     notify.timeline_event(session, conv, ev)
+    await emit(
+        session,
+        DomainEvent(
+            "message.created",
+            conv.workspace_id,
+            {
+                "conversation_id": conv.id,
+                "message_id": msg.id,
+                "direction": msg.direction,
+                "private": msg.private,
+                "author_type": msg.author_type,
+                "queue_id": conv.queue_id,
+            },
+        ),
+    )
     if changed:
         await _publish_row(session, conv)
     return Received(msg, atts)
@@ -350,7 +469,28 @@ async def do_assign(
         ev = _assign(session, conv, user.id, user.name, actor, utcnow())
     await session.flush()
     notify.timeline_event(session, conv, ev)
+    if conv.assignee_id is None:
+        await emit(
+            session,
+            _conv_event(
+                "conversation.unassigned",
+                conv,
+                previous_assignee_id=ev.data.get("previous_assignee_id"),
+            ),
+        )
+    else:
+        await emit(
+            session, _conv_event("conversation.assigned", conv, assignee_id=conv.assignee_id)
+        )
     return await _publish_row(session, conv)
+
+
+def _conv_event(type_: str, conv: Conversation, **extra: object) -> DomainEvent:
+    return DomainEvent(
+        type_,
+        conv.workspace_id,
+        {"conversation_id": conv.id, "queue_id": conv.queue_id, **extra},
+    )
 
 
 async def do_resolve(session: AsyncSession, p: Principal, conv_id: int) -> repository.Row:
@@ -363,6 +503,7 @@ async def do_resolve(session: AsyncSession, p: Principal, conv_id: int) -> repos
     ev = _add_event(session, conv, "resolved", Actor.of(p), {})
     await session.flush()
     notify.timeline_event(session, conv, ev)
+    await emit(session, _conv_event("conversation.resolved", conv))
     return await _publish_row(session, conv)
 
 
@@ -377,6 +518,9 @@ async def do_reopen(session: AsyncSession, p: Principal, conv_id: int) -> reposi
     ev = _add_event(session, conv, "reopened", Actor.of(p), {})
     await session.flush()
     notify.timeline_event(session, conv, ev)
+    await emit(session, _conv_event("conversation.reopened", conv))
+    if conv.assignee_id is None:
+        await emit(session, _conv_event("conversation.queued", conv, reason="reopened"))
     return await _publish_row(session, conv)
 
 

@@ -13,6 +13,7 @@ class Audience:
     Staff of ``workspace_id`` who may see ``queue_id`` (or are the assignee) get
     ``data``; other staff of the workspace get ``locked_data`` when it is set.
     Widget sessions of ``contact_id`` in ``inbox_id`` get ``contact_data`` when set.
+    With ``user_id`` set, only that staff member gets ``data`` (a personal notice: a mention).
     """
 
     workspace_id: int
@@ -23,6 +24,10 @@ class Audience:
     contact_id: int | None = None
     inbox_id: int | None = None
     contact_data: dict[str, Any] | None = None
+    # Staff roles allowed to receive it (e.g. SLA alerts for supervisors and admins);
+    # ``None``: every role that may see the queue.
+    roles: list[str] | None = None
+    user_id: int | None = None
 
 
 @dataclass(slots=True)

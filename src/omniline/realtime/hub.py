@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 import orjson
@@ -18,18 +18,84 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000  # a socket that falls this far behind is told to resync
 
 
+class FrameQueue:
+    """The frames waiting to go out on one socket: bounded, awaited through one future.
+
+    An ``asyncio.Queue`` with a getter task and ``asyncio.wait`` per frame cost a few
+    objects per frame per socket; pushing one event to thousands of sockets made that,
+    and the garbage collections it set off, most of the time to reach them all.
+    """
+
+    __slots__ = ("_frames", "_waiter", "maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        self._frames: deque[str] = deque()
+        self._waiter: asyncio.Future[bool] | None = None
+        self.maxsize = maxsize
+
+    def qsize(self) -> int:
+        return len(self._frames)
+
+    def empty(self) -> bool:
+        return not self._frames
+
+    def full(self) -> bool:
+        return len(self._frames) >= self.maxsize
+
+    def put_nowait(self, frame: str) -> None:
+        if self.full():
+            raise asyncio.QueueFull
+        self._frames.append(frame)
+        self.wake()
+
+    def get_nowait(self) -> str:
+        if not self._frames:
+            raise asyncio.QueueEmpty
+        return self._frames.popleft()
+
+    def wake(self) -> None:
+        """End a pending :meth:`wait` early (a frame came, or the socket is closing)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+    async def wait(self, seconds: float) -> bool:
+        """Wait for a frame or :meth:`wake`: True, or False once ``seconds`` have passed."""
+        if self._frames:
+            return True
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(seconds, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
 class Connection:
-    __slots__ = ("overflowed", "queue")
+    __slots__ = ("closed", "overflowed", "queue")
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+        self.queue = FrameQueue(QUEUE_LIMIT)
         self.overflowed = False
+        self.closed = False
 
     def push(self, frame: str) -> None:
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.overflowed = True
+
+    def close(self) -> None:
+        """The peer went away: the sender stops at once instead of at its next heartbeat."""
+        self.closed = True
+        self.queue.wake()
 
 
 class StaffConnection(Connection):

@@ -47,20 +47,11 @@ async def serve(ws: WebSocket, conn: Connection, last_event_id: str | None) -> N
             for frame in rt.hub.replay_for(conn, missed):
                 await ws.send_text(frame)
         beat = get_settings().heartbeat_seconds
-        while not reader.done():
-            getter = asyncio.ensure_future(conn.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, reader}, timeout=beat, return_when="FIRST_COMPLETED"
-            )
-            if getter in done:
-                await ws.send_text(getter.result())
-                if conn.overflowed:
-                    _drain(conn)
-                    await ws.send_text(RESYNC)
-            else:
-                getter.cancel()
-                if not done:
-                    await ws.send_text(HEARTBEAT)
+        while not conn.closed:
+            if await conn.queue.wait(beat):
+                await _send_queued(ws, conn)
+            elif not conn.closed:
+                await ws.send_text(HEARTBEAT)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
@@ -72,6 +63,18 @@ async def serve(ws: WebSocket, conn: Connection, last_event_id: str | None) -> N
             await ws.close()
 
 
+async def _send_queued(ws: WebSocket, conn: Connection) -> None:
+    """Everything queued: one wake-up per burst, not per frame."""
+    while not conn.closed and not conn.queue.empty():
+        await ws.send_text(conn.queue.get_nowait())
+        if conn.overflowed:
+            _drain(conn)
+            await ws.send_text(RESYNC)
+        if not conn.queue.empty():
+            # One frame per turn: an event reaches every socket before the next one goes out.
+            await asyncio.sleep(0)
+
+
 def _drain(conn: Connection) -> None:
     while not conn.queue.empty():
         conn.queue.get_nowait()
@@ -79,14 +82,17 @@ def _drain(conn: Connection) -> None:
 
 
 async def _read(ws: WebSocket, conn: Connection) -> None:
-    while True:
-        try:
-            text = await ws.receive_text()
-        except (WebSocketDisconnect, RuntimeError, KeyError):
-            return
-        try:
-            msg = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(msg, dict) and msg.get("type") == "ping":
-            conn.push(PONG)
+    try:
+        while True:
+            try:
+                text = await ws.receive_text()
+            except (WebSocketDisconnect, RuntimeError, KeyError):
+                return
+            try:
+                msg = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(msg, dict) and msg.get("type") == "ping":
+                conn.push(PONG)
+    finally:
+        conn.close()

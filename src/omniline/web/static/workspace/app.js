@@ -127,6 +127,7 @@ function main() {
   const refreshSidebar = debounce(() => sidebar.refresh(), 1500);
 
   function handleEvent({ type, data }) {
+    document.dispatchEvent(new CustomEvent('omniline:event', { detail: { type, data } }));  // presence.js
     if (!data) return;
     switch (type) {
       case 'conversation.created':

@@ -1,6 +1,8 @@
 // Reply box: reply / private note mode, Ctrl/Cmd+Enter to send, attachment upload, error display.
 import { api, ApiError } from './api.js';
 import { t, formatSize } from './util.js';
+import { attachCanned, attachTagSuggestions } from './canned.js';
+import { attachMentions } from './mentions.js';
 
 export class Composer {
   /**
@@ -61,6 +63,10 @@ export class Composer {
       }
     });
     this._mode();
+    // "/" inserts a canned response; "@" in a private note names a colleague.
+    this.canned = attachCanned(this);
+    this.mentions = attachMentions(this);
+    attachTagSuggestions(document.querySelector('.conv-tag-input'));
   }
 
   get isPrivate() {

@@ -3,6 +3,7 @@ import { api, ApiError, notify } from './api.js';
 import { el, t, clear, statusLabel, channelLabel, shortTime, fullTime } from './util.js';
 import { Timeline } from './timeline.js';
 import { Composer } from './composer.js';
+import { slaBadge, tickCountdowns } from './rows.js';
 
 const CLOSED = new Set(['resolved', 'closed']);
 
@@ -34,7 +35,9 @@ export class ConversationView {
       reopen: q('[data-testid="reopen"]'),
       transfer: q('[data-testid="transfer"]'),
       assignSelect: q('.conv-assign-select'),
+      sla: q('.conv-sla'),
     };
+    if (this.h.sla) setInterval(() => tickCountdowns(this.h.sla), 1000);
     this.timeline = new Timeline(q('[data-testid="timeline"]'));
     this.composer = new Composer(q('.composer'), (m) => this.addMessage(m));
     this.id = null;
@@ -171,6 +174,13 @@ export class ConversationView {
       h.since.title = fullTime(c.created_at);
     }
     this._renderTags(Array.isArray(c.tags) ? c.tags : []);
+    if (h.sla) {
+      // The SLA countdown (conversation GET, or a summary of the SLA domain).
+      const badge = CLOSED.has(c.status) ? null : slaBadge(c.sla);
+      clear(h.sla);
+      if (badge) h.sla.append(badge);
+      h.sla.closest('.meta-item')?.toggleAttribute('hidden', !badge);
+    }
 
     const known = Boolean(c.status);
     const closed = CLOSED.has(c.status);

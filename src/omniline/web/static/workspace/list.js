@@ -2,7 +2,7 @@
 import { api } from './api.js';
 import { el, t, clear, timeValue, debounce } from './util.js';
 import { apiParams, matches } from './filters.js';
-import { buildRow } from './rows.js';
+import { buildRow, tickCountdowns } from './rows.js';
 
 const PAGE = 50;
 
@@ -10,6 +10,14 @@ function newer(a, b) {
   // Newest activity first; ties by id descending.
   const d = timeValue(b.last_activity_at || b.created_at) - timeValue(a.last_activity_at || a.created_at);
   return d !== 0 ? d : Number(b.id) - Number(a.id);
+}
+
+function dueFirst(a, b) {
+  // Soonest SLA due first (breached ones are the soonest); rows without a clock last.
+  const da = a.sla?.due_at ? timeValue(a.sla.due_at) : Infinity;
+  const db = b.sla?.due_at ? timeValue(b.sla.due_at) : Infinity;
+  if (da !== db) return da < db ? -1 : 1;
+  return Number(a.id) - Number(b.id);
 }
 
 export class ConversationList {
@@ -36,6 +44,15 @@ export class ConversationList {
     this.refreshCounts = debounce(() => this._loadCounts(), 800);
     this.pendingFetch = new Set();
 
+    // "Due first" / "Newest first" (workspace.html #list-sort); SLA countdowns tick each second.
+    this.sortSelect = document.getElementById('list-sort');
+    this.sort = this.sortSelect?.value === 'due' ? 'due' : 'activity';
+    this.sortSelect?.addEventListener('change', () => {
+      this.sort = this.sortSelect.value === 'due' ? 'due' : 'activity';
+      if (this.filters) this.reload();
+    });
+    setInterval(() => tickCountdowns(this.list), 1000);
+
     this.more.addEventListener('click', () => this.loadMore());
     this.list.addEventListener('click', (ev) => this._click(ev));
   }
@@ -61,7 +78,7 @@ export class ConversationList {
     this._status(t('loading'));
     this.more.hidden = true;
     try {
-      const data = await api.get('/api/v1/conversations', { ...apiParams(this.filters), limit: PAGE });
+      const data = await api.get('/api/v1/conversations', { ...apiParams(this.filters), ...this._sortParam(), limit: PAGE });
       if (seq !== this.seq) return;
       this.items = [];
       this.nodes.clear();
@@ -81,6 +98,14 @@ export class ConversationList {
     }
   }
 
+  _sortParam() {
+    return this.sort === 'due' ? { sort: 'due' } : {};
+  }
+
+  _order(a, b) {
+    return this.sort === 'due' ? dueFirst(a, b) : newer(a, b);
+  }
+
   reload() {
     return this.load(this.filters);
   }
@@ -92,7 +117,7 @@ export class ConversationList {
     this.more.disabled = true;
     try {
       const data = await api.get('/api/v1/conversations', {
-        ...apiParams(this.filters), limit: PAGE, cursor: this.nextCursor,
+        ...apiParams(this.filters), ...this._sortParam(), limit: PAGE, cursor: this.nextCursor,
       });
       if (seq !== this.seq) return;
       this._append(data.items || []);
@@ -159,7 +184,7 @@ export class ConversationList {
   _place(s) {
     const node = this.nodes.get(s.id);
     this.items = this.items.filter((x) => x.id !== s.id);
-    let i = this.items.findIndex((x) => newer(s, x) < 0);
+    let i = this.items.findIndex((x) => this._order(s, x) < 0);
     if (i < 0) i = this.items.length;
     this.items.splice(i, 0, s);
     const before = this.items[i + 1] ? this.nodes.get(this.items[i + 1].id) : null;
@@ -196,6 +221,9 @@ export class ConversationList {
   upsert(s) {
     if (!s || s.id === undefined || !this.filters) return;
     const known = this.nodes.has(s.id);
+    const prev = known ? this.get(s.id) : null;
+    // Only the SLA domain's updates carry the countdown; others keep the one known.
+    if (prev && !('sla' in s) && 'sla' in prev) s = { ...s, sla: prev.sla, sla_due_at: prev.sla_due_at };
     if (!matches(s, this.filters, this.userId)) {
       if (known) {
         this._remove(s.id);
@@ -207,7 +235,7 @@ export class ConversationList {
     if (!known && this.nextCursor && this.items.length) {
       // Older than everything loaded: it belongs to a page not fetched yet.
       const last = this.items[this.items.length - 1];
-      if (newer(s, last) > 0) {
+      if (this._order(s, last) > 0) {
         this.refreshCounts();
         return;
       }

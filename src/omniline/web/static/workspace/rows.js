@@ -2,6 +2,54 @@
 import { el, t, timeEl, statusBadge, channelBadge } from './util.js';
 import { icon } from './icons.js';
 
+/** mm:ss (h:mm:ss past an hour) of a number of seconds. */
+function clockText(seconds) {
+  const s = Math.floor(Math.abs(seconds));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(h ? 2 : 1, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** Refreshes one SLA countdown element from its data-* attributes (see slaBadge). */
+export function tickCountdown(node, now = Date.now()) {
+  const due = Date.parse(node.dataset.slaDue || '');
+  if (Number.isNaN(due)) return;
+  const warn = Date.parse(node.dataset.slaWarn || '');
+  const left = (due - now) / 1000;
+  const breached = node.dataset.slaBreached === 'true' || left <= 0;
+  const warned = node.dataset.slaWarned === 'true' || (!Number.isNaN(warn) && now >= warn);
+  node.textContent = breached ? `−${clockText(left)}` : clockText(left);
+  node.classList.toggle('badge-danger', breached);
+  node.classList.toggle('badge-warn', !breached && warned);
+  node.classList.toggle('badge-muted', !breached && !warned);
+  node.dataset.state = breached ? 'breached' : warned ? 'warning' : 'running';
+  const target = t(`sla_${node.dataset.slaTarget}`);
+  node.title = breached ? t('sla_breached', { target }) : t('sla_due', { target });
+}
+
+/** Every countdown under `root`, once (a page-wide interval calls this each second). */
+export function tickCountdowns(root) {
+  const now = Date.now();
+  for (const node of root.querySelectorAll('[data-sla-due]')) tickCountdown(node, now);
+}
+
+/** The SLA countdown of a conversation (null when no SLA clock runs). */
+export function slaBadge(sla) {
+  if (!sla || !sla.due_at) return null;
+  const node = el('span', {
+    class: 'badge sla-countdown',
+    'data-testid': 'sla-countdown',
+    'data-sla-due': sla.due_at,
+    'data-sla-warn': sla.warn_at || '',
+    'data-sla-breached': sla.breached ? 'true' : 'false',
+    'data-sla-warned': sla.warned ? 'true' : 'false',
+    'data-sla-target': sla.target || '',
+  });
+  tickCountdown(node);
+  return node;
+}
+
 /**
  * @param {object} s ConversationSummary
  * @param {{active: boolean, unread: boolean, href: string}} o
@@ -64,6 +112,7 @@ export function buildRow(s, o) {
       o.unread ? el('span', { class: 'unread-dot', title: t('unread'), 'aria-label': t('unread') }) : null,
       el('span', { class: 'row-name-text', text: name })),
     s.priority > 0 ? el('span', { class: 'badge badge-danger row-priority', text: t('priority_high') }) : null,
+    slaBadge(s.sla),
     timeEl(s.last_activity_at || last?.created_at || s.created_at)),
   preview,
   meta,

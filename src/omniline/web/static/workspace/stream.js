@@ -8,9 +8,14 @@ const PING_EVERY = 25000;
 const MAX_DELAY = 30000;
 
 function compareIds(a, b) {
-  const na = Number(a);
-  const nb = Number(b);
-  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  // Ids are `N` or `MS-SEQ` (see realtime/events.py parse_event_id): compare as number pairs,
+  // never as strings ("x-10" must come after "x-9").
+  const [ha, ta] = String(a).split('-');
+  const [hb, tb] = String(b).split('-');
+  const d = Number(ha) - Number(hb);
+  if (Number.isFinite(d) && d !== 0) return d;
+  const e = Number(ta || 0) - Number(tb || 0);
+  if (Number.isFinite(d) && Number.isFinite(e)) return e;
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 }
 

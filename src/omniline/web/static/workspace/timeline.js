@@ -42,6 +42,11 @@ export function eventText(ev) {
       const queue = nameOf(d.queue) || d.queue_name || LOOKUPS.queues.get(String(d.queue_id)) || '';
       return queue ? t('ev_queued_to', { queue }) : t('ev_queued');
     }
+    case 'routed': {
+      const queue = d.queue_name || LOOKUPS.queues.get(String(d.queue_id)) || '';
+      const rule = d.rule_name || '';
+      return queue ? t('ev_routed_to', { queue, rule }) : t('ev_routed', { rule });
+    }
     case 'assigned': {
       const who = nameOf(d.assignee) || d.assignee_name || '';
       if (who && actor && who !== actor) return t('ev_assigned_by', { actor, assignee: who });

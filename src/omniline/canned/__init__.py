@@ -1,0 +1,1 @@
+"""Canned responses, @mentions in private notes and the workspace's tag list."""

@@ -1,0 +1,91 @@
+"""API shapes of canned responses, and the checks on their fields."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from omniline.canned.models import SHARED_SCOPE, CannedResponse
+from omniline.errors import Invalid
+from omniline.kit.clock import iso
+
+VARIABLES = ("contact_name", "agent_name", "queue_name")
+TEXT_MAX = 10_000
+SHORTCUT = re.compile(r"^[\w-]{1,64}$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class CannedIn(BaseModel):
+    shortcut: str = Field(max_length=200)
+    title: str = Field(max_length=400)
+    text: str = Field(max_length=TEXT_MAX + 100)
+    translations: dict[str, str] = Field(default_factory=dict, max_length=20)
+    shared: bool = False
+
+
+class CannedPatch(BaseModel):
+    shortcut: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=400)
+    text: str | None = Field(default=None, max_length=TEXT_MAX + 100)
+    translations: dict[str, str] | None = Field(default=None, max_length=20)
+
+
+def clean_shortcut(raw: str) -> str:
+    value = raw.strip().lstrip("/").lower()
+    if not value:
+        raise Invalid("shortcut", "must not be empty")
+    if not SHORTCUT.match(value):
+        raise Invalid(
+            "shortcut", "use at most 64 letters, digits, '-' or '_', without spaces, e.g. greet"
+        )
+    return value
+
+
+def clean_title(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise Invalid("title", "must not be empty")
+    if len(value) > 200:
+        raise Invalid("title", "must be at most 200 characters")
+    return value
+
+
+def clean_text(raw: str, field: str = "text") -> str:
+    value = raw.strip()
+    if not value:
+        raise Invalid(field, "must not be empty")
+    if len(value) > TEXT_MAX:
+        raise Invalid(field, f"must be at most {TEXT_MAX} characters")
+    for name in PLACEHOLDER.findall(value):
+        if name not in VARIABLES:
+            known = ", ".join("{" + v + "}" for v in VARIABLES)
+            raise Invalid(field, f"unknown variable {{{name}}}; use {known}")
+    return value
+
+
+def clean_translations(raw: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for lang, text in raw.items():
+        code = lang.strip().lower()
+        if not LANGUAGE.match(code):
+            raise Invalid("translations", f"{lang!r} is not a language code such as uk or ru")
+        if text.strip():
+            out[code] = clean_text(text, "translations")
+    return out
+
+
+def canned_view(c: CannedResponse) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "shortcut": c.shortcut,
+        "title": c.title,
+        "text": c.text,
+        "translations": dict(c.translations or {}),
+        "shared": c.scope == SHARED_SCOPE,
+        "owner_id": c.owner_id,
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
+    }

@@ -1,0 +1,322 @@
+"""Queries of presence and assignment. Every query is filtered by workspace."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.conversations.models import Conversation, Status
+from omniline.presence.models import (
+    DEFAULT_CAPACITY,
+    AgentSkill,
+    AgentState,
+    ChannelKind,
+    Offer,
+    Presence,
+    PresenceSettings,
+    QueueRouting,
+    Strategy,
+    kind_of,
+)
+from omniline.presence.strategies import Candidate, sql_order
+from omniline.workspaces.models import QueueMember
+
+# What counts against an agent's capacity: conversations they are working on.
+LOAD_STATUSES = (Status.assigned.value, Status.waiting_customer.value)
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def sqlite_write_lock(session: AsyncSession) -> None:
+    """SQLite: take the database's single write lock now, so what we read next is current.
+
+    Python's sqlite3 begins a transaction at the first write; from then on no other
+    writer can commit until we do, which makes SQLite's assigners a single writer.
+    PostgreSQL locks rows instead (see :mod:`omniline.presence.assignment`).
+    """
+    if not is_postgres(session):
+        await session.execute(
+            update(AgentState).where(AgentState.user_id == 0).values(status=AgentState.status)
+        )
+
+
+def kinds_clause(kinds: set[ChannelKind]) -> ColumnElement[bool]:
+    """SQL form of :func:`kind_of`: conversations whose channel is of one of ``kinds``."""
+    named = {ChannelKind.email: ["email"], ChannelKind.voice: ["voice", "phone"]}
+    if not kinds:
+        return false()
+    if ChannelKind.chat in kinds:
+        others = [c for k, chans in named.items() if k not in kinds for c in chans]
+        return Conversation.channel.not_in(others) if others else true()
+    return or_(*(Conversation.channel.in_(named[k]) for k in kinds))
+
+
+async def settings_of(session: AsyncSession, workspace_id: int) -> PresenceSettings:
+    row = await session.get(PresenceSettings, workspace_id)
+    if row is None:
+        row = PresenceSettings(
+            workspace_id=workspace_id,
+            chat=DEFAULT_CAPACITY[ChannelKind.chat],
+            email=DEFAULT_CAPACITY[ChannelKind.email],
+            voice=DEFAULT_CAPACITY[ChannelKind.voice],
+            requeue_on_away=False,
+        )
+    return row
+
+
+def capacity(state: AgentState | None, defaults: PresenceSettings, kind: ChannelKind) -> int:
+    override = getattr(state, f"{kind.value}_capacity", None) if state is not None else None
+    return int(override if override is not None else getattr(defaults, kind.value))
+
+
+async def routing_of(session: AsyncSession, workspace_id: int, queue_id: int) -> QueueRouting:
+    row = await session.get(QueueRouting, queue_id)
+    if row is None or row.workspace_id != workspace_id:
+        row = QueueRouting(
+            queue_id=queue_id,
+            workspace_id=workspace_id,
+            strategy=Strategy.longest_idle.value,
+            auto_assign=True,
+            requires_acceptance=False,
+            acceptance_seconds=30,
+        )
+    return row
+
+
+async def state_of(session: AsyncSession, workspace_id: int, user_id: int) -> AgentState | None:
+    return await session.scalar(
+        select(AgentState).where(
+            AgentState.user_id == user_id, AgentState.workspace_id == workspace_id
+        )
+    )
+
+
+async def lock_state(
+    session: AsyncSession, workspace_id: int, user_id: int, *, skip_locked: bool = False
+) -> AgentState | None:
+    """The agent's state row, locked until commit (PostgreSQL), re-read from the database."""
+    stmt = (
+        select(AgentState)
+        .where(AgentState.user_id == user_id, AgentState.workspace_id == workspace_id)
+        .execution_options(populate_existing=True)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=skip_locked)
+    return await session.scalar(stmt)
+
+
+async def loads(
+    session: AsyncSession, user_ids: Iterable[int]
+) -> dict[int, dict[ChannelKind, int]]:
+    """Open conversations per agent and channel kind."""
+    ids = sorted(set(user_ids))
+    out: dict[int, dict[ChannelKind, int]] = defaultdict(lambda: dict.fromkeys(ChannelKind, 0))
+    if not ids:
+        return out
+    rows = await session.execute(
+        select(Conversation.assignee_id, Conversation.channel, func.count())
+        .where(Conversation.assignee_id.in_(ids), Conversation.status.in_(LOAD_STATUSES))
+        .group_by(Conversation.assignee_id, Conversation.channel)
+    )
+    for user_id, channel, n in rows:
+        if user_id is not None:
+            out[int(user_id)][kind_of(channel)] += int(n)
+    return out
+
+
+async def load_of(session: AsyncSession, user_id: int, kind: ChannelKind) -> int:
+    return (await loads(session, [user_id]))[user_id][kind]
+
+
+def load_subquery(kind: ChannelKind) -> Any:
+    """Correlated count of an agent's open conversations of one kind (for candidate rows)."""
+    return (
+        select(func.count())
+        .where(
+            Conversation.assignee_id == AgentState.user_id,
+            Conversation.status.in_(LOAD_STATUSES),
+            kinds_clause({kind}),
+        )
+        .correlate(AgentState)
+        .scalar_subquery()
+    )
+
+
+async def candidates(
+    session: AsyncSession,
+    workspace_id: int,
+    queue_id: int,
+    strategy: Strategy,
+    last_user_id: int | None,
+    kind: ChannelKind,
+    default_capacity: int,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Candidate]:
+    """Online members of the queue in the strategy's SQL order, with load and capacity.
+
+    One statement: the load subquery runs only for the rows of the page, because the
+    order comes from ``ix_agent_states_ws_status`` (workspace, status, idle clock).
+    """
+    override = getattr(AgentState, f"{kind.value}_capacity")
+    stmt = (
+        select(
+            AgentState.user_id,
+            AgentState.idle_since,
+            func.coalesce(AgentSkill.level, 0),
+            load_subquery(kind),
+            func.coalesce(override, default_capacity),
+        )
+        .join(
+            QueueMember,
+            (QueueMember.user_id == AgentState.user_id) & (QueueMember.queue_id == queue_id),
+        )
+        .outerjoin(
+            AgentSkill,
+            (AgentSkill.user_id == AgentState.user_id) & (AgentSkill.queue_id == queue_id),
+        )
+        .where(
+            AgentState.workspace_id == workspace_id,
+            AgentState.status == Presence.online.value,
+        )
+        .order_by(*sql_order(strategy, last_user_id))
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = await session.execute(stmt)
+    return [Candidate(int(u), idle, int(lv), int(ld), int(cap)) for u, idle, lv, ld, cap in rows]
+
+
+async def lock_agent(
+    session: AsyncSession, workspace_id: int, user_id: int, kind: ChannelKind, default: int
+) -> tuple[str, int] | None:
+    """Lock the agent's row, skipping it when another assigner holds it: (status, capacity)."""
+    override = getattr(AgentState, f"{kind.value}_capacity")
+    stmt = select(AgentState.status, func.coalesce(override, default)).where(
+        AgentState.user_id == user_id, AgentState.workspace_id == workspace_id
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=AgentState)
+    row = (await session.execute(stmt)).first()
+    return (str(row[0]), int(row[1])) if row is not None else None
+
+
+async def count_load(session: AsyncSession, user_id: int, kind: ChannelKind) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                Conversation.assignee_id == user_id,
+                Conversation.status.in_(LOAD_STATUSES),
+                kinds_clause({kind}),
+            )
+        )
+        or 0
+    )
+
+
+async def next_waiting(
+    session: AsyncSession,
+    workspace_id: int,
+    queue_ids: list[int],
+    *,
+    skip_kinds: Iterable[ChannelKind] = (),
+) -> Conversation | None:
+    """The queue's next conversation: priority first, then the longest waiting.
+
+    PostgreSQL: locked with SKIP LOCKED, so a concurrent assigner takes the next one.
+    """
+    stmt = (
+        select(Conversation)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.queue_id.in_(queue_ids),
+            Conversation.status == Status.queued.value,
+            Conversation.assignee_id.is_(None),
+        )
+        .order_by(Conversation.priority.desc(), Conversation.first_queued_at, Conversation.id)
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    skip = set(skip_kinds)
+    if skip:
+        stmt = stmt.where(kinds_clause(set(ChannelKind) - skip))
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=Conversation)
+    return await session.scalar(stmt)
+
+
+async def lock_conversation(
+    session: AsyncSession, workspace_id: int, conv_id: int
+) -> Conversation | None:
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id == conv_id, Conversation.workspace_id == workspace_id)
+        .execution_options(populate_existing=True)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(of=Conversation)
+    return await session.scalar(stmt)
+
+
+async def open_of_agent(
+    session: AsyncSession, workspace_id: int, user_id: int, channels_not: Iterable[str] = ()
+) -> list[Conversation]:
+    stmt = (
+        select(Conversation)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.assignee_id == user_id,
+            Conversation.status.in_(LOAD_STATUSES),
+        )
+        .order_by(Conversation.id)
+        .execution_options(populate_existing=True)
+    )
+    skip = sorted(set(channels_not))
+    if skip:
+        stmt = stmt.where(Conversation.channel.not_in(skip))
+    if is_postgres(session):
+        stmt = stmt.with_for_update(of=Conversation)
+    return list(await session.scalars(stmt))
+
+
+async def member_queue_ids(session: AsyncSession, user_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(QueueMember.queue_id).where(QueueMember.user_id == user_id).order_by("queue_id")
+    )
+    return list(rows)
+
+
+async def pending_offers(session: AsyncSession, workspace_id: int, user_id: int) -> list[Offer]:
+    return list(
+        await session.scalars(
+            select(Offer)
+            .where(
+                Offer.workspace_id == workspace_id,
+                Offer.assignee_id == user_id,
+                Offer.accepted_at.is_(None),
+            )
+            .order_by(Offer.offered_at)
+        )
+    )
+
+
+async def states_of(session: AsyncSession, workspace_id: int) -> dict[int, AgentState]:
+    rows = await session.scalars(select(AgentState).where(AgentState.workspace_id == workspace_id))
+    return {s.user_id: s for s in rows}
+
+
+async def skills_of(session: AsyncSession, workspace_id: int, user_id: int) -> dict[int, int]:
+    rows = await session.execute(
+        select(AgentSkill.queue_id, AgentSkill.level).where(
+            AgentSkill.workspace_id == workspace_id, AgentSkill.user_id == user_id
+        )
+    )
+    return {int(q): int(level) for q, level in rows}

@@ -1,0 +1,1 @@
+"""Routing rules: which queue, priority, tags and language a new conversation gets."""

@@ -1,0 +1,87 @@
+"""JSON API of routing rules (administrators only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Body, Response
+from pydantic import ValidationError
+
+from omniline.auth import access
+from omniline.auth.deps import CurrentPrincipal, SessionDep
+from omniline.errors import Invalid
+from omniline.kit.routing import router as make_router
+from omniline.routing import repository, rules, service
+from omniline.routing.schemas import DryRunIn, ReorderIn, invalid_from
+
+router = make_router(prefix="/api/v1/routing", tags=["routing"])
+JsonBody = Annotated[dict[str, Any], Body()]
+M = TypeVar("M", ReorderIn, DryRunIn)
+
+
+@router.get("/rules")
+async def list_rules(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    access.check_admin(p)
+    names = await rules.queue_names(session, p.workspace_id)
+    return {
+        "items": [
+            rules.rule_view(r, names) for r in await repository.rules(session, p.workspace_id)
+        ]
+    }
+
+
+@router.post("/rules", status_code=201)
+async def create_rule(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    access.check_admin(p)
+    row = await rules.do_create_rule(session, p.workspace_id, body)
+    return rules.rule_view(row, await rules.queue_names(session, p.workspace_id))
+
+
+@router.put("/rules/{rule_id}")
+async def update_rule(
+    rule_id: int, body: JsonBody, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    access.check_admin(p)
+    row = await rules.do_update_rule(session, p.workspace_id, rule_id, body)
+    return rules.rule_view(row, await rules.queue_names(session, p.workspace_id))
+
+
+@router.delete("/rules/{rule_id}", status_code=204)
+async def delete_rule(rule_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+    access.check_admin(p)
+    await rules.do_delete_rule(session, p.workspace_id, rule_id)
+    return Response(status_code=204)
+
+
+@router.post("/rules/reorder")
+async def reorder_rules(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    access.check_admin(p)
+    data = _parse(ReorderIn, body)
+    rows = await rules.do_reorder(session, p.workspace_id, data.ids)
+    names = await rules.queue_names(session, p.workspace_id)
+    return {"items": [rules.rule_view(r, names) for r in rows]}
+
+
+@router.post("/dry-run")
+async def dry_run(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    access.check_admin(p)
+    data = _parse(DryRunIn, body)
+    contact = await repository.find_contact(session, p.workspace_id, str(data.contact))
+    if contact is None:
+        raise Invalid("contact", "no contact with this id, external id or email")
+    return await service.dry_run(
+        session,
+        p.workspace_id,
+        contact.id,
+        data.first_text,
+        data.inbox_id,
+        to_address=data.to_address,
+        topic=data.topic,
+    )
+
+
+def _parse(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise invalid_from(exc) from None

@@ -1,0 +1,299 @@
+"""The shape of a routing rule: typed conditions (a discriminated union) and actions.
+
+``parse_rule`` turns any input (API JSON, an admin form) into a ``RuleIn`` or raises
+``Invalid`` naming every bad field (``conditions[0].keywords``), so nothing half-valid
+is ever stored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from omniline.errors import Invalid
+
+PRIORITY_MIN, PRIORITY_MAX = 0, 100
+Operator = Literal["eq", "neq", "in", "exists", "gt", "lt"]
+OPERATORS: tuple[str, ...] = ("eq", "neq", "in", "exists", "gt", "lt")
+Scalar = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _clean_list(values: list[str], *, lower: bool = False, upper: bool = False) -> list[str]:
+    """Trimmed, de-duplicated, order kept; an empty list or an empty item is refused."""
+    out: list[str] = []
+    for raw in values:
+        v = raw.strip()
+        if not v:
+            raise ValueError("must not contain empty values")
+        if len(v) > 200:
+            raise ValueError("a value must be at most 200 characters long")
+        v = v.lower() if lower else v.upper() if upper else v
+        if v not in out:
+            out.append(v)
+    if not out:
+        raise ValueError("must list at least one value")
+    return out
+
+
+class AttributeCondition(_Strict):
+    """A contact attribute from the CRM, e.g. ``client eq true``."""
+
+    type: Literal["attribute"]
+    key: str = Field(min_length=1, max_length=100)
+    operator: Operator = "eq"
+    value: Scalar | list[Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> AttributeCondition:
+        op, v = self.operator, self.value
+        if op == "exists":
+            return self
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise ValueError("value: must not be empty")
+        if op == "in":
+            if not isinstance(v, list) or not v:
+                raise ValueError("value: list at least one value for 'in'")
+            if any(isinstance(x, str) and not x.strip() for x in v):
+                raise ValueError("value: must not contain empty values")
+        elif isinstance(v, list):
+            raise ValueError(f"value: a list is only allowed with 'in', not '{op}'")
+        if op in ("gt", "lt") and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise ValueError(f"value: '{op}' compares numbers; give a number")
+        return self
+
+
+class EventCondition(_Strict):
+    """The contact has an event of this name, within the last ``within_days`` days (or ever)."""
+
+    type: Literal["event"]
+    name: str = Field(min_length=1, max_length=100)
+    within_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class InboxCondition(_Strict):
+    type: Literal["inbox"]
+    inbox_ids: list[int] = Field(min_length=1)
+
+
+class ChannelCondition(_Strict):
+    type: Literal["channel"]
+    channels: list[str]
+
+    @field_validator("channels")
+    @classmethod
+    def _c(cls, v: list[str]) -> list[str]:
+        return _clean_list(v, lower=True)
+
+
+class MailboxCondition(_Strict):
+    """The address a letter was sent to (``to_address``), compared case-insensitively."""
+
+    type: Literal["mailbox"]
+    addresses: list[str]
+
+    @field_validator("addresses")
+    @classmethod
+    def _a(cls, v: list[str]) -> list[str]:
+        out = _clean_list(v, lower=True)
+        if any("@" not in a for a in out):
+            raise ValueError("each address must contain '@'")
+        return out
+
+
+class LanguageCondition(_Strict):
+    type: Literal["language"]
+    languages: list[str]
+
+    @field_validator("languages")
+    @classmethod
+    def _l(cls, v: list[str]) -> list[str]:
+        return _clean_list(v, lower=True)
+
+
+class CountryCondition(_Strict):
+    type: Literal["country"]
+    countries: list[str]
+
+    @field_validator("countries")
+    @classmethod
+    def _c(cls, v: list[str]) -> list[str]:
+        out = _clean_list(v, upper=True)
+        if any(len(c) != 2 or not c.isalpha() for c in out):
+            raise ValueError("use two-letter country codes (UA, PL)")
+        return out
+
+
+class TopicCondition(_Strict):
+    """The topic the bot or a menu selected."""
+
+    type: Literal["topic"]
+    topics: list[str]
+
+    @field_validator("topics")
+    @classmethod
+    def _t(cls, v: list[str]) -> list[str]:
+        return _clean_list(v, lower=True)
+
+
+class KeywordsCondition(_Strict):
+    """Any of these words or phrases in the first message (whole words, any case)."""
+
+    type: Literal["keywords"]
+    keywords: list[str]
+
+    @field_validator("keywords")
+    @classmethod
+    def _k(cls, v: list[str]) -> list[str]:
+        return _clean_list(v, lower=True)
+
+
+class BusinessHoursCondition(_Strict):
+    """Whether the calendar is open (``open=True``) or closed at the time of routing."""
+
+    type: Literal["business_hours"]
+    calendar_id: int = Field(ge=1)
+    open: bool = True
+
+
+Condition = Annotated[
+    AttributeCondition
+    | EventCondition
+    | InboxCondition
+    | ChannelCondition
+    | MailboxCondition
+    | LanguageCondition
+    | CountryCondition
+    | TopicCondition
+    | KeywordsCondition
+    | BusinessHoursCondition,
+    Field(discriminator="type"),
+]
+CONDITION_TYPES: tuple[str, ...] = (
+    "attribute", "event", "inbox", "channel", "mailbox", "language", "country", "topic",
+    "keywords", "business_hours",
+)  # fmt: skip
+conditions_adapter: TypeAdapter[list[Condition]] = TypeAdapter(list[Condition])
+
+
+class Actions(_Strict):
+    queue_id: int | None = None
+    priority: int | None = Field(default=None, ge=PRIORITY_MIN, le=PRIORITY_MAX)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    language: str | None = Field(default=None, max_length=8)
+    skip_bot: bool = False
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        out = sorted({t.strip().lower() for t in v})
+        if any(not t for t in out):
+            raise ValueError("must not contain empty tags")
+        if any(len(t) > 64 for t in out):
+            raise ValueError("a tag must be at most 64 characters long")
+        return out
+
+    @field_validator("language")
+    @classmethod
+    def _lang(cls, v: str | None) -> str | None:
+        return v.strip().lower() or None if v is not None else None
+
+    def is_empty(self) -> bool:
+        return (
+            self.queue_id is None
+            and self.priority is None
+            and not self.tags
+            and self.language is None
+            and not self.skip_bot
+        )
+
+
+class RuleIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
+    enabled: bool = True
+    conditions: list[Condition] = Field(min_length=1, max_length=50)
+    actions: Actions
+
+
+class ReorderIn(_Strict):
+    ids: list[int] = Field(min_length=1)
+
+
+class DryRunIn(_Strict):
+    """``contact`` is an id, an external id or an email."""
+
+    contact: str | int
+    inbox_id: int
+    first_text: str = Field(default="", max_length=10_000)
+    to_address: str | None = Field(default=None, max_length=320)
+    topic: str | None = Field(default=None, max_length=100)
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """``('conditions', 0, 'keywords', 'keywords')`` -> ``conditions[0].keywords``."""
+    out = ""
+    skip_tag = False
+    for part in loc:
+        if skip_tag and part in CONDITION_TYPES:
+            skip_tag = False
+            continue  # the union tag pydantic inserts after the list index
+        skip_tag = False
+        if isinstance(part, int):
+            out += f"[{part}]"
+            skip_tag = out.startswith("conditions") and out.count("[") == 1
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def _message(err: Any) -> tuple[str, str]:
+    loc = tuple(err.get("loc", ()))
+    msg = str(err.get("msg", "is not valid"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if err.get("type") == "union_tag_invalid":
+        msg = "unknown condition type; use one of " + ", ".join(CONDITION_TYPES)
+        loc = (*loc, "type")
+    elif err.get("type") == "union_tag_not_found":
+        msg = "say which type of condition this is"
+        loc = (*loc, "type")
+    field = _field_name(loc)
+    # Cross-field checks name their field in the message ("value: ...").
+    if ": " in msg and msg.split(": ", 1)[0].isidentifier():
+        sub, msg = msg.split(": ", 1)
+        field = f"{field}.{sub}"
+    if field.endswith("conditions") and err.get("type") == "too_short":
+        msg = "add at least one condition"
+    return field, msg
+
+
+def parse_rule(data: Any) -> RuleIn:
+    try:
+        rule = RuleIn.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from(exc) from None
+    if rule.actions.is_empty():
+        raise Invalid("actions", "choose at least one action (queue, priority, tags, language)")
+    return rule
+
+
+def invalid_from(exc: ValidationError) -> Invalid:
+    fields = [_message(e) for e in exc.errors()]
+    first_field, first_msg = fields[0]
+    err = Invalid(first_field, first_msg)
+    err.fields = [{"field": f, "message": m} for f, m in fields]
+    err.message = "; ".join(f"{f}: {m}" for f, m in fields)
+    return err

@@ -1,0 +1,86 @@
+"""SLA administration API (admins) under /api/v1/sla."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from omniline.auth import access
+from omniline.auth.deps import CurrentPrincipal, SessionDep
+from omniline.errors import NotFound
+from omniline.kit.routing import router as make_router
+from omniline.sla import calendars, repository, service
+from omniline.sla.schemas import CalendarIn, PolicyIn
+
+router = make_router(prefix="/api/v1/sla", tags=["sla"])
+
+
+@router.get("/calendars")
+async def list_calendars(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    access.check_admin(p)
+    items = await repository.calendars(session, p.workspace_id)
+    return {"items": [service.calendar_view(c) for c in items]}
+
+
+@router.post("/calendars", status_code=201)
+async def create_calendar(
+    body: CalendarIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    return service.calendar_view(await service.do_create_calendar(session, p, body))
+
+
+@router.get("/calendars/{calendar_id}")
+async def get_calendar(
+    calendar_id: int, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    access.check_admin(p)
+    return service.calendar_view(await calendars.get_calendar(session, calendar_id, p.workspace_id))
+
+
+@router.put("/calendars/{calendar_id}")
+async def update_calendar(
+    calendar_id: int, body: CalendarIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    cal = await service.do_update_calendar(session, p, calendar_id, body)
+    return service.calendar_view(cal)
+
+
+@router.delete("/calendars/{calendar_id}", status_code=204)
+async def delete_calendar(calendar_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+    await service.do_delete_calendar(session, p, calendar_id)
+    return Response(status_code=204)
+
+
+@router.get("/policies")
+async def list_policies(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    access.check_admin(p)
+    items = await repository.policies(session, p.workspace_id)
+    return {"items": [service.policy_view(x) for x in items]}
+
+
+@router.post("/policies", status_code=201)
+async def create_policy(body: PolicyIn, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return service.policy_view(await service.do_create_policy(session, p, body))
+
+
+@router.get("/policies/{policy_id}")
+async def get_policy(policy_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    access.check_admin(p)
+    policy = await repository.policy(session, p.workspace_id, policy_id)
+    if policy is None:
+        raise NotFound("no such SLA policy")
+    return service.policy_view(policy)
+
+
+@router.put("/policies/{policy_id}")
+async def update_policy(
+    policy_id: int, body: PolicyIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    return service.policy_view(await service.do_update_policy(session, p, policy_id, body))
+
+
+@router.delete("/policies/{policy_id}", status_code=204)
+async def delete_policy(policy_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+    await service.do_delete_policy(session, p, policy_id)
+    return Response(status_code=204)
