@@ -54,6 +54,7 @@ async def do_transfer(
     actor = Actor.of(p)
     now = utcnow()
     previous = conv.queue_id
+    previous_assignee = conv.assignee_id
     conv.queue_id = queue.id
     conv.assignee_id = None
     conv.status = Status.queued.value
@@ -84,6 +85,20 @@ async def do_transfer(
         notify.message_created(session, conv, msg, [])
     await session.flush()
     notify.timeline_event(session, conv, ev)
+    if previous_assignee is not None:
+        # The agent's capacity is free again: their queues may hand them the next chat.
+        await emit(
+            session,
+            DomainEvent(
+                "conversation.unassigned",
+                conv.workspace_id,
+                {
+                    "conversation_id": conv.id,
+                    "previous_assignee_id": previous_assignee,
+                    "queue_id": previous,
+                },
+            ),
+        )
     await emit(
         session,
         DomainEvent(

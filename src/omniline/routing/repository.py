@@ -119,10 +119,12 @@ def _facts_statement(n_events: int) -> Select[Any]:
     """Built once per number of event columns: building it costs more than running it."""
     ws: BindParameter[int] = bindparam("ws")
     cid: BindParameter[int] = bindparam("cid")
-    contact = (Contact.id == cid) & (Contact.workspace_id == ws)
+    # By primary key only (the workspace is compared in Python): a planner with stale
+    # statistics may otherwise walk a workspace index through every contact.
+    contact = Contact.id == cid
     cols: list[Any] = [
         select(RoutingVersion.version).where(RoutingVersion.workspace_id == ws).scalar_subquery(),
-        select(Contact.id).where(contact).scalar_subquery(),
+        select(Contact.workspace_id).where(contact).scalar_subquery(),
         select(Contact.attributes).where(contact).scalar_subquery(),
         select(Contact.language).where(contact).scalar_subquery(),
         select(Contact.country).where(contact).scalar_subquery(),
@@ -147,13 +149,16 @@ async def routing_facts(
     names = sorted(event_names) if len(event_names) <= MAX_EVENT_COLUMNS else []
     params: dict[str, Any] = {"ws": workspace_id, "cid": contact_id}
     params.update({f"ev{i}": name for i, name in enumerate(names)})
-    row = (await session.execute(_facts_statement(len(names)), params)).one()
+    conn = await session.connection()  # Core path: no ORM compile state for a plain read
+    row = (await conn.execute(_facts_statement(len(names)), params)).one()
     events = None
     if len(event_names) <= MAX_EVENT_COLUMNS:
         events = {n: _aware(at) for n, at in zip(names, row[5:], strict=True) if at is not None}
+    if row[1] != workspace_id:  # no such contact here: route on the conversation alone
+        return Facts(int(row[0] or 0), False, {}, None, None, {} if events is not None else None)
     return Facts(
         version=int(row[0] or 0),
-        contact_found=row[1] is not None,
+        contact_found=True,
         attributes=dict(row[2] or {}),
         language=row[3],
         country=row[4],
