@@ -180,8 +180,12 @@ async def live_server(settings: Settings, engine: None) -> AsyncIterator[LiveSer
 
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-        ws_ping_interval=None, lifespan="on",
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_ping_interval=None,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
