@@ -384,6 +384,7 @@ async def do_reply(
         _touch(conv, msg)
         if conv.assignee_id is None and conv.status in OPEN_VALUES:
             _assign(session, conv, p.user_id, p.name, actor, now)
+            await session.flush()  # listeners read the assignee from the database
             await emit(session, _conv_event("conversation.assigned", conv, assignee_id=p.user_id))
         if conv.first_agent_reply_at is None:
             conv.first_agent_reply_at = now

@@ -8,6 +8,7 @@ from omniline.conversations import notify
 from omniline.conversations.models import AuthorType, Conversation, Delivery, Direction, Message
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
+from omniline.kit.hooks import DomainEvent, emit
 
 
 async def do_send_system_message(
@@ -41,4 +42,20 @@ async def do_send_system_message(
         session, "deliver_message", {"message_id": msg.id}, workspace_id=conv.workspace_id
     )
     notify.message_created(session, conv, msg, [])
+    await emit(
+        session,
+        DomainEvent(
+            "message.created",
+            conv.workspace_id,
+            {
+                "conversation_id": conv.id,
+                "message_id": msg.id,
+                "direction": msg.direction,
+                "private": False,
+                "author_type": msg.author_type,
+                "queue_id": conv.queue_id,
+                "kind": kind,
+            },
+        ),
+    )
     return msg
