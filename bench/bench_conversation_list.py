@@ -49,6 +49,9 @@ from _common import (
 )
 
 GOAL_P99_MS = 50.0
+# Shown, not part of the goal (newest activity first, with filters): the SLA "due first"
+# order came later and has no SLA timers in this data set.
+EXTRA = "sort=due (extra: no SLA timers)"
 STATUSES = [  # (status, share) of a year of conversations
     ("resolved", 0.80),
     ("closed", 0.05),
@@ -197,7 +200,7 @@ def cases(ids: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
         ("assignee_id=none", {"assignee_id": "none"}, 20),
         ("tag=loan", {"tag": "loan"}, 40),
         ("tag=fraud&status=open (rare)", {"tag": "fraud", "status": "open"}, 10),
-        ("sort=due (no SLA timers)", {"sort": "due"}, 5),
+        (EXTRA, {"sort": "due"}, 5),
     ]
 
 
@@ -269,11 +272,13 @@ def _all(counts: dict[str, int]) -> int:
 
 
 def report(kind: str, count: int, results: list[tuple[str, dict[str, Any]]]) -> bool:
-    rows, every = [], []
+    rows, every, met = [], [], True
     for label, r in results:
         pages = r["first"] + r["deep"]
-        every += pages
         p99 = percentile(pages, 99)
+        if label != EXTRA:
+            every += pages
+            met = met and p99 <= GOAL_P99_MS
         rows.append(
             [
                 label,
@@ -283,20 +288,20 @@ def report(kind: str, count: int, results: list[tuple[str, dict[str, Any]]]) -> 
                 f"{percentile(r['deep'], 50):.1f}",
                 f"{p99:.1f}",
                 f"{max(pages):.1f}",
-                verdict(p99 <= GOAL_P99_MS),
+                verdict(p99 <= GOAL_P99_MS) if label != EXTRA else "(extra)",
             ]
         )
     p99_all = percentile(every, 99)
     rows.append(
         [
-            "every page above",
+            "every page of the goal's filters",
             "",
             len(every),
             "",
             f"{percentile(every, 50):.1f}",
             f"{p99_all:.1f}",
             f"{max(every):.1f}",
-            verdict(p99_all <= GOAL_P99_MS),
+            verdict(met),
         ]
     )
     print_table(
@@ -313,7 +318,7 @@ def report(kind: str, count: int, results: list[tuple[str, dict[str, Any]]]) -> 
         ],
         rows,
     )
-    return p99_all <= GOAL_P99_MS
+    return met
 
 
 def main() -> int:
@@ -336,7 +341,7 @@ def main() -> int:
         met[kind] = report(kind, args.conversations, results)
     print_table(
         "Conversation list goal",
-        ["database", "p99 <= 50 ms on every page"],
+        ["database", "p99 <= 50 ms for every filter"],
         [[k, verdict(v)] for k, v in met.items()],
     )
     return 0

@@ -36,8 +36,8 @@ def _migrate(settings: Settings) -> None:
 
 # Collect young objects every 10,000 allocations instead of 700: a push to thousands of
 # sockets or a batch of messages allocates many short-lived objects, and with the default
-# each one set off collections (and full ones across every socket's objects, ~0.7 s at
-# 5,000 sockets) that were most of the time such a push took. See docs/benchmarks.md.
+# each one set off collections (and full ones across every socket's objects, 0.25-0.7 s
+# at 5,000 sockets) that were most of the time such a push took. See docs/benchmarks.md.
 GC_THRESHOLDS = (10_000, 20, 20)
 
 

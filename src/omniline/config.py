@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=20.0, gt=0)
     secure_cookies: bool = False
     db_pool_size: int = Field(default=20, gt=0)
-    # uvicorn's WebSocket implementation and per-message compression (docs/benchmarks.md).
+    # uvicorn's WebSocket implementation, and per-message compression: off, since a zlib
+    # context per socket doubled an idle socket's memory (docs/benchmarks.md).
     ws_impl: str = "auto"
     ws_per_message_deflate: bool = False
     log_level: str = "info"

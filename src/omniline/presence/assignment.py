@@ -11,7 +11,9 @@ processes assigning at once:
   SKIP LOCKED`` (an agent being assigned elsewhere is skipped, so assigners never
   wait on each other and cannot deadlock), and status and load are re-read inside
   the lock before assigning. Manual take-next, pick and presence changes lock the
-  agent row too (waiting), so the re-check sees every committed assignment.
+  agent row too (waiting), so the re-check sees every committed assignment. The engine
+  takes both locks in one statement (:class:`QueueRun`); the load is counted by the
+  next one, whose snapshot is taken after the locks are held.
 - SQLite: the first statement takes the database's single write lock
   (:func:`repository.sqlite_write_lock`), so assigners run one after another.
 """
@@ -45,7 +47,7 @@ from omniline.realtime.events import Audience, RealtimeEvent
 from omniline.realtime.service import publish_on_commit
 
 BATCH = 50  # assignments per run; a job with more to do enqueues its successor
-PAGE = 16  # candidates read at a time (paged strategies)
+PAGE = BATCH  # candidates read at a time (paged strategies): one read covers a run
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,25 +64,82 @@ async def run_queue(
     routing = await repo.routing_of(session, workspace_id, queue_id)
     if not routing.auto_assign:
         return []
-    defaults = await repo.settings_of(session, workspace_id)
-    pages: dict[ChannelKind, Pager] = {}
+    run = QueueRun(workspace_id, queue_id, routing, await repo.settings_of(session, workspace_id))
     made: list[Assignment] = []
-    no_agent: set[ChannelKind] = set()
-    while len(made) < limit and len(no_agent) < len(ChannelKind):
-        conv = await repo.next_waiting(session, workspace_id, [queue_id], skip_kinds=no_agent)
-        if conv is None:
+    while len(made) < limit:
+        decided = await run.decide(session)
+        if decided is None:
             break
-        kind = kind_of(conv.channel)
-        pager = pages.setdefault(kind, Pager(workspace_id, queue_id, kind, routing, defaults))
-        user_id = await pager.choose(session)
-        if user_id is None:
-            # Nobody can take this kind now: later conversations of it neither.
-            no_agent.add(kind)
-            continue
+        conv, user_id = decided
         await give(session, conv, user_id, routing, reason="auto")
-        pager.assigned(user_id)
+        run.assigned(user_id)
         made.append(Assignment(conv.id, user_id))
     return made
+
+
+class QueueRun:
+    """One run of the engine over a queue: the next conversation and its agent, repeatedly.
+
+    A decision is two statements: the next conversation locked together with the agent
+    the last kind's page ranks first (one round trip), then that agent's load counted.
+    A full page or a conversation of another kind falls back to locking agents one by
+    one (:meth:`Pager.choose`).
+    """
+
+    def __init__(
+        self, workspace_id: int, queue_id: int, routing: QueueRouting, defaults: PresenceSettings
+    ) -> None:
+        self.workspace_id, self.queue_id = workspace_id, queue_id
+        self.routing, self.defaults = routing, defaults
+        self.pages: dict[ChannelKind, Pager] = {}
+        self.no_agent: set[ChannelKind] = set()  # nobody can take these kinds now
+        self.last: Pager | None = None
+
+    async def _next(self, session: AsyncSession) -> tuple[Conversation | None, Held | None]:
+        last = self.last
+        first = last.peek() if last is not None and last.kind not in self.no_agent else None
+        if last is None or first is None:
+            conv = await repo.next_waiting(
+                session, self.workspace_id, [self.queue_id], skip_kinds=self.no_agent
+            )
+            return conv, None
+        conv, locked = await repo.next_waiting_with_agent(
+            session, self.workspace_id, self.queue_id, self.no_agent,
+            (first, last.kind, last.default),
+        )  # fmt: skip
+        return conv, Held(first, last.kind, locked)
+
+    async def decide(self, session: AsyncSession) -> tuple[Conversation, int] | None:
+        """The next conversation and the agent for it, both locked; None when done."""
+        while len(self.no_agent) < len(ChannelKind):
+            conv, held = await self._next(session)
+            if conv is None:
+                return None
+            kind = kind_of(conv.channel)
+            pager = self.pages.get(kind)
+            if pager is None:
+                pager = Pager(self.workspace_id, self.queue_id, kind, self.routing, self.defaults)
+                self.pages[kind] = pager
+            user_id = await pager.choose(session, held if held and held.kind == kind else None)
+            if user_id is not None:
+                self.last = pager
+                return conv, user_id
+            # Nobody can take this kind now: later conversations of it neither.
+            self.no_agent.add(kind)
+        return None
+
+    def assigned(self, user_id: int) -> None:
+        if self.last is not None:
+            self.last.assigned(user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An agent locked along with the conversation: (status, capacity), None if skipped."""
+
+    user_id: int
+    kind: ChannelKind
+    locked: tuple[str, int] | None
 
 
 async def choose_agent(
@@ -119,7 +178,20 @@ class Pager:
         self.default = int(getattr(defaults, kind.value))
         self.limit = None if needs_all(self.strategy) else PAGE
         self.page: list[Candidate] = []
-        self.exhausted = False
+        self.ranked: list[Candidate] | None = None  # the page in order, until it changes
+
+    def _ranked(self) -> list[Candidate]:
+        if self.ranked is None:
+            self.ranked = rank(self.strategy, self.page, self.routing.last_user_id)
+        return self.ranked
+
+    def _set(self, page: list[Candidate]) -> None:
+        self.page, self.ranked = page, None
+
+    def peek(self) -> int | None:
+        """Whom :meth:`choose` tries first, if the page is at hand (no statement)."""
+        ranked = self._ranked() if self.page else []
+        return ranked[0].user_id if ranked else None
 
     async def _read(self, session: AsyncSession, offset: int) -> list[Candidate]:
         return await repo.candidates(
@@ -127,41 +199,59 @@ class Pager:
             self.kind, self.default, offset=offset, limit=self.limit,
         )  # fmt: skip
 
-    async def choose(self, session: AsyncSession) -> int | None:
-        if not self.page:
-            self.page = await self._read(session, 0)
-        offset, page = 0, self.page
-        while page:
-            for c in rank(self.strategy, page, self.routing.last_user_id):
-                if await _lock_with_room(
-                    session, self.workspace_id, c.user_id, self.kind, self.default
-                ):
+    async def choose(self, session: AsyncSession, held: Held | None = None) -> int | None:
+        fresh = not self.page
+        if fresh:
+            self._set(await self._read(session, 0))
+        offset, size, ranked = 0, len(self.page), self._ranked()
+        while True:
+            for c in ranked:
+                if held is not None and held.user_id == c.user_id:
+                    ok = await _room(session, c.user_id, self.kind, held.locked)
+                else:
+                    ok = await _lock_with_room(
+                        session, self.workspace_id, c.user_id, self.kind, self.default
+                    )
+                held = None
+                if ok:
                     return c.user_id
-                self.page = [x for x in self.page if x.user_id != c.user_id]
-            if self.limit is None or len(page) < self.limit:
+                self._set([x for x in self.page if x.user_id != c.user_id])
+            if not fresh:  # the kept page ran out: read again from the top, as it is now
+                fresh = True
+            elif self.limit is None or size < self.limit:
                 return None
-            offset += self.limit
+            else:
+                offset += self.limit
             page = await self._read(session, offset)
-        return None
+            if offset == 0:
+                self._set(page)
+            size, ranked = len(page), rank(self.strategy, page, self.routing.last_user_id)
 
     def assigned(self, user_id: int) -> None:
         if self.strategy == Strategy.least_loaded:
-            self.page = [
-                replace(c, load=c.load + 1) if c.user_id == user_id else c for c in self.page
-            ]
+            self._set(
+                [replace(c, load=c.load + 1) if c.user_id == user_id else c for c in self.page]
+            )
         else:
-            self.page = [c for c in self.page if c.user_id != user_id]
+            self._set([c for c in self.page if c.user_id != user_id])
 
 
 async def _lock_with_room(
     session: AsyncSession, workspace_id: int, user_id: int, kind: ChannelKind, default: int
 ) -> bool:
-    """Lock the agent (skipping one another assigner holds) and re-check inside the lock.
+    """Lock the agent (skipping one another assigner holds) and re-check inside the lock."""
+    locked = await repo.lock_agent(session, workspace_id, user_id, kind, default)
+    return await _room(session, user_id, kind, locked)
+
+
+async def _room(
+    session: AsyncSession, user_id: int, kind: ChannelKind, locked: tuple[str, int] | None
+) -> bool:
+    """Whether a locked agent is online with room; ``locked`` is (status, capacity).
 
     The count is a new statement, so on PostgreSQL it sees every assignment committed
     by whoever held the lock before us.
     """
-    locked = await repo.lock_agent(session, workspace_id, user_id, kind, default)
     if locked is None or locked[0] != Presence.online.value:
         return False
     return await repo.count_load(session, user_id, kind) < locked[1]

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from omniline.conversations.models import Conversation, Status
 from omniline.presence.models import (
@@ -46,15 +60,30 @@ async def sqlite_write_lock(session: AsyncSession) -> None:
         )
 
 
-def kinds_clause(kinds: set[ChannelKind]) -> ColumnElement[bool]:
+def const(value: str) -> ColumnElement[Any]:
+    """One of our own constants (never user input) as an SQL literal, not a bind parameter.
+
+    PostgreSQL switches a prepared statement to a generic plan after five runs, and a
+    generic plan uses a partial index (``ix_conv_waiting``) only when the statement's
+    literals imply its predicate: with ``status = $3`` it sorted the whole queue instead.
+    """
+    return literal_column(f"'{value}'")
+
+
+LOAD_SQL = tuple(const(s) for s in LOAD_STATUSES)
+QUEUED_SQL = const(Status.queued.value)
+ONLINE_SQL = const(Presence.online.value)
+
+
+def kinds_clause(kinds: set[ChannelKind] | frozenset[ChannelKind]) -> ColumnElement[bool]:
     """SQL form of :func:`kind_of`: conversations whose channel is of one of ``kinds``."""
     named = {ChannelKind.email: ["email"], ChannelKind.voice: ["voice", "phone"]}
     if not kinds:
         return false()
     if ChannelKind.chat in kinds:
-        others = [c for k, chans in named.items() if k not in kinds for c in chans]
+        others = [const(c) for k, chans in named.items() if k not in kinds for c in chans]
         return Conversation.channel.not_in(others) if others else true()
-    return or_(*(Conversation.channel.in_(named[k]) for k in kinds))
+    return or_(*(Conversation.channel.in_([const(c) for c in named[k]]) for k in kinds))
 
 
 async def settings_of(session: AsyncSession, workspace_id: int) -> PresenceSettings:
@@ -121,7 +150,7 @@ async def loads(
         return out
     rows = await session.execute(
         select(Conversation.assignee_id, Conversation.channel, func.count())
-        .where(Conversation.assignee_id.in_(ids), Conversation.status.in_(LOAD_STATUSES))
+        .where(Conversation.assignee_id.in_(ids), Conversation.status.in_(LOAD_SQL))
         .group_by(Conversation.assignee_id, Conversation.channel)
     )
     for user_id, channel, n in rows:
@@ -140,12 +169,50 @@ def load_subquery(kind: ChannelKind) -> Any:
         select(func.count())
         .where(
             Conversation.assignee_id == AgentState.user_id,
-            Conversation.status.in_(LOAD_STATUSES),
+            Conversation.status.in_(LOAD_SQL),
             kinds_clause({kind}),
         )
         .correlate(AgentState)
         .scalar_subquery()
     )
+
+
+# The decision's statements are built once per variant and executed with bind parameters:
+# no per-call construction, and SQLAlchemy's compiled cache and asyncpg's prepared
+# statements are hit every time.
+
+
+@cache
+def _candidates_stmt(kind: ChannelKind, strategy: Strategy, limit: int | None, more: bool) -> Any:
+    override = getattr(AgentState, f"{kind.value}_capacity")
+    queue_id = bindparam("queue_id", type_=BigInteger)
+    stmt = (
+        select(
+            AgentState.user_id,
+            AgentState.idle_since,
+            func.coalesce(AgentSkill.level, 0),
+            load_subquery(kind),
+            func.coalesce(override, bindparam("default", type_=Integer)),
+        )
+        .join(
+            QueueMember,
+            (QueueMember.user_id == AgentState.user_id) & (QueueMember.queue_id == queue_id),
+        )
+        .outerjoin(
+            AgentSkill,
+            (AgentSkill.user_id == AgentState.user_id) & (AgentSkill.queue_id == queue_id),
+        )
+        .where(
+            AgentState.workspace_id == bindparam("workspace_id", type_=BigInteger),
+            AgentState.status == ONLINE_SQL,
+        )
+        .order_by(*sql_order(strategy, bindparam("last_user_id", type_=BigInteger)))
+    )
+    # LIMIT a literal and OFFSET only past the first page: with a bound LIMIT or OFFSET
+    # the generic plan looks costly to PostgreSQL, which then plans every run afresh.
+    if limit is not None:
+        stmt = stmt.limit(literal_column(str(int(limit))))
+    return stmt.offset(bindparam("offset", type_=Integer)) if more else stmt
 
 
 async def candidates(
@@ -165,61 +232,75 @@ async def candidates(
     One statement: the load subquery runs only for the rows of the page, because the
     order comes from ``ix_agent_states_ws_status`` (workspace, status, idle clock).
     """
-    override = getattr(AgentState, f"{kind.value}_capacity")
-    stmt = (
-        select(
-            AgentState.user_id,
-            AgentState.idle_since,
-            func.coalesce(AgentSkill.level, 0),
-            load_subquery(kind),
-            func.coalesce(override, default_capacity),
-        )
-        .join(
-            QueueMember,
-            (QueueMember.user_id == AgentState.user_id) & (QueueMember.queue_id == queue_id),
-        )
-        .outerjoin(
-            AgentSkill,
-            (AgentSkill.user_id == AgentState.user_id) & (AgentSkill.queue_id == queue_id),
-        )
-        .where(
-            AgentState.workspace_id == workspace_id,
-            AgentState.status == Presence.online.value,
-        )
-        .order_by(*sql_order(strategy, last_user_id))
-        .offset(offset)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = await session.execute(stmt)
+    params = {
+        "queue_id": queue_id,
+        "workspace_id": workspace_id,
+        "last_user_id": last_user_id or 0,
+        "default": default_capacity,
+        "offset": offset,
+    }
+    stmt = _candidates_stmt(kind, strategy, limit, offset > 0)
+    rows = await session.execute(stmt, params)
     return [Candidate(int(u), idle, int(lv), int(ld), int(cap)) for u, idle, lv, ld, cap in rows]
+
+
+@cache
+def _lock_agent_stmt(kind: ChannelKind, pg: bool) -> Any:
+    override = getattr(AgentState, f"{kind.value}_capacity")
+    stmt = select(
+        AgentState.status.label("status"),
+        func.coalesce(override, bindparam("default", type_=Integer)).label("capacity"),
+    ).where(
+        AgentState.user_id == bindparam("user_id", type_=BigInteger),
+        AgentState.workspace_id == bindparam("workspace_id", type_=BigInteger),
+    )
+    return stmt.with_for_update(skip_locked=True, of=AgentState) if pg else stmt
 
 
 async def lock_agent(
     session: AsyncSession, workspace_id: int, user_id: int, kind: ChannelKind, default: int
 ) -> tuple[str, int] | None:
     """Lock the agent's row, skipping it when another assigner holds it: (status, capacity)."""
-    override = getattr(AgentState, f"{kind.value}_capacity")
-    stmt = select(AgentState.status, func.coalesce(override, default)).where(
-        AgentState.user_id == user_id, AgentState.workspace_id == workspace_id
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=AgentState)
-    row = (await session.execute(stmt)).first()
+    params = {"user_id": user_id, "workspace_id": workspace_id, "default": default}
+    row = (await session.execute(_lock_agent_stmt(kind, is_postgres(session)), params)).first()
     return (str(row[0]), int(row[1])) if row is not None else None
 
 
-async def count_load(session: AsyncSession, user_id: int, kind: ChannelKind) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(
-                Conversation.assignee_id == user_id,
-                Conversation.status.in_(LOAD_STATUSES),
-                kinds_clause({kind}),
-            )
-        )
-        or 0
+@cache
+def _count_load_stmt(kind: ChannelKind) -> Any:
+    return select(func.count()).where(
+        Conversation.assignee_id == bindparam("user_id", type_=BigInteger),
+        Conversation.status.in_(LOAD_SQL),
+        kinds_clause({kind}),
     )
+
+
+async def count_load(session: AsyncSession, user_id: int, kind: ChannelKind) -> int:
+    return int(await session.scalar(_count_load_stmt(kind), {"user_id": user_id}) or 0)
+
+
+@cache
+def _next_waiting_stmt(kinds: frozenset[ChannelKind], many: bool, pg: bool) -> Any:
+    queue = (
+        Conversation.queue_id.in_(bindparam("queue_ids", expanding=True))
+        if many
+        else Conversation.queue_id == bindparam("queue_id", type_=BigInteger)
+    )
+    stmt = (
+        select(Conversation)
+        .where(
+            Conversation.workspace_id == bindparam("workspace_id", type_=BigInteger),
+            queue,
+            Conversation.status == QUEUED_SQL,
+            Conversation.assignee_id.is_(None),
+        )
+        .order_by(Conversation.priority.desc(), Conversation.first_queued_at, Conversation.id)
+        .limit(literal_column("1"))  # a bound LIMIT leaves the generic plan guessing
+        .execution_options(populate_existing=True)
+    )
+    if kinds != frozenset(ChannelKind):
+        stmt = stmt.where(kinds_clause(kinds))
+    return stmt.with_for_update(skip_locked=True, of=Conversation) if pg else stmt
 
 
 async def next_waiting(
@@ -233,24 +314,49 @@ async def next_waiting(
 
     PostgreSQL: locked with SKIP LOCKED, so a concurrent assigner takes the next one.
     """
-    stmt = (
-        select(Conversation)
-        .where(
-            Conversation.workspace_id == workspace_id,
-            Conversation.queue_id.in_(queue_ids),
-            Conversation.status == Status.queued.value,
-            Conversation.assignee_id.is_(None),
-        )
-        .order_by(Conversation.priority.desc(), Conversation.first_queued_at, Conversation.id)
-        .limit(1)
+    many = len(queue_ids) != 1
+    kinds = frozenset(ChannelKind) - frozenset(skip_kinds)
+    stmt = _next_waiting_stmt(kinds, many, is_postgres(session))
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    params.update({"queue_ids": list(queue_ids)} if many else {"queue_id": queue_ids[0]})
+    return await session.scalar(stmt, params)
+
+
+@cache
+def _next_with_agent_stmt(kinds: frozenset[ChannelKind], kind: ChannelKind, pg: bool) -> Any:
+    nxt = _next_waiting_stmt(kinds, False, pg).cte("next_conv")
+    agent = _lock_agent_stmt(kind, pg).cte("agent")
+    return (
+        select(aliased(Conversation, nxt), agent.c.status, agent.c.capacity)
+        .outerjoin(agent, true())
         .execution_options(populate_existing=True)
     )
-    skip = set(skip_kinds)
-    if skip:
-        stmt = stmt.where(kinds_clause(set(ChannelKind) - skip))
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=Conversation)
-    return await session.scalar(stmt)
+
+
+async def next_waiting_with_agent(
+    session: AsyncSession,
+    workspace_id: int,
+    queue_id: int,
+    skip_kinds: Iterable[ChannelKind],
+    agent: tuple[int, ChannelKind, int],
+) -> tuple[Conversation | None, tuple[str, int] | None]:
+    """:func:`next_waiting` and :func:`lock_agent` of a likely agent in one round trip.
+
+    ``agent`` is (user id, channel kind, default capacity) of whom the engine will try
+    first if the conversation is of that kind. Both rows are locked as the two
+    statements would lock them (``SKIP LOCKED``); the agent only when a conversation
+    was found. The load must still be counted by a later statement: a statement's
+    snapshot predates the locks it takes.
+    """
+    user_id, kind, default = agent
+    kinds = frozenset(ChannelKind) - frozenset(skip_kinds)
+    stmt = _next_with_agent_stmt(kinds, kind, is_postgres(session))
+    params = {"workspace_id": workspace_id, "queue_id": queue_id, "user_id": user_id}
+    row = (await session.execute(stmt, params | {"default": default})).first()
+    if row is None:
+        return None, None
+    conv, status, cap = row
+    return conv, (str(status), int(cap)) if status is not None else None
 
 
 async def lock_conversation(
@@ -274,7 +380,7 @@ async def open_of_agent(
         .where(
             Conversation.workspace_id == workspace_id,
             Conversation.assignee_id == user_id,
-            Conversation.status.in_(LOAD_STATUSES),
+            Conversation.status.in_(LOAD_SQL),
         )
         .order_by(Conversation.id)
         .execution_options(populate_existing=True)

@@ -49,11 +49,14 @@ def rank(
     return sorted((c for c in candidates if c.free), key=_key(strategy, last_user_id))
 
 
-def sql_order(strategy: Strategy, last_user_id: int | None) -> list[Any]:
-    """ORDER BY of the candidate query; least_loaded needs loads, so it is ranked in Python."""
+def sql_order(strategy: Strategy, last_user_id: Any) -> list[Any]:
+    """ORDER BY of the candidate query; least_loaded needs loads, so it is ranked in Python.
+
+    ``last_user_id`` is the round-robin pointer: a bind parameter (0 for "nobody yet"),
+    so one prepared statement serves every run.
+    """
     if strategy == Strategy.round_robin:
-        last = last_user_id or 0
-        return [case((AgentState.user_id > last, 0), else_=1), AgentState.user_id]
+        return [case((AgentState.user_id > last_user_id, 0), else_=1), AgentState.user_id]
     # Index order (ix_agent_states_ws_status); equal idle clocks are ranked by level in Python.
     return [AgentState.idle_since, AgentState.user_id]
 
