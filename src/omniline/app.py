@@ -20,6 +20,7 @@ from omniline import __version__, db
 from omniline.auth.deps import LoginRequired
 from omniline.config import Settings, get_settings, set_settings
 from omniline.errors import DomainError
+from omniline.kit.security_headers import SecurityHeaders
 from omniline.wiring import include_routers, register_all
 
 log = logging.getLogger("omniline")
@@ -134,20 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=500,
         )
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if "Content-Security-Policy" not in response.headers and not request.url.path.startswith(
-            ("/widget", "/demo/site")
-        ):
-            response.headers["Content-Security-Policy"] = (
-                "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-                "connect-src 'self' ws: wss:; frame-ancestors 'none'"
-            )
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

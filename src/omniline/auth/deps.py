@@ -86,7 +86,8 @@ async def page_principal(request: Request, session: SessionDep) -> Principal:
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
 
 
-def current_visitor(request: Request) -> Visitor:
+async def current_visitor(request: Request) -> Visitor:
+    # async: FastAPI would run a plain def in a worker thread, a hand-off per request.
     token = bearer_of(request) or request.query_params.get("token")
     if not token:
         raise Unauthorized("send the widget session token as 'Authorization: Bearer <token>'")

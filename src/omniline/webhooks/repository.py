@@ -23,6 +23,14 @@ async def enabled_for(
 ) -> list[WebhookSubscription]:
     # Event filtering happens here rather than in SQL: JSON containment differs between
     # SQLite and PostgreSQL, and a workspace has a handful of subscriptions.
+    # Read once per transaction: a batch of 200 customer messages is 200 events.
+    cache: dict[int, list[WebhookSubscription]] = session.info.setdefault("webhook_subs", {})
+    if workspace_id not in cache:
+        cache[workspace_id] = await _enabled(session, workspace_id)
+    return [s for s in cache[workspace_id] if event_type in (s.event_types or [])]
+
+
+async def _enabled(session: AsyncSession, workspace_id: int) -> list[WebhookSubscription]:
     rows = await session.scalars(
         select(WebhookSubscription)
         .where(
@@ -31,7 +39,7 @@ async def enabled_for(
         )
         .order_by(WebhookSubscription.id)
     )
-    return [s for s in rows if event_type in (s.event_types or [])]
+    return list(rows)
 
 
 async def subscription(
