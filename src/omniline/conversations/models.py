@@ -58,6 +58,10 @@ class Conversation(IdMixin, CreatedMixin, Base):
         Index("ix_conv_ws_queue_activity", "workspace_id", "queue_id", "last_activity_at", "id"),
         Index("ix_conv_ws_assignee_activity", "workspace_id", "assignee_id", "last_activity_at"),
         Index("ix_conv_contact_inbox", "contact_id", "inbox_id", "status"),
+        # Counts by status on every list page read these alone (migration 0106).
+        Index("ix_conv_ws_status", "workspace_id", "status"),
+        Index("ix_conv_ws_queue_status", "workspace_id", "queue_id", "status"),
+        Index("ix_conv_ws_assignee_status", "workspace_id", "assignee_id", "status"),
     )
 
     workspace_id: Mapped[int] = mapped_column(
