@@ -75,23 +75,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from omniline.conversations.ingest import reset_batcher
         from omniline.jobs.runner import Runner
+        from omniline.kit.background import Background
+        from omniline.kit.http import close_http_client
         from omniline.realtime.service import init_realtime
 
         db.init_engine(settings)
         realtime = init_realtime(settings.redis_url, settings.realtime_buffer)
         await realtime.start()
         runner = None
+        background = Background()
         if settings.run_jobs:
             runner = Runner()
             runner.start()
+            background.start()
         if settings.demo_mode:
             log.warning("DEMO MODE: demo logins are enabled; never run it on real data")
         try:
             yield
         finally:
+            await background.stop()
             if runner is not None:
                 await runner.stop()
             await reset_batcher()
+            await close_http_client()
             await realtime.stop()
             await db.dispose_engine()
 

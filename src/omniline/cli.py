@@ -98,6 +98,7 @@ async def _run_worker() -> None:
     from omniline import db
     from omniline.config import get_settings
     from omniline.jobs.runner import Runner
+    from omniline.kit.background import Background
     from omniline.realtime.service import init_realtime
     from omniline.wiring import register_all
 
@@ -111,10 +112,13 @@ async def _run_worker() -> None:
     await realtime.start()
     runner = Runner()
     runner.start()
+    background = Background()
+    background.start()
     print("worker running; Ctrl+C stops it", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
+        await background.stop()
         await runner.stop()
         await realtime.stop()
 

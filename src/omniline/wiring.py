@@ -15,6 +15,7 @@ def register_domains() -> None:
     """Domains that react to conversation changes subscribe here (omniline.kit.hooks)."""
     # One line per domain, e.g. `from omniline.sla import listeners; listeners.register()`.
     from omniline.autoreplies import listeners as autoreplies
+    from omniline.conversations import media  # noqa: F401  (the fetch_media job)
 
     autoreplies.register()
     from omniline.sla import listeners as sla_listeners

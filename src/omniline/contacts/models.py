@@ -49,6 +49,9 @@ class ContactIdentity(IdMixin, CreatedMixin, Base):
     )
     channel: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(320))
+    # A live connection (widget/app socket) keeps pushing this forward; past it the customer
+    # counts as away (offline email fallback, mobile push).
+    live_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ContactEvent(IdMixin, Base):

@@ -12,6 +12,7 @@ from omniline.auth import access
 from omniline.auth.principal import Principal
 from omniline.contacts import repository
 from omniline.contacts.models import Contact, ContactEvent, ContactIdentity
+from omniline.contacts.phones import normalize_phone
 from omniline.errors import Invalid, NotFound
 from omniline.kit.clock import iso, utcnow
 
@@ -35,6 +36,14 @@ async def find_or_create_by_address(
     )
     await session.flush()
     return contact
+
+
+def fill_reachability(contact: Contact, *, phone: str | None, email: str | None) -> None:
+    """What a channel learned (a shared phone, a From address) fills empty fields only."""
+    if phone and not contact.phone:
+        contact.phone = normalize_phone(phone)
+    if email and not contact.email and "@" in email:
+        contact.email = email.strip().lower()[:320]
 
 
 async def do_create_anonymous_visitor(

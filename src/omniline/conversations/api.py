@@ -15,7 +15,7 @@ from omniline.auth.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep
 from omniline.auth.models import TokenKind
 from omniline.config import get_settings
 from omniline.conversations import attachments as files
-from omniline.conversations import repository, service
+from omniline.conversations import delivery, repository, service
 from omniline.conversations.models import Attachment, Conversation, Message, Status
 from omniline.conversations.notify import summary_of
 from omniline.conversations.schemas import AssignIn, ReplyIn, TagsIn, TransferIn
@@ -129,6 +129,9 @@ async def get_conversation(
 
     status = await sla.status_of(session, conv)
     out["sla"], out["sla_due_at"] = status, status["due_at"] if status else None
+    # Why the channel would refuse a free-text reply now (WhatsApp's 24-hour window), or null.
+    out["reply_blocked"] = await delivery.reply_blocked_reason(session, conv)
+    out["contact_address"] = conv.contact_address
     return out
 
 
@@ -154,6 +157,15 @@ async def reply(
 ) -> dict[str, Any]:
     res = await service.do_reply(session, p, conv_id, body.text, private=body.private)
     return message_view(res.message, res.attachments)
+
+
+@router.post("/conversations/{conv_id}/messages/{message_id}/retry")
+async def retry_delivery(
+    conv_id: int, message_id: int, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    msg = await delivery.do_retry_delivery(session, p, conv_id, message_id)
+    atts = await repository.attachments_for(session, [msg.id])
+    return message_view(msg, atts.get(msg.id))
 
 
 @router.post("/conversations/{conv_id}/attachments", status_code=201)

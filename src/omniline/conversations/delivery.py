@@ -1,4 +1,9 @@
-"""Outbound delivery: channels register a sender; a durable job calls it with retries."""
+"""Outbound delivery: channels register a sender; a durable job calls it with retries.
+
+Channels also report later statuses (delivered, read, failed) through
+``update_delivery_status`` and may refuse a reply up front with a reply guard
+(WhatsApp's 24-hour window): the agent is told why before anything is queued.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.auth import access
+from omniline.auth.principal import Principal
 from omniline.conversations import notify, repository
-from omniline.conversations.models import Conversation, Delivery, Message
+from omniline.conversations.models import Conversation, Delivery, Direction, Message
+from omniline.errors import Conflict, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs.registry import job
 from omniline.jobs.runner import backoff_seconds
@@ -21,21 +29,56 @@ from omniline.kit.clock import utcnow
 
 @dataclass(slots=True)
 class DeliveryResult:
+    """What a sender reports.
+
+    ``failed`` with ``permanent=True`` is not retried (a blocked bot, a closed window);
+    ``retry_after`` (seconds, e.g. Telegram's 429 answer) keeps the message queued and
+    schedules the next attempt exactly then.
+    """
+
     status: Delivery
     external_id: str | None = None
     error: str | None = None
+    permanent: bool = False
+    retry_after: float | None = None
 
 
 Sender = Callable[[AsyncSession, Message, Conversation, Inbox], Awaitable[DeliveryResult]]
+# A guard answers why a reply cannot be sent now (or None): it sees the reply's meta, so a
+# WhatsApp template passes where free text does not.
+ReplyGuard = Callable[[AsyncSession, Conversation, Inbox, dict[str, Any]], Awaitable[str | None]]
 
 _senders: dict[str, Sender] = {}
+_guards: dict[str, ReplyGuard] = {}
 
 
 def register_sender(channel: str, sender: Sender) -> None:
     _senders[channel] = sender
 
 
+def register_reply_guard(channel: str, guard: ReplyGuard) -> None:
+    _guards[channel] = guard
+
+
 MAX_ATTEMPTS = 8
+# Statuses only move forward; "failed" may follow "sent" (a later bounce or error report).
+RANK = {
+    Delivery.queued.value: 0,
+    Delivery.sent.value: 1,
+    Delivery.delivered.value: 2,
+    Delivery.read.value: 3,
+}
+
+
+async def reply_blocked_reason(
+    session: AsyncSession, conv: Conversation, meta: dict[str, Any] | None = None
+) -> str | None:
+    """Why the channel would refuse a reply in this conversation now, in words for the agent."""
+    inbox = await session.get(Inbox, conv.inbox_id)
+    if inbox is None:
+        return None
+    guard = _guards.get(inbox.channel)
+    return await guard(session, conv, inbox, meta or {}) if guard else None
 
 
 @job("deliver_message")
@@ -48,28 +91,100 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
     ):
         return  # deleted, or already delivered by an earlier attempt
     conv = await session.get(Conversation, msg.conversation_id)
+    # A message may leave through another inbox than its conversation's (an email fallback).
     inbox = await session.get(Inbox, msg.inbox_id)
     if conv is None or inbox is None:
         return
     sender = _senders.get(inbox.channel)
     if sender is None:
-        result = DeliveryResult(Delivery.failed, error=f"no sender for channel {inbox.channel}")
+        result = DeliveryResult(
+            Delivery.failed, error=f"no sender for channel {inbox.channel}", permanent=True
+        )
     else:
         result = await sender(session, msg, conv, inbox)
-    msg.delivery_status = result.status.value
-    msg.delivery_error = result.error
+    attempt = int(payload.get("attempt", 1))
+    retry = result.status == Delivery.failed and not result.permanent and attempt < MAX_ATTEMPTS
+    if retry and result.retry_after is not None:
+        # Rate limited: still on its way, not a failure the agent must act on.
+        msg.delivery_status = Delivery.queued.value
+        msg.delivery_error = f"waiting {result.retry_after:g} s: {result.error or 'rate limited'}"
+    else:
+        msg.delivery_status = result.status.value
+        msg.delivery_error = (result.error or "")[:500] or None
     if result.external_id and not msg.external_id:
         msg.external_id = result.external_id
     await session.flush()
-    atts = (await repository.attachments_for(session, [msg.id])).get(msg.id, [])
-    notify.message_status(session, conv, msg, atts)
-    attempt = int(payload.get("attempt", 1))
-    if result.status == Delivery.failed and attempt < MAX_ATTEMPTS:
+    await _publish(session, conv, msg)
+    if retry:
         # The failure is committed (the agent sees why) and a later attempt is scheduled.
+        delay = result.retry_after if result.retry_after is not None else backoff_seconds(attempt)
         await enqueue(
             session,
             "deliver_message",
-            {"message_id": msg.id, "attempt": attempt + 1},
-            run_at=utcnow() + timedelta(seconds=backoff_seconds(attempt)),
+            {**payload, "message_id": msg.id, "attempt": attempt + 1},
+            run_at=utcnow() + timedelta(seconds=delay),
             workspace_id=msg.workspace_id,
         )
+
+
+async def _publish(session: AsyncSession, conv: Conversation, msg: Message) -> None:
+    atts = (await repository.attachments_for(session, [msg.id])).get(msg.id, [])
+    notify.message_status(session, conv, msg, atts)
+
+
+async def update_delivery_status(
+    session: AsyncSession,
+    inbox_id: int,
+    external_id: str,
+    status: Delivery,
+    error: str | None = None,
+) -> Message | None:
+    """A channel's later report (WhatsApp "read", a Messenger delivery, a bounce).
+
+    Idempotent and forward-only: a repeated or late "delivered" after "read" changes nothing.
+    Answers the message, or None when no outbound message has that id.
+    """
+    msg = await session.scalar(
+        select(Message).where(Message.inbox_id == inbox_id, Message.external_id == external_id)
+    )
+    if msg is None or msg.direction != Direction.outbound.value:
+        return None
+    current = msg.delivery_status
+    if status == Delivery.failed:
+        if current == Delivery.failed.value and msg.delivery_error == error:
+            return msg
+    elif current == Delivery.failed.value or RANK.get(status.value, -1) <= RANK.get(current, -1):
+        return msg
+    msg.delivery_status = status.value
+    msg.delivery_error = (error or "")[:500] or None if status == Delivery.failed else None
+    await session.flush()
+    conv = await session.get(Conversation, msg.conversation_id)
+    if conv is not None:
+        await _publish(session, conv, msg)
+    return msg
+
+
+async def do_retry_delivery(
+    session: AsyncSession, p: Principal, conv_id: int, message_id: int
+) -> Message:
+    """An agent sends a failed message again by hand."""
+    from omniline.conversations.service import get_visible
+
+    access.check_may_reply(p)
+    conv = await get_visible(session, p, conv_id)
+    msg = await session.get(Message, message_id)
+    if msg is None or msg.conversation_id != conv.id or msg.private:
+        raise NotFound("no such message in this conversation")
+    if msg.direction != Direction.outbound.value or msg.delivery_status != Delivery.failed.value:
+        raise Conflict("only a message whose delivery failed can be sent again")
+    msg.delivery_status = Delivery.queued.value
+    msg.delivery_error = None
+    await session.flush()
+    await enqueue(
+        session,
+        "deliver_message",
+        {"message_id": msg.id, "attempt": 1, "manual": True},
+        workspace_id=conv.workspace_id,
+    )
+    await _publish(session, conv, msg)
+    return msg

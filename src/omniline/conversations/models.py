@@ -81,6 +81,9 @@ class Conversation(IdMixin, CreatedMixin, Base):
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     topic: Mapped[str | None] = mapped_column(String(100), default=None)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    # Where replies go in the channel (an email address, a Telegram chat id, a phone):
+    # a contact merged from several identities keeps each conversation's own address.
+    contact_address: Mapped[str | None] = mapped_column(String(320), default=None)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_message_text: Mapped[str | None] = mapped_column(String(200), default=None)
     last_message_direction: Mapped[str | None] = mapped_column(String(3), default=None)
@@ -130,6 +133,9 @@ class Message(IdMixin, CreatedMixin, Base):
     private: Mapped[bool] = mapped_column(default=False)
     delivery_status: Mapped[str] = mapped_column(String(16), default=Delivery.received.value)
     delivery_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Channel details the agent may see or a sender needs (MESSAGE_META in
+    # conversations/inbound.py lists the keys every channel shares).
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Attachment(IdMixin, CreatedMixin, Base):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
 from omniline.contacts import repository as contacts_repo
 from omniline.contacts import service as contacts
-from omniline.conversations import notify, repository
+from omniline.conversations import delivery, notify, repository
 from omniline.conversations.attachments import StoredFile
 from omniline.conversations.inbound import InboundMessage
 from omniline.conversations.models import (
@@ -123,6 +124,7 @@ def _message_row(
         "author_id": it.contact_id,
         "author_name": it.sender_name or names.get(it.contact_id or 0) or "",
         "text": it.text,
+        "meta": dict(it.meta, media_pending=len(it.media)) if it.media else dict(it.meta),
         "delivery_status": Delivery.received.value,
         "created_at": it.received_at or now,
     }
@@ -200,42 +202,46 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
                 session, inbox.workspace_id, inbox.channel, it.sender_address or "", it.sender_name
             )
             it.contact_id = contact.id
+            if it.contact_phone or it.contact_email:
+                contacts.fill_reachability(contact, phone=it.contact_phone, email=it.contact_email)
 
-    pairs = {(items[i].contact_id or 0, items[i].inbox_id) for i in fresh}
-    names = await contacts_repo.names(session, sorted({c for c, _ in pairs}))
+    target, reopened = await _threads(session, items, fresh, now)
+    pairs = {
+        (items[i].contact_id or 0, items[i].inbox_id)
+        for i in fresh
+        if i not in target and not items[i].new_conversation
+    }
+    names = await contacts_repo.names(session, sorted({items[i].contact_id or 0 for i in fresh}))
     open_convs = await repository.open_for_contacts(session, pairs)
-    created: list[Conversation] = []
-    for contact_id, inbox_id in sorted(pairs):
-        if (contact_id, inbox_id) in open_convs:
+    created: list[tuple[Conversation, InboundMessage]] = []
+    for i in fresh:
+        it = items[i]
+        if i in target:
             continue
-        inbox = inboxes[inbox_id]
-        conv = Conversation(
-            workspace_id=inbox.workspace_id,
-            inbox_id=inbox.id,
-            channel=inbox.channel,
-            contact_id=contact_id,
-            queue_id=inbox.default_queue_id,
-            status=Status.queued.value,
-            created_at=now,
-            last_activity_at=now,
-            first_queued_at=now,
-            tags=[],
-        )
+        pair = (it.contact_id or 0, it.inbox_id)
+        if not it.new_conversation and pair in open_convs:
+            target[i] = open_convs[pair]
+            continue
+        conv = _new_conversation(inboxes[it.inbox_id], it, now)
         session.add(conv)
-        open_convs[(contact_id, inbox_id)] = conv
-        created.append(conv)
+        created.append((conv, it))
+        target[i] = conv
+        if not it.new_conversation:
+            open_convs[pair] = conv
     events: list[dict[str, object]] = []
     if created:
         await session.flush()
         await session.execute(
             insert(ConversationEvent),
-            [_event_row(conv, "created", {"channel": conv.channel}, now) for conv in created],
+            [_event_row(conv, "created", {"channel": conv.channel}, now) for conv, _ in created],
         )
-        await _route(session, created, items, fresh)
-        for conv in created:
+        await _route(session, created)
+        for conv, _ in created:
             events.append(_event_row(conv, "queued", {"queue_id": conv.queue_id}, now))
+    for conv in reopened:
+        events.append(_event_row(conv, "reopened", {"by": "customer"}, now))
 
-    convs = [open_convs[(items[i].contact_id or 0, items[i].inbox_id)] for i in fresh]
+    convs = [target[i] for i in fresh]
     msg_rows = [_message_row(c, items[i], names, now) for i, c in zip(fresh, convs, strict=True)]
     msgs = await _insert_messages(session, msg_rows)
     new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]] = []
@@ -250,6 +256,13 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
         results[i] = Received(msg, atts)
         new_msgs.append((i, conv, msg, files))
         touched[conv.id] = conv
+        if items[i].media:
+            await jobs.enqueue(
+                session,
+                "fetch_media",
+                {"message_id": msg.id, "media": [asdict(m) for m in items[i].media]},
+                workspace_id=conv.workspace_id,
+            )
     if events:
         # One executemany, in timeline order: the ORM would fetch every new id, one by one
         # on SQLite.
@@ -261,8 +274,12 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
             results[i] = Received(first.message, first.attachments, duplicate=True)
     await session.flush()
 
-    await _emit_inbound(session, created, new_msgs)
-    created_ids = {c.id for c in created}
+    await _emit_inbound(session, [c for c, _ in created], new_msgs)
+    for conv in reopened:
+        await emit(session, _conv_event("conversation.reopened", conv, by="customer"))
+        if conv.assignee_id is None:
+            await emit(session, _conv_event("conversation.queued", conv, reason="reopened"))
+    created_ids = {c.id for c, _ in created}
     rows = await repository.rows_by_ids(session, sorted(touched))
     by_id = {r.conv.id: r for r in rows}
     # The list learns of a new conversation before its first message arrives.
@@ -275,20 +292,59 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     return [r for r in results if r is not None]
 
 
-async def _route(
-    session: AsyncSession,
-    created: list[Conversation],
-    items: list[InboundMessage],
-    fresh: list[int],
-) -> None:
+def _new_conversation(inbox: Inbox, it: InboundMessage, now: datetime) -> Conversation:
+    return Conversation(
+        workspace_id=inbox.workspace_id,
+        inbox_id=inbox.id,
+        channel=inbox.channel,
+        contact_id=it.contact_id or 0,
+        contact_address=(it.sender_address or "")[:320] or None,
+        queue_id=inbox.default_queue_id,
+        status=Status.queued.value,
+        created_at=now,
+        last_activity_at=now,
+        first_queued_at=now,
+        tags=[],
+    )
+
+
+async def _threads(
+    session: AsyncSession, items: list[InboundMessage], fresh: list[int], now: datetime
+) -> tuple[dict[int, Conversation], list[Conversation]]:
+    """Messages the channel threaded into a known conversation (an email reply).
+
+    An open conversation takes the message; a resolved one is reopened; a closed one, or one
+    of another workspace, is ignored and the message starts or joins a case as usual.
+    """
+    wanted = {items[i].conversation_id for i in fresh if items[i].conversation_id}
+    if not wanted:
+        return {}, []
+    found = {
+        c.id: c
+        for c in await session.scalars(select(Conversation).where(Conversation.id.in_(wanted)))
+    }
+    target: dict[int, Conversation] = {}
+    reopened: dict[int, Conversation] = {}
+    for i in fresh:
+        it = items[i]
+        conv = found.get(it.conversation_id or 0)
+        if conv is None or conv.workspace_id != it.workspace_id:
+            continue
+        if conv.status == Status.closed.value:
+            continue
+        if conv.status == Status.resolved.value:
+            conv.status = Status.assigned.value if conv.assignee_id else Status.queued.value
+            conv.resolved_at = None
+            reopened[conv.id] = conv
+        target[i] = conv
+    return target, list(reopened.values())
+
+
+async def _route(session: AsyncSession, created: list[tuple[Conversation, InboundMessage]]) -> None:
     """Routing rules decide queue, priority, tags and language of each new conversation."""
     from omniline.routing.service import route_new_conversation
 
-    first: dict[tuple[int, int], InboundMessage] = {}
-    for i in fresh:
-        first.setdefault((items[i].contact_id or 0, items[i].inbox_id), items[i])
-    for conv in created:
-        it = first[(conv.contact_id, conv.inbox_id)]
+    for conv, it in created:
         await route_new_conversation(
             session, conv, first_text=it.text, to_address=it.to_address, topic=it.topic
         )
@@ -353,14 +409,19 @@ async def do_reply(
     *,
     private: bool = False,
     files: list[StoredFile] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Received:
     access.check_may_reply(p)
     conv = await get_visible(session, p, conv_id)
     files = files or []
-    if not text.strip() and not files:
+    if not text.strip() and not files and not (meta or {}).get("template"):
         raise Invalid("text", "must not be empty")
     if conv.status == Status.closed.value and not private:
         raise Conflict("the conversation is closed; a customer's new message opens a new one")
+    if not private:
+        reason = await delivery.reply_blocked_reason(session, conv, meta)
+        if reason:
+            raise Conflict(reason)
     now = utcnow()
     msg = Message(
         workspace_id=conv.workspace_id,
@@ -372,6 +433,7 @@ async def do_reply(
         author_name=p.name,
         text=text,
         private=private,
+        meta=dict(meta or {}),
         delivery_status=Delivery.received.value if private else Delivery.queued.value,
         created_at=now,
     )

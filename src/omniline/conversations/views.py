@@ -32,6 +32,7 @@ def message_view(msg: Message, attachments: list[Attachment] | None = None) -> d
         "attachments": [attachment_view(a) for a in attachments or []],
         "delivery_status": msg.delivery_status,
         "delivery_error": msg.delivery_error,
+        "meta": msg.meta or {},
         "created_at": iso(msg.created_at),
     }
 
