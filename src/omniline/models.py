@@ -3,6 +3,7 @@
 from omniline.auth.models import AuthToken, User
 from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
 from omniline.canned.models import CannedResponse
+from omniline.channels.email.models import EmailRef, MailboxState
 from omniline.contacts.models import Contact, ContactEvent, ContactIdentity
 from omniline.conversations.models import (
     Attachment,
@@ -42,8 +43,10 @@ __all__ = [
     "Conversation",
     "ConversationEvent",
     "ConversationTag",
+    "EmailRef",
     "Inbox",
     "Job",
+    "MailboxState",
     "Message",
     "Offer",
     "PresenceSettings",
