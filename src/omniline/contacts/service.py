@@ -38,6 +38,35 @@ async def find_or_create_by_address(
     return contact
 
 
+async def find_or_create_many(
+    session: AsyncSession,
+    workspace_id: int,
+    channel: str,
+    senders: dict[str, str | None],
+) -> dict[str, Contact]:
+    """Contacts for many sender addresses of one channel (address -> name) in a few queries:
+    one lookup, then one flush for all new contacts and one for their identities."""
+    clean = {a.strip(): n for a, n in senders.items() if a.strip()}
+    if len(clean) != len(senders):
+        raise Invalid("sender", "the channel gave no sender address")
+    found = await repository.by_identities(session, workspace_id, channel, sorted(clean))
+    missing = [a for a in sorted(clean) if a not in found]
+    if not missing:
+        return found
+    new = {
+        a: Contact(workspace_id=workspace_id, name=(clean[a] or "").strip()[:200], attributes={})
+        for a in missing
+    }
+    session.add_all(new.values())
+    await session.flush()
+    session.add_all(
+        ContactIdentity(workspace_id=workspace_id, contact_id=c.id, channel=channel, address=a)
+        for a, c in new.items()
+    )
+    await session.flush()
+    return {**found, **new}
+
+
 def fill_reachability(contact: Contact, *, phone: str | None, email: str | None) -> None:
     """What a channel learned (a shared phone, a From address) fills empty fields only."""
     if phone and not contact.phone:

@@ -192,15 +192,26 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     inboxes = {
         ib.id: ib for ib in await session.scalars(select(Inbox).where(Inbox.id.in_(inbox_ids)))
     }
+    unknown: dict[tuple[int, str], dict[str, str | None]] = {}
     for i in fresh:
         it = items[i]
         inbox = inboxes.get(it.inbox_id)
         if inbox is None or inbox.workspace_id != it.workspace_id:
             raise NotFound("the inbox does not exist")
         if it.contact_id is None:
-            contact = await contacts.find_or_create_by_address(
-                session, inbox.workspace_id, inbox.channel, it.sender_address or "", it.sender_name
-            )
+            names_of = unknown.setdefault((inbox.workspace_id, inbox.channel), {})
+            names_of.setdefault((it.sender_address or "").strip(), it.sender_name)
+    for (workspace_id, channel), senders in unknown.items():
+        found = await contacts.find_or_create_many(session, workspace_id, channel, senders)
+        for i in fresh:
+            it = items[i]
+            inbox = inboxes[it.inbox_id]
+            if it.contact_id is not None or (inbox.workspace_id, inbox.channel) != (
+                workspace_id,
+                channel,
+            ):
+                continue
+            contact = found[(it.sender_address or "").strip()]
             it.contact_id = contact.id
             if it.contact_phone or it.contact_email:
                 contacts.fill_reachability(contact, phone=it.contact_phone, email=it.contact_email)
