@@ -29,6 +29,11 @@ system-deps:
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "WARNING: could not install chromium; browser tests will be skipped"; \
 	fi
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+		echo "installing dovecot-imapd for the IMAP tests and bench/bench_imap.py"; \
+		(apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null) || \
+		echo "WARNING: could not install dovecot-imapd (needs root and apt); IMAP tests will be skipped"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -143,9 +143,13 @@ async def _seed_demo() -> bool:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from omniline.demo.seed import DEMO_MAILBOX
+
     os.environ.setdefault("OMNILINE_DEMO_MODE", "1")
     base = f"http://{args.host}:{args.port}"
-    settings = _settings(demo_mode=True, public_base_url=base)
+    settings = _settings(
+        demo_mode=True, public_base_url=base, smtp_receiver_port=args.smtp_port or None
+    )
     _migrate(settings)
     created = asyncio.run(_seed_demo())
     print(
@@ -161,7 +165,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "    agent2@demo.omniline      / demo-agent\n"
         f"  Lender's website with the chat widget:  {base}/demo/site\n"
         f"    (as a logged-in client:               {base}/demo/site?as=client-42)\n"
-        f"  API docs:  {base}/docs\n",
+        f"  API docs:  {base}/docs\n"
+        + (
+            f"  Email: letters to {DEMO_MAILBOX} through SMTP {args.host}:{args.smtp_port}, e.g.\n"
+            f"    python3 -c \"import smtplib; smtplib.SMTP('{args.host}', {args.smtp_port})"
+            f".sendmail('me@example.com', '{DEMO_MAILBOX}', 'Subject: Loan\\n\\nHello')\"\n"
+            if args.smtp_port
+            else ""
+        ),
         flush=True,
     )
     _serve(settings, args.host, args.port)
@@ -367,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="migrate, seed the demo workspace and serve (demo mode)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--smtp-port",
+        type=int,
+        default=2525,
+        help="built-in SMTP receiver for the demo mailbox (0 turns it off)",
+    )
     p.set_defaults(fn=cmd_demo)
 
     ws = sub.add_parser("workspace", help="manage workspaces").add_subparsers(

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     ws_impl: str = "auto"
     ws_per_message_deflate: bool = False
     log_level: str = "info"
+    # Built-in SMTP receiver for letters forwarded to Omniline's email inboxes: off unless a
+    # port is set (docs/channels/email.md). Set the host to 0.0.0.0 to take mail from outside.
+    smtp_receiver_host: str = "127.0.0.1"
+    smtp_receiver_port: int | None = Field(default=None, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -9,6 +9,19 @@ def register_channels() -> None:
     from omniline.channels import webchat
 
     webchat.register()
+    from omniline.channels import email
+
+    email.register()
+    from omniline.channels import telegram
+
+    telegram.register()
+    from omniline.channels import whatsapp
+
+    whatsapp.register()
+    from omniline.channels import messenger, vk
+
+    vk.register()
+    messenger.register()
 
 
 def register_domains() -> None:
@@ -77,5 +90,19 @@ def include_routers(app: FastAPI) -> None:
     modules += [sla_api, sla_calendar_pages, sla_pages]
     modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
     modules += [presence_api, presence_pages]
+    from omniline.contacts import api as contacts_api
+
+    modules += [contacts_api]
+    from omniline.channels.telegram import api as telegram_api
+
+    modules += [telegram_api]
+    from omniline.channels.whatsapp import api as whatsapp_api
+    from omniline.channels.whatsapp import webhook as whatsapp_webhook
+
+    modules += [whatsapp_api, whatsapp_webhook]
+    from omniline.channels.messenger import api as messenger_api
+    from omniline.channels.vk import api as vk_api
+
+    modules += [vk_api, messenger_api]
     for module in modules:
         app.include_router(module.router)

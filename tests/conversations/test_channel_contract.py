@@ -108,6 +108,25 @@ async def test_a_reply_to_a_resolved_case_reopens_it(demo: Demo) -> None:
     assert "reopened" in types
 
 
+async def test_an_automatic_answer_to_a_resolved_case_does_not_reopen_it(demo: Demo) -> None:
+    inbox_id = await make_inbox(demo)
+    first = await writes(demo, inbox_id, "Hello", external_id="a")
+    async with db.unit_of_work() as session:
+        conv = await session.get(Conversation, first.conversation_id)
+        assert conv is not None
+        conv.status, conv.resolved_at = "resolved", utcnow()
+    auto = await writes(
+        demo,
+        inbox_id,
+        "I am out of office until Monday",
+        external_id="b",
+        conversation_id=first.conversation_id,
+        meta={"auto_submitted": True},
+    )
+    assert auto.conversation_id == first.conversation_id
+    assert (await conv_of(auto)).status == "resolved"
+
+
 async def test_a_closed_or_foreign_thread_is_not_joined(demo: Demo) -> None:
     inbox_id = await make_inbox(demo)
     first = await writes(demo, inbox_id, "Hello", external_id="a")
@@ -135,6 +154,26 @@ async def test_sender_phone_fills_the_contact_in_canonical_form(demo: Demo) -> N
         assert contact is not None
     assert contact.phone == "+79161234567"
     assert contact.verified is False
+    async with db.sessionmaker()() as session:
+        from omniline.contacts.repository import by_identity
+
+        owner = await by_identity(session, demo.workspace_id, "phone", "+79161234567")
+    assert owner is not None and owner.id == contact.id
+
+
+async def test_an_email_reply_joins_the_customer_of_its_thread(demo: Demo) -> None:
+    inbox_id = await make_inbox(demo)
+    first = await writes(demo, inbox_id, "Hello", external_id="a", sender="chat-1")
+    reply = await writes(
+        demo,
+        inbox_id,
+        "From my other address",
+        external_id="b",
+        sender="chat-2",
+        conversation_id=first.conversation_id,
+    )
+    assert reply.conversation_id == first.conversation_id
+    assert reply.author_id == first.author_id  # no second contact for the same customer
 
 
 async def test_media_is_fetched_after_commit_and_a_refused_file_is_explained(

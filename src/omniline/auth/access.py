@@ -59,6 +59,22 @@ def check_may_reply(p: Principal) -> None:
         raise Forbidden("your role may read conversations but not write to customers")
 
 
+def check_may_merge_contacts(p: Principal) -> None:
+    """Merging two customers changes their history: the roles that write to customers may."""
+    if p.role not in MAY_REPLY:
+        raise Forbidden("your role may read contacts but not merge them")
+
+
+def can_see_contact(p: Principal, conversations: list[tuple[int | None, int | None]]) -> bool:
+    """A contact is reached through a conversation: ``(queue_id, assignee_id)`` of each.
+
+    A contact without conversations (created by the CRM) is visible to the whole workspace.
+    """
+    if p.queue_ids is None or not conversations:
+        return True
+    return any(can_see(p, queue_id, assignee_id) for queue_id, assignee_id in conversations)
+
+
 def check_admin(p: Principal) -> None:
     if p.role != Role.admin.value:
         raise Forbidden("only an administrator may do this")

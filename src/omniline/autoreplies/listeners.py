@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth.models import User
@@ -22,7 +23,14 @@ from omniline.autoreplies.models import AutoReplyRule, Kind
 from omniline.contacts import repository as contacts
 from omniline.conversations import notify
 from omniline.conversations import repository as conversations
-from omniline.conversations.models import OPEN_STATUSES, AuthorType, Conversation, Status
+from omniline.conversations.models import (
+    OPEN_STATUSES,
+    AuthorType,
+    Conversation,
+    Direction,
+    Message,
+    Status,
+)
 from omniline.conversations.service import Actor, _add_event
 from omniline.conversations.system_messages import do_send_system_message
 from omniline.inboxes.models import Inbox
@@ -135,6 +143,18 @@ async def _rule(session: AsyncSession, conv: Conversation, kind: Kind) -> AutoRe
     )
 
 
+async def _answers_automatic(session: AsyncSession, conv: Conversation) -> bool:
+    """The customer's latest message is an auto-reply or a bounce (``meta["auto_submitted"]``,
+    set by the email channel): answering it could start a loop of automatic letters."""
+    meta = await session.scalar(
+        select(Message.meta)
+        .where(Message.conversation_id == conv.id, Message.direction == Direction.inbound.value)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return bool((meta or {}).get("auto_submitted"))
+
+
 async def greet(session: AsyncSession, conv: Conversation) -> bool:
     """The greeting and, when the calendar says closed, the out-of-hours reply.
 
@@ -145,6 +165,8 @@ async def greet(session: AsyncSession, conv: Conversation) -> bool:
     ooh = await _rule(session, conv, Kind.out_of_hours)
     greeting = await _rule(session, conv, Kind.greeting)
     if ooh is None and greeting is None:
+        return False
+    if await _answers_automatic(session, conv):
         return False
     seen = await _occasion(session, conv)
     closed = False
@@ -163,6 +185,8 @@ async def high_load(session: AsyncSession, conv: Conversation) -> bool:
         return False
     rule = await _rule(session, conv, Kind.high_load)
     if rule is None or (await _occasion(session, conv)).already(Kind.high_load.value):
+        return False
+    if await _answers_automatic(session, conv):
         return False
     est = await waits.estimate(session, conv)
     over_position = rule.min_position is not None and est.position > rule.min_position

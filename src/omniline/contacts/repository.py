@@ -144,9 +144,7 @@ async def identities_of(
 async def live_until_of(session: AsyncSession, contact_id: int) -> datetime | None:
     """The latest moment a widget or app socket vouched the customer is connected (or None)."""
     return await session.scalar(
-        select(func.max(ContactIdentity.live_until)).where(
-            ContactIdentity.contact_id == contact_id
-        )
+        select(func.max(ContactIdentity.live_until)).where(ContactIdentity.contact_id == contact_id)
     )
 
 
@@ -170,3 +168,19 @@ async def existing_ids(session: AsyncSession, contact_ids: list[int]) -> set[int
     if not contact_ids:
         return set()
     return set(await session.scalars(select(Contact.id).where(Contact.id.in_(contact_ids))))
+
+
+async def clear_live_until(
+    session: AsyncSession, contact_id: int, channel: str, written: datetime, now: datetime
+) -> None:
+    """The visitor left: ``live_until = now`` unless someone pushed it past ``written``."""
+    await session.execute(
+        update(ContactIdentity)
+        .where(
+            ContactIdentity.contact_id == contact_id,
+            ContactIdentity.channel == channel,
+            ContactIdentity.live_until <= written,
+        )
+        .values(live_until=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -16,6 +16,10 @@ from omniline.contacts.phones import normalize_phone
 from omniline.errors import Invalid, NotFound
 from omniline.kit.clock import iso, utcnow
 
+# A merged-away contact's id stays findable (its widget session tokens still carry it):
+# an identity of this pseudo-channel on the kept contact, address = the old id.
+MERGED_CHANNEL = "merged"
+
 
 async def find_or_create_by_address(
     session: AsyncSession, workspace_id: int, channel: str, address: str, name: str | None
@@ -43,15 +47,31 @@ async def find_or_create_many(
     workspace_id: int,
     channel: str,
     senders: dict[str, str | None],
+    owners: dict[str, int] | None = None,
 ) -> dict[str, Contact]:
     """Contacts for many sender addresses of one channel (address -> name) in a few queries:
-    one lookup, then one flush for all new contacts and one for their identities."""
+    one lookup, then one flush for all new contacts and one for their identities.
+
+    ``owners`` names the contact a new address belongs to (the customer of the conversation
+    an email reply threads into): the address becomes that contact's identity instead of a
+    new contact."""
     clean = {a.strip(): n for a, n in senders.items() if a.strip()}
     if len(clean) != len(senders):
         raise Invalid("sender", "the channel gave no sender address")
     found = await repository.by_identities(session, workspace_id, channel, sorted(clean))
     missing = [a for a in sorted(clean) if a not in found]
+    for address in [a for a in missing if a in (owners or {})]:
+        owner = await repository.get(session, workspace_id, (owners or {})[address])
+        if owner is not None:
+            session.add(
+                ContactIdentity(
+                    workspace_id=workspace_id, contact_id=owner.id, channel=channel, address=address
+                )
+            )
+            found[address] = owner
+            missing.remove(address)
     if not missing:
+        await session.flush()
         return found
     new = {
         a: Contact(workspace_id=workspace_id, name=(clean[a] or "").strip()[:200], attributes={})
@@ -65,6 +85,25 @@ async def find_or_create_many(
     )
     await session.flush()
     return {**found, **new}
+
+
+async def link_phone(session: AsyncSession, contact: Contact, raw: str | None) -> None:
+    """A phone the customer shared (a Telegram contact) becomes their identity in the "phone"
+    channel, so calls and WhatsApp from that number find them; a number another contact
+    already holds stays there (the agent sees both under "Possibly the same person")."""
+    phone = normalize_phone(raw)
+    if phone is None:
+        return
+    if await repository.by_identity(session, contact.workspace_id, "phone", phone) is None:
+        session.add(
+            ContactIdentity(
+                workspace_id=contact.workspace_id,
+                contact_id=contact.id,
+                channel="phone",
+                address=phone,
+            )
+        )
+        await session.flush()
 
 
 def fill_reachability(contact: Contact, *, phone: str | None, email: str | None) -> None:
@@ -107,7 +146,7 @@ async def do_upsert_verified(
     if email:
         contact.email = email.strip().lower()[:320]
     if phone:
-        contact.phone = phone.strip()[:32]
+        contact.phone = normalize_phone(phone) or phone.strip()[:32]
     if language and not contact.language:
         contact.language = language
     await session.flush()
@@ -146,6 +185,18 @@ async def do_add_event(
     return ev
 
 
+async def do_merge(session: AsyncSession, p: Principal, keep_id: int, other_id: int) -> Contact:
+    """Everything of ``other_id`` moves into ``keep_id``; see contacts/merge.py."""
+    from omniline.contacts import merge
+
+    return await merge.do_merge(session, p, keep_id, other_id)
+
+
+async def merged_into(session: AsyncSession, workspace_id: int, old_id: int) -> Contact | None:
+    """The contact that absorbed the deleted contact ``old_id`` (old session tokens carry it)."""
+    return await repository.by_identity(session, workspace_id, MERGED_CHANNEL, str(old_id))
+
+
 async def contact_view(session: AsyncSession, p: Principal, contact_id: int) -> dict[str, Any]:
     from omniline.conversations import repository as conversations
 
@@ -154,10 +205,12 @@ async def contact_view(session: AsyncSession, p: Principal, contact_id: int) -> 
         raise NotFound("no such contact")
     rows = await conversations.conversations_of_contact(session, p.workspace_id, contact.id)
     visible = [access.can_see(p, r.conv.queue_id, r.conv.assignee_id) for r in rows]
-    if rows and not any(visible) and p.queue_ids is not None:
+    if not access.can_see_contact(p, [(r.conv.queue_id, r.conv.assignee_id) for r in rows]):
         # Contacts are reached through conversations; no visible one means no access.
         raise NotFound("no such contact")
-    idents = await repository.identities(session, contact.id)
+    idents = [
+        i for i in await repository.identities(session, contact.id) if i.channel != MERGED_CHANNEL
+    ]
     evs = await repository.events(session, contact.id)
     return {
         "id": contact.id,

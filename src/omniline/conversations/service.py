@@ -192,17 +192,29 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     inboxes = {
         ib.id: ib for ib in await session.scalars(select(Inbox).where(Inbox.id.in_(inbox_ids)))
     }
+    for i in fresh:
+        inbox = inboxes.get(items[i].inbox_id)
+        if inbox is None or inbox.workspace_id != items[i].workspace_id:
+            raise NotFound("the inbox does not exist")
+    target, reopened = await _threads(session, items, fresh, now)
     unknown: dict[tuple[int, str], dict[str, str | None]] = {}
+    owners: dict[tuple[int, str], dict[str, int]] = {}
     for i in fresh:
         it = items[i]
-        inbox = inboxes.get(it.inbox_id)
-        if inbox is None or inbox.workspace_id != it.workspace_id:
-            raise NotFound("the inbox does not exist")
+        inbox = inboxes[it.inbox_id]
         if it.contact_id is None:
-            names_of = unknown.setdefault((inbox.workspace_id, inbox.channel), {})
-            names_of.setdefault((it.sender_address or "").strip(), it.sender_name)
+            address = (it.sender_address or "").strip()
+            unknown.setdefault((inbox.workspace_id, inbox.channel), {}).setdefault(
+                address, it.sender_name
+            )
+            if i in target:
+                owners.setdefault((inbox.workspace_id, inbox.channel), {}).setdefault(
+                    address, target[i].contact_id
+                )
     for (workspace_id, channel), senders in unknown.items():
-        found = await contacts.find_or_create_many(session, workspace_id, channel, senders)
+        found = await contacts.find_or_create_many(
+            session, workspace_id, channel, senders, owners.get((workspace_id, channel))
+        )
         for i in fresh:
             it = items[i]
             inbox = inboxes[it.inbox_id]
@@ -215,8 +227,8 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
             it.contact_id = contact.id
             if it.contact_phone or it.contact_email:
                 contacts.fill_reachability(contact, phone=it.contact_phone, email=it.contact_email)
+                await contacts.link_phone(session, contact, it.contact_phone)
 
-    target, reopened = await _threads(session, items, fresh, now)
     pairs = {
         (items[i].contact_id or 0, items[i].inbox_id)
         for i in fresh
@@ -343,7 +355,8 @@ async def _threads(
             continue
         if conv.status == Status.closed.value:
             continue
-        if conv.status == Status.resolved.value:
+        if conv.status == Status.resolved.value and not it.meta.get("auto_submitted"):
+            # An out-of-office answer to our closing letter is kept, but opens nothing.
             conv.status = Status.assigned.value if conv.assignee_id else Status.queued.value
             conv.resolved_at = None
             reopened[conv.id] = conv

@@ -21,6 +21,9 @@ USERS = [
 ]
 
 
+DEMO_MAILBOX = "support@microlend.example"
+
+
 async def seed(session: AsyncSession) -> bool:
     """Create the demo workspace once; returns False when it already exists."""
     if await repository.by_slug(session, SLUG) is not None:
@@ -58,6 +61,17 @@ async def seed(session: AsyncSession) -> bool:
             "greeting": "Hello! We answer within 10 minutes, 8:00-20:00 Kyiv time.",
         },
         identity_secret="demo-identity-secret",
+    )
+    # Letters to this address through the demo's built-in SMTP receiver become conversations;
+    # no outgoing mail server is set, so replies show a failed delivery with the reason.
+    await inboxes.do_create_inbox(
+        session,
+        ws.id,
+        channel="email",
+        name="Support mailbox",
+        key="demo-mailbox",
+        default_queue_id=first.id,
+        settings={"address": DEMO_MAILBOX, "aliases": [], "from_name": "MicroLend support"},
     )
     client = await contacts.do_upsert_verified(
         session,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.errors import Conflict, Invalid
+from omniline.errors import Conflict, DomainError, Invalid
 from omniline.inboxes import repository
+from omniline.inboxes.channel_types import ChannelType, clean_settings
 from omniline.inboxes.models import Inbox
+from omniline.kit.http import describe_error
 from omniline.workspaces import repository as workspaces
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
@@ -18,6 +21,9 @@ COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 CHANNELS = ("webchat", "email", "telegram", "whatsapp", "vk", "messenger", "mobile", "voice")
 NAME_MAX = 200
 GREETING_MAX = 1000
+# Settings key (core-only, never shown to a channel's validate) of the last after-save failure.
+SETUP_ERROR = "_setup_error"
+log = logging.getLogger(__name__)
 
 
 def _check_name(name: str) -> None:
@@ -100,3 +106,81 @@ async def do_update_inbox(
     inbox.enabled = enabled
     await session.flush()
     return inbox
+
+
+async def _check_queue(session: AsyncSession, workspace_id: int, queue_id: int | None) -> None:
+    if queue_id is not None and await workspaces.queue(session, workspace_id, queue_id) is None:
+        raise Invalid("default_queue_id", "no such queue in this workspace")
+
+
+async def do_create_channel_inbox(
+    session: AsyncSession,
+    workspace_id: int,
+    ct: ChannelType,
+    *,
+    name: str,
+    default_queue_id: int | None,
+    enabled: bool,
+    values: dict[str, Any],
+) -> Inbox:
+    """An inbox of a registered channel type from its admin form (see ``clean_settings``)."""
+    _check_name(name)
+    await _check_queue(session, workspace_id, default_queue_id)
+    settings = clean_settings(ct, values)
+    inbox = Inbox(
+        workspace_id=workspace_id,
+        channel=ct.channel,
+        name=name.strip(),
+        key=secrets.token_urlsafe(12),
+        identity_secret=secrets.token_hex(32),
+        default_queue_id=default_queue_id,
+        settings=settings,
+        enabled=enabled,
+    )
+    session.add(inbox)
+    await session.flush()
+    return inbox
+
+
+async def do_update_channel_inbox(
+    session: AsyncSession,
+    inbox: Inbox,
+    ct: ChannelType,
+    *,
+    name: str,
+    default_queue_id: int | None,
+    enabled: bool,
+    values: dict[str, Any],
+) -> Inbox:
+    """Save the admin form; an empty secret keeps the stored one."""
+    _check_name(name)
+    await _check_queue(session, inbox.workspace_id, default_queue_id)
+    inbox.settings = clean_settings(ct, values, inbox.settings)
+    inbox.name = name.strip()
+    inbox.default_queue_id = default_queue_id
+    inbox.enabled = enabled
+    await session.flush()
+    return inbox
+
+
+async def run_after_save(session: AsyncSession, inbox: Inbox, ct: ChannelType) -> str | None:
+    """The channel's after-save step (e.g. registering the webhook); keeps the inbox.
+
+    Its failure is remembered in the settings (``SETUP_ERROR``) so the inbox page shows it
+    until a later save succeeds; returns it too.
+    """
+    error: str | None = None
+    if ct.after_save is not None:
+        try:
+            await ct.after_save(session, inbox)
+        except DomainError as exc:
+            error = exc.message
+        except Exception as exc:  # a channel's bug must not lose the saved inbox
+            log.exception("after_save of %s inbox %s failed", ct.channel, inbox.id)
+            error = describe_error(exc)
+    settings = {k: v for k, v in (inbox.settings or {}).items() if k != SETUP_ERROR}
+    if error:
+        settings[SETUP_ERROR] = error
+    inbox.settings = settings
+    await session.flush()
+    return error

@@ -34,3 +34,8 @@ class RetryLater(Exception):
     def __init__(self, message: str, seconds: float) -> None:
         super().__init__(message)
         self.seconds = seconds
+
+
+class GiveUp(Exception):
+    """A handler says more attempts cannot help (a 4xx from a peer): the job is parked as
+    failed at once with this reason, where a person can see it and retry it by hand."""

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from omniline.db import sessionmaker, unit_of_work
 from omniline.jobs import service
 from omniline.jobs.models import Job, JobState
-from omniline.jobs.registry import RetryLater, handler_for
+from omniline.jobs.registry import GiveUp, RetryLater, handler_for
 from omniline.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ class Runner:
         handler = handler_for(kind)
         error: str | None = None
         delay = 0.0
+        give_up = False
         if handler is None:
             error, delay = f"no handler for job kind {kind!r}", backoff_seconds(attempts)
         else:
@@ -127,6 +128,9 @@ class Runner:
                     await handler(session, payload)
             except RetryLater as exc:
                 error, delay = str(exc), exc.seconds
+            except GiveUp as exc:
+                log.warning("job %s (%s) gave up: %s", job_id, kind, exc)
+                error, give_up = str(exc)[:4000] or "gave up", True
             except Exception as exc:
                 log.warning("job %s (%s) failed: %s", job_id, kind, exc)
                 error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
@@ -141,7 +145,7 @@ class Runner:
                 job.state = JobState.done.value
                 job.finished_at = utcnow()
                 job.last_error = None
-            elif attempts >= max_attempts:
+            elif attempts >= max_attempts or give_up:
                 job.state = JobState.failed.value
                 job.last_error = error
                 job.finished_at = utcnow()

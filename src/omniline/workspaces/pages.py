@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from omniline.auth.deps import SessionDep
 from omniline.workspaces import (
+    pages_channels,
     pages_inboxes,
     pages_jobs,
     pages_queues,
@@ -32,3 +33,4 @@ async def admin_index(request: Request, p: AdminPrincipal, session: SessionDep) 
 
 for _module in (pages_users, pages_teams, pages_queues, pages_inboxes, pages_tokens, pages_jobs):
     router.include_router(_module.router)
+router.include_router(pages_channels.router)

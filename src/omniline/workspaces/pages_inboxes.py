@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
@@ -13,11 +14,12 @@ from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.auth.tokens import identity_signature
 from omniline.config import get_settings
-from omniline.errors import DomainError
+from omniline.errors import DomainError, Invalid
 from omniline.inboxes import repository as inboxes
 from omniline.inboxes import service as inbox_service
 from omniline.inboxes.models import Inbox
 from omniline.workspaces import repository
+from omniline.workspaces.pages_channels import channel_menu, is_channel_inbox
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
     admin_router,
@@ -30,10 +32,15 @@ from omniline.workspaces.pages_common import (
     redirect,
     text,
     when,
+    whole_number,
 )
 
 router = admin_router()
 DEFAULT_COLOR = "#1f6feb"
+CHAT_CHANNELS = ("webchat", "mobile")
+FALLBACK_MINUTES = 5
+URL_MAX = 2000
+SECRET_MAX = 200
 EXAMPLE_ID = "example-customer-id"
 
 PYTHON_EXAMPLE = """\
@@ -88,11 +95,58 @@ def install_panel(inbox: Inbox) -> dict[str, str]:
 def _submitted(form: FormData) -> dict[str, Any]:
     return {
         "name": text(form, "name"),
+        "channel": text(form, "channel"),
         "default_queue_id": text(form, "default_queue_id"),
         "color": text(form, "color"),
         "greeting": text(form, "greeting"),
         "enabled": checked(form, "enabled"),
+        "push_url": text(form, "push_url"),
+        "fallback_email_inbox_id": text(form, "fallback_email_inbox_id"),
+        "fallback_after_minutes": text(form, "fallback_after_minutes"),
     }
+
+
+def _push_url(form: FormData) -> str:
+    url = text(form, "push_url").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid("push_url", "must be an http:// or https:// address")
+    if len(url) > URL_MAX:
+        raise Invalid("push_url", f"must be at most {URL_MAX} characters")
+    return url
+
+
+async def _chat_settings(
+    session: AsyncSession, workspace_id: int, form: FormData, current: dict[str, Any]
+) -> dict[str, Any]:
+    """Push webhook and email fallback of a web-chat or mobile inbox, checked."""
+    url = _push_url(form)
+    # A blank secret field keeps the stored secret (it is never shown back).
+    secret = text(form, "push_secret").strip() or str(current.get("push_secret") or "")
+    if url and not secret:
+        raise Invalid("push_secret", "is needed to sign the pushes; your push service checks it")
+    if len(secret) > SECRET_MAX:
+        raise Invalid("push_secret", f"must be at most {SECRET_MAX} characters")
+    fallback = optional_id(form, "fallback_email_inbox_id")
+    if fallback is not None:
+        target = await inboxes.get(session, workspace_id, fallback)
+        if target is None or target.channel != "email":
+            raise Invalid("fallback_email_inbox_id", "choose one of the email inboxes")
+    minutes = whole_number(form, "fallback_after_minutes", FALLBACK_MINUTES)
+    if not 1 <= minutes <= 1440:
+        raise Invalid("fallback_after_minutes", "must be between 1 and 1440 minutes")
+    return {
+        "push_url": url,
+        "push_secret": secret,
+        "fallback_email_inbox_id": fallback,
+        "fallback_after_minutes": minutes,
+    }
+
+
+async def _email_inboxes(session: AsyncSession, workspace_id: int) -> list[Inbox]:
+    return [i for i in await inboxes.of_workspace(session, workspace_id) if i.channel == "email"]
 
 
 def _color(inbox: Inbox) -> str:
@@ -105,10 +159,14 @@ def _stored(inbox: Inbox) -> dict[str, Any]:
     settings = inbox.settings or {}
     return {
         "name": inbox.name,
+        "channel": inbox.channel,
         "default_queue_id": str(inbox.default_queue_id or ""),
         "color": _color(inbox),
         "greeting": str(settings.get("greeting") or ""),
         "enabled": inbox.enabled,
+        "push_url": str(settings.get("push_url") or ""),
+        "fallback_email_inbox_id": str(settings.get("fallback_email_inbox_id") or ""),
+        "fallback_after_minutes": str(settings.get("fallback_after_minutes") or FALLBACK_MINUTES),
     }
 
 
@@ -119,7 +177,7 @@ async def list_inboxes(request: Request, p: AdminPrincipal, session: SessionDep)
         {"inbox": i, "queue": queue_names.get(i.default_queue_id or 0), "color": _color(i)}
         for i in await inboxes.of_workspace(session, p.workspace_id)
     ]
-    return page(request, p, "admin/inboxes.html", rows=rows)
+    return page(request, p, "admin/inboxes.html", rows=rows, channels=channel_menu(p.locale))
 
 
 async def _new_form(
@@ -137,6 +195,8 @@ async def _new_form(
         "admin/inbox_new.html",
         status=status,
         queues=await repository.queues(session, p.workspace_id),
+        email_inboxes=await _email_inboxes(session, p.workspace_id),
+        push_secret_set=False,
         form=form,
         errors=errors,
     )
@@ -144,7 +204,13 @@ async def _new_form(
 
 @router.get("/admin/inboxes/new")
 async def new_inbox(request: Request, p: AdminPrincipal, session: SessionDep) -> Response:
-    blank = {"color": DEFAULT_COLOR, "enabled": True, "default_queue_id": ""}
+    blank = {
+        "color": DEFAULT_COLOR,
+        "enabled": True,
+        "default_queue_id": "",
+        "channel": "webchat",
+        "fallback_after_minutes": str(FALLBACK_MINUTES),
+    }
     return await _new_form(request, p, session, form=blank, errors={})
 
 
@@ -152,13 +218,17 @@ async def new_inbox(request: Request, p: AdminPrincipal, session: SessionDep) ->
 async def create_inbox(request: Request, p: AdminPrincipal, session: SessionDep) -> Response:
     form = await request.form()
     try:
+        channel = text(form, "channel") or "webchat"
+        if channel not in CHAT_CHANNELS:
+            raise Invalid("channel", "choose web chat or mobile app")
+        chat = await _chat_settings(session, p.workspace_id, form, {})
         inbox = await inbox_service.do_create_inbox(
             session,
             p.workspace_id,
-            channel="webchat",
+            channel=channel,
             name=text(form, "name"),
             default_queue_id=optional_id(form, "default_queue_id"),
-            settings={"color": text(form, "color"), "greeting": text(form, "greeting")},
+            settings={"color": text(form, "color"), "greeting": text(form, "greeting"), **chat},
         )
     except DomainError as exc:
         await session.rollback()
@@ -192,7 +262,9 @@ async def _inbox_page(
         inbox=inbox,
         created=when(inbox.created_at),
         queues=await repository.queues(session, p.workspace_id),
-        install=install_panel(inbox) if inbox.channel in ("webchat", "mobile") else None,
+        install=install_panel(inbox) if inbox.channel in CHAT_CHANNELS else None,
+        email_inboxes=await _email_inboxes(session, p.workspace_id),
+        push_secret_set=bool((inbox.settings or {}).get("push_secret")),
         form=form or _stored(inbox),
         errors=errors or {},
     )
@@ -202,6 +274,9 @@ async def _inbox_page(
 async def edit_inbox(
     request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
 ) -> Response:
+    inbox = await inboxes.get(session, p.workspace_id, inbox_id)
+    if inbox is not None and is_channel_inbox(inbox):  # messengers, mail: pages_channels
+        return RedirectResponse(f"/admin/channels/{inbox_id}", status_code=303)
     return await _inbox_page(request, p, session, inbox_id)
 
 
@@ -221,6 +296,10 @@ async def save_inbox(
             greeting=text(form, "greeting"),
             enabled=checked(form, "enabled"),
         )
+        if inbox.channel in CHAT_CHANNELS:
+            chat = await _chat_settings(session, p.workspace_id, form, inbox.settings or {})
+            inbox.settings = {**(inbox.settings or {}), **chat}
+            await session.flush()
     except DomainError as exc:
         await session.rollback()
         return await _inbox_page(

@@ -4,7 +4,8 @@ from omniline.conversations.delivery import register_sender
 
 
 def register() -> None:
-    from omniline.channels.webchat import sender
+    from omniline.channels.webchat import push, sender
 
     register_sender("webchat", sender.send)
     register_sender("mobile", sender.send)
+    push.register()

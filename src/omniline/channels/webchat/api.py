@@ -7,10 +7,12 @@ from typing import Any
 from fastapi import Request, WebSocket
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from omniline.auth.deps import CurrentVisitor, SessionDep
 from omniline.auth.tokens import read_visitor_token
 from omniline.channels.webchat import service
+from omniline.channels.webchat.liveness import get_liveness
 from omniline.channels.webchat.schemas import SessionIn, WidgetMessageIn
 from omniline.config import get_settings
 from omniline.conversations import attachments as files
@@ -18,13 +20,24 @@ from omniline.conversations.inbound import InboundMessage
 from omniline.conversations.ingest import get_batcher
 from omniline.conversations.models import Attachment, Conversation, Message
 from omniline.conversations.views import widget_message_view
-from omniline.errors import DomainError, Invalid, NotFound
+from omniline.errors import DomainError, Invalid, NotFound, Unauthorized
 from omniline.kit.routing import router as make_router
 from omniline.kit.uploads import file_response, read_limited
 from omniline.realtime import socket
 from omniline.realtime.hub import VisitorConnection
 
 router = make_router(prefix="/api/v1/widget", tags=["widget"])
+# The visitor's contact was merged into another one: the widget starts a new session (which
+# finds the merged contact) when it gets 401.
+SESSION_ENDED = "this chat session has ended; start a new session"
+
+
+async def _submit(item: InboundMessage) -> Any:
+    try:
+        return await get_batcher().submit(item)
+    except IntegrityError as exc:
+        # The only row a widget message refers to that can vanish is its contact (merged).
+        raise Unauthorized(SESSION_ENDED) from exc
 
 
 @router.post("/sessions", status_code=201)
@@ -49,7 +62,7 @@ async def list_messages(
 @router.post("/messages", status_code=201)
 async def post_message(body: WidgetMessageIn, visitor: CurrentVisitor) -> dict[str, Any]:
     external = f"webchat:{visitor.contact_id}:{body.client_id}" if body.client_id else None
-    received = await get_batcher().submit(
+    received = await _submit(
         InboundMessage(
             workspace_id=visitor.workspace_id,
             inbox_id=visitor.inbox_id,
@@ -72,7 +85,7 @@ async def post_attachment(request: Request, visitor: CurrentVisitor) -> dict[str
     if len(text) > settings.message_max_chars:
         raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
     stored = files.store(settings, visitor.workspace_id, upload.filename, upload.content_type, data)
-    received = await get_batcher().submit(
+    received = await _submit(
         InboundMessage(
             workspace_id=visitor.workspace_id,
             inbox_id=visitor.inbox_id,
@@ -118,5 +131,13 @@ async def stream(ws: WebSocket) -> None:
     except DomainError as exc:
         await socket.refuse(ws, 4401, exc.message)
         return
-    await ws.accept()
-    await socket.serve(ws, VisitorConnection(visitor), ws.query_params.get("last_event_id"))
+    conn = VisitorConnection(visitor)
+    tracker = get_liveness()
+    if not await tracker.connect(conn):
+        await socket.refuse(ws, 4401, SESSION_ENDED)
+        return
+    try:
+        await ws.accept()
+        await socket.serve(ws, conn, ws.query_params.get("last_event_id"))
+    finally:
+        await tracker.disconnect(conn)

@@ -72,7 +72,9 @@ async def do_start_session(
     else:
         known = None
         if previous is not None and not previous.verified:
-            known = await contacts_repo.get(session, inbox.workspace_id, previous.contact_id)
+            known = await contacts_repo.get(
+                session, inbox.workspace_id, previous.contact_id
+            ) or await contacts.merged_into(session, inbox.workspace_id, previous.contact_id)
         contact = known or await contacts.do_create_anonymous_visitor(
             session, inbox.workspace_id, CHANNEL, locale
         )
@@ -105,6 +107,8 @@ async def visitor_messages(
     )
     ids = [r.conv.id for r in rows]
     if not ids:
+        if not await contacts_repo.existing_ids(session, [visitor.contact_id]):
+            raise Unauthorized("this chat session has ended; start a new session")
         return []
     msgs = await conversations.messages(session, ids, after_id=after_id, include_private=False)
     atts = await conversations.attachments_for(session, [m.id for m in msgs])

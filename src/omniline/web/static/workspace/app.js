@@ -9,6 +9,7 @@ import { ContactSidebar } from './sidebar.js';
 import { Stream, renderStreamState } from './stream.js';
 import { api } from './api.js';
 import { TransferDialog } from './transfer.js';
+import { MergeDialog } from './merge.js';
 
 function main() {
   setStrings(readJSON('i18n'));
@@ -39,7 +40,12 @@ function main() {
     onOpen: (id) => openConversation(id, true),
   });
 
-  const sidebar = new ContactSidebar($('#contact-sidebar'), (id) => openConversation(id, true));
+  const mergeDialog = $('#merge-dialog') ? new MergeDialog($('#merge-dialog')) : null;
+  // Mirrors auth/access.py: QA reads and merges nothing.
+  const sidebar = new ContactSidebar($('#contact-sidebar'), (id) => openConversation(id, true), {
+    canMerge: user.role !== 'qa',
+    mergeDialog,
+  });
 
   const view = new ConversationView({
     root: $('#conversation'),
@@ -133,7 +139,13 @@ function main() {
       case 'conversation.created':
       case 'conversation.updated':
         list.upsert(data);
-        if (data.id === state.convId) view.applySummary(data);
+        if (data.id === state.convId) {
+          view.applySummary(data);
+          // The open conversation's contact was merged into another one: show that one.
+          if (data.contact && sidebar.contactId !== null && String(data.contact.id) !== String(sidebar.contactId)) {
+            sidebar.show(view.conv);
+          }
+        }
         if (data.contact && String(data.contact.id) === String(sidebar.contactId)) refreshSidebar();
         break;
       case 'message.created':

@@ -14,6 +14,7 @@ export class Composer {
     this.onSent = onSent;
     this.conversationId = null;
     this.sending = false;
+    this.blockedReason = null; // the channel refuses free text now; notes still go
     this.file = null;
     this.drafts = new Map(); // conversation id -> {text, private}
 
@@ -92,11 +93,25 @@ export class Composer {
     this.input.focus();
   }
 
+  /** reply_blocked of the conversation (null when free text may be sent). */
+  setBlocked(reason) {
+    this.blockedReason = reason || null;
+    this._mode();
+  }
+
+  get _stopped() {
+    return Boolean(this.blockedReason) && !this.isPrivate;
+  }
+
   _mode() {
     const priv = this.isPrivate;
+    const stopped = this._stopped;
     this.form.classList.toggle('is-private', priv);
-    this.input.placeholder = priv ? t('placeholder_note') : t('placeholder_reply');
+    this.form.classList.toggle('is-blocked', stopped);
+    this.input.placeholder = priv ? t('placeholder_note') : stopped ? t('placeholder_blocked') : t('placeholder_reply');
     this.send.textContent = priv ? t('send_note') : t('send_reply');
+    this.send.disabled = this.sending || stopped;
+    if (this.attachBtn) this.attachBtn.disabled = this.sending || stopped;
     if (this.modeLabel) this.modeLabel.textContent = priv ? t('mode_note') : t('mode_reply');
   }
 
@@ -131,13 +146,17 @@ export class Composer {
 
   _busy(on) {
     this.sending = on;
-    this.send.disabled = on;
-    if (this.attachBtn) this.attachBtn.disabled = on;
+    this.send.disabled = on || this._stopped;
+    if (this.attachBtn) this.attachBtn.disabled = on || this._stopped;
     this.form.setAttribute('aria-busy', on ? 'true' : 'false');
   }
 
   async submit() {
     if (this.sending || this.conversationId === null) return;
+    if (this._stopped) {
+      this.showError(this.blockedReason);
+      return;
+    }
     const text = this.input.value;
     const priv = this.isPrivate;
     const id = this.conversationId;

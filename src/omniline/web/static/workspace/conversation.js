@@ -1,9 +1,10 @@
 // Middle column: conversation header, actions, tags editor, timeline and reply box.
 import { api, ApiError, notify } from './api.js';
-import { el, t, clear, statusLabel, channelLabel, shortTime, fullTime } from './util.js';
+import { el, t, clear, statusLabel, channelBadgeContent, shortTime, fullTime, debounce } from './util.js';
 import { Timeline } from './timeline.js';
 import { Composer } from './composer.js';
 import { slaBadge, tickCountdowns } from './rows.js';
+import { TemplatePicker } from './wa_templates.js';
 
 const CLOSED = new Set(['resolved', 'closed']);
 
@@ -38,13 +39,22 @@ export class ConversationView {
       sla: q('.conv-sla'),
     };
     if (this.h.sla) setInterval(() => tickCountdowns(this.h.sla), 1000);
-    this.timeline = new Timeline(q('[data-testid="timeline"]'));
+    // Mirrors the server's rules (auth/access.py): QA reads only; agents assign only themselves.
+    this.readOnly = this.user.role === 'qa';
+    this.timeline = new Timeline(q('[data-testid="timeline"]'), this.readOnly ? {} : { onRetry: (m) => this._retry(m) });
     this.composer = new Composer(q('.composer'), (m) => this.addMessage(m));
+    this.blocked = q('[data-testid="reply-blocked"]');
+    this.templateButton = q('[data-testid="send-template"]');
+    const templateDialog = document.getElementById('template-dialog');
+    if (templateDialog && this.templateButton) {
+      const picker = new TemplatePicker({ dialog: templateDialog, currentId: () => this.id, onSent: (m) => this.addMessage(m) });
+      this.templateButton.addEventListener('click', () => picker.open());
+    }
+    // A customer's new message may reopen the channel's reply window (WhatsApp's 24 hours).
+    this.recheckBlocked = debounce(() => this._recheckBlocked(), 800);
     this.id = null;
     this.conv = null;
     this.seq = 0;
-    // Mirrors the server's rules (auth/access.py): QA reads only; agents assign only themselves.
-    this.readOnly = this.user.role === 'qa';
     this.canAssignOthers = this.user.role === 'admin' || this.user.role === 'supervisor';
     if (!this.canAssignOthers && this.h.assignSelect) {
       for (const opt of [...this.h.assignSelect.options]) if (opt.value !== '__keep' && opt.value !== '') opt.remove();
@@ -94,6 +104,7 @@ export class ConversationView {
     this._header({ id, status: '', contact: { name: t('loading') } });
     this.timeline.showLoading();
     this.composer.setConversation(id);
+    this._showBlocked(null);
     const base = `/api/v1/conversations/${encodeURIComponent(id)}`;
     try {
       const [conv, msgs, evs] = await Promise.all([
@@ -107,6 +118,7 @@ export class ConversationView {
       if (seq !== this.seq) return;
       this.conv = conv;
       this._header(conv);
+      this._showBlocked(conv);
       this.timeline.reset(msgs?.items || [], evs?.items || []);
       this.onLoaded(conv);
     } catch (err) {
@@ -149,6 +161,45 @@ export class ConversationView {
   addMessage(m) {
     if (!m || m.conversation_id !== this.id) return;
     this.timeline.addMessage(m);
+    if (m.direction === 'in' && this.conv?.reply_blocked) this.recheckBlocked();
+  }
+
+  /** The channel refuses free text now (reply_blocked): say why, allow only notes and templates. */
+  _showBlocked(conv) {
+    const reason = conv?.reply_blocked || null;
+    if (this.blocked) {
+      this.blocked.hidden = !reason;
+      const text = this.blocked.querySelector('.reply-blocked-text');
+      if (text) text.textContent = reason || '';
+    }
+    if (this.templateButton) {
+      this.templateButton.hidden = !reason || this.readOnly || conv?.inbox?.channel !== 'whatsapp';
+    }
+    this.composer.setBlocked(reason);
+  }
+
+  async _recheckBlocked() {
+    const id = this.id;
+    if (id === null) return;
+    try {
+      const conv = await api.get(`/api/v1/conversations/${encodeURIComponent(id)}`, null, { quiet: true });
+      if (id !== this.id || !this.conv || !conv) return;
+      this.conv = { ...this.conv, reply_blocked: conv.reply_blocked };
+      this._showBlocked(this.conv);
+    } catch {
+      // keep the banner; the next message checks again
+    }
+  }
+
+  async _retry(m) {
+    const id = this.id;
+    try {
+      const updated = await api.post(
+        `/api/v1/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(m.id)}/retry`);
+      if (updated && id === this.id) this.addMessage(updated);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409 && id === this.id) this.reload();
+    }
   }
 
   addEvent(ev) {
@@ -160,7 +211,8 @@ export class ConversationView {
     const h = this.h;
     h.name.textContent = c.contact?.name || t('unknown_contact', { id: c.contact?.id ?? '' });
     const channel = c.inbox?.channel;
-    h.channel.textContent = channel ? channelLabel(channel) : '';
+    clear(h.channel).append(...(channel ? channelBadgeContent(channel) : []));
+    h.channel.dataset.channel = channel || '';
     h.channel.title = c.inbox?.name || '';
     h.channel.hidden = !channel;
     h.status.textContent = c.status ? statusLabel(c.status) : '';

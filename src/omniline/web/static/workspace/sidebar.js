@@ -1,7 +1,11 @@
 // Right column: the contact of the open conversation (GET /api/v1/contacts/{id}).
-import { api } from './api.js';
+import { api, notify } from './api.js';
 import { icon } from './icons.js';
 import { el, t, clear, timeEl, shortDate, fullTime, statusBadge, channelBadge } from './util.js';
+import { fetchDuplicates, mergeContacts, duplicateItems } from './merge.js';
+
+// Channels whose customers can be vouched for by the lender's signed login.
+const WIDGET_CHANNELS = new Set(['webchat', 'mobile']);
 
 function displayValue(v) {
   if (v === null || v === undefined) return '—';
@@ -40,12 +44,17 @@ export class ContactSidebar {
   /**
    * @param {HTMLElement} root
    * @param {(id: number) => void} onOpenConversation
+   * @param {{canMerge?: boolean, mergeDialog?: import('./merge.js').MergeDialog}} o
    */
-  constructor(root, onOpenConversation) {
+  constructor(root, onOpenConversation, o = {}) {
     this.root = root;
     this.onOpenConversation = onOpenConversation;
+    this.canMerge = Boolean(o.canMerge && o.mergeDialog);
+    this.mergeDialog = o.mergeDialog || null;
     this.contactId = null;
     this.conversationId = null;
+    this.channel = null;
+    this.contact = null;
     this.seq = 0;
     this.placeholder();
   }
@@ -64,6 +73,7 @@ export class ContactSidebar {
       return;
     }
     this.conversationId = conversation.id;
+    if (conversation.inbox) this.channel = conversation.inbox.channel || null;
     const id = conversation.contact.id;
     if (id !== this.contactId) {
       this.contactId = id;
@@ -71,7 +81,10 @@ export class ContactSidebar {
     }
     try {
       const contact = await api.get(`/api/v1/contacts/${encodeURIComponent(id)}`, null, { quiet: [403, 404] });
-      if (seq === this.seq && contact) this.render(contact, false);
+      if (seq === this.seq && contact) {
+        this.render(contact, false);
+        this._duplicates(seq, contact);
+      }
     } catch {
       if (seq === this.seq) this.render({ ...conversation.contact }, false);
     }
@@ -87,14 +100,20 @@ export class ContactSidebar {
     root.setAttribute('aria-busy', partial ? 'true' : 'false');
     const name = c.name || t('unknown_contact', { id: c.id });
 
+    const askForId = c.verified === false && this.channel && !WIDGET_CHANNELS.has(this.channel);
     const head = el('header', { class: 'side-head' },
       el('span', { class: 'avatar avatar-lg', 'aria-hidden': 'true', text: (name.trim()[0] || '?').toUpperCase() }),
       el('div', { class: 'side-head-text' },
-        el('h2', { class: 'side-name', text: name }),
+        el('h2', { class: 'side-name', 'data-testid': 'contact-name', text: name }),
         c.verified === true
-          ? el('span', { class: 'badge badge-ok', title: t('verified_hint'), text: `✓ ${t('verified')}` })
-          : c.verified === false ? el('span', { class: 'badge badge-muted', text: t('not_verified') }) : null));
+          ? el('span', { class: 'badge badge-ok', 'data-testid': 'contact-verified', title: t('verified_hint'), text: `✓ ${t('verified')}` })
+          : c.verified === false ? el('span', {
+            class: `badge ${askForId ? 'badge-warn' : 'badge-muted'}`,
+            'data-testid': 'contact-not-verified',
+            text: askForId ? t('not_verified_ask') : t('not_verified'),
+          }) : null));
     root.append(head);
+    this.contact = c;
 
     const props = [
       ['email', c.email, c.email ? el('a', { href: `mailto:${c.email}`, text: c.email }) : null],
@@ -137,8 +156,38 @@ export class ContactSidebar {
 
     const convs = Array.isArray(c.conversations) ? c.conversations : [];
     root.append(section(t('conversations_history'), convs.length
-      ? el('ul', { class: 'side-list side-convs' }, convs.map((cv) => this._convItem(cv)))
+      ? el('ul', { class: 'side-list side-convs', 'data-testid': 'contact-conversations' }, convs.map((cv) => this._convItem(cv)))
       : el('p', { class: 'muted small', text: t('no_conversations') })));
+    this.dupes = el('section', { class: 'side-section', 'data-testid': 'same-person', hidden: true });
+    root.append(this.dupes);
+  }
+
+  async _duplicates(seq, contact) {
+    let data;
+    try {
+      data = await fetchDuplicates(contact.id);
+    } catch {
+      return; // the profile still works without the suggestions
+    }
+    const items = Array.isArray(data?.items) ? data.items : [];
+    if (seq !== this.seq || !this.dupes || !items.length) return;
+    clear(this.dupes).append(
+      el('h3', { class: 'side-title', text: t('same_person') }),
+      duplicateItems(items, { canMerge: this.canMerge, onMerge: (d) => this._merge(contact, d) }));
+    this.dupes.hidden = false;
+  }
+
+  async _merge(contact, other) {
+    const keepName = contact.name || t('unknown_contact', { id: contact.id });
+    const otherName = other.name || t('unknown_contact', { id: other.id });
+    if (!(await this.mergeDialog.confirm(keepName, otherName))) return;
+    try {
+      const merged = await mergeContacts(contact.id, other.id);
+      notify(t('merged_toast', { other: otherName, name: keepName }), 'ok');
+      if (merged && merged.id === this.contactId) this.refresh();
+    } catch {
+      // api.js showed why
+    }
   }
 
   _convItem(cv) {
@@ -150,15 +199,15 @@ export class ContactSidebar {
       el('span', { class: 'side-conv-date muted', title: fullTime(cv.created_at), text: shortDate(cv.created_at) }),
     ];
     if (cv.locked) {
-      return el('li', { class: 'side-conv locked', 'data-locked': 'true', title: t('locked_row') },
+      return el('li', { class: 'side-conv locked', 'data-locked': 'true', 'data-conversation-id': cv.id, title: t('locked_row') },
         icon('lock', 'lock-icon'), body,
         el('span', { class: 'sr-only', text: t('locked_row') }));
     }
     if (current) {
-      return el('li', { class: 'side-conv current', 'aria-current': 'true', title: t('current') }, body,
+      return el('li', { class: 'side-conv current', 'aria-current': 'true', 'data-conversation-id': cv.id, title: t('current') }, body,
         el('span', { class: 'sr-only', text: t('current') }));
     }
-    return el('li', { class: 'side-conv' }, el('button', {
+    return el('li', { class: 'side-conv', 'data-conversation-id': cv.id }, el('button', {
       type: 'button',
       class: 'side-conv-btn',
       'aria-label': t('open_conversation', { id: cv.id }),

@@ -1,6 +1,7 @@
 // The conversation timeline: messages and events merged by time.
 import { icon } from './icons.js';
 import { el, t, tOr, clear, timeValue, shortTime, fullTime, linkify, safeUrl, formatSize } from './util.js';
+import { metaHead, metaBody, metaFoot } from './meta.js';
 
 // Events that duplicate a message already shown in the timeline.
 const HIDDEN_EVENTS = new Set(['message_in', 'message_out', 'note']);
@@ -55,6 +56,10 @@ export function eventText(ev) {
     }
     case 'unassigned':
       return actor ? t('ev_unassigned_by', { actor }) : t('ev_unassigned');
+    case 'contact_merged': {
+      const label = t('ev_contact_merged', { name: d.with_name || '' });
+      return actor ? `${label} · ${actor}` : label;
+    }
     case 'resolved':
       return actor ? t('ev_resolved_by', { actor }) : t('ev_resolved');
     case 'reopened':
@@ -100,6 +105,11 @@ function deliveryRank(m) {
   return DELIVERY_RANK[m?.delivery_status] ?? 0;
 }
 
+/** A failed message sent again goes back to "queued": the one step backwards allowed. */
+function isRetry(before, after) {
+  return before?.delivery_status === 'failed' && after?.delivery_status === 'queued';
+}
+
 function deliveryNode(m) {
   if (m.direction !== 'out' || m.private || !m.delivery_status) return null;
   const status = m.delivery_status;
@@ -112,7 +122,25 @@ function deliveryNode(m) {
   return node;
 }
 
-export function messageNode(m) {
+function retryButton(m, onRetry) {
+  if (!onRetry || m.direction !== 'out' || m.private || m.delivery_status !== 'failed') return null;
+  const button = el('button', { type: 'button', class: 'btn-link msg-retry', 'data-testid': 'retry-delivery', text: t('retry_send') });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await onRetry(m);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+/**
+ * @param {object} m Message
+ * @param {{onRetry?: (m: object) => Promise<void>}} opts  onRetry: send a failed message again
+ */
+export function messageNode(m, opts = {}) {
   const type = m.author?.type || (m.direction === 'in' ? 'contact' : 'agent');
   const side = m.private ? 'right' : type === 'system' ? 'center' : m.direction === 'in' || type === 'contact' ? 'left' : 'right';
   const author = m.author?.name || tOr(`author_${type}`, type);
@@ -129,13 +157,15 @@ export function messageNode(m) {
     el('span', { class: 'msg-author', text: author }),
     type === 'bot' ? el('span', { class: 'badge badge-muted', text: t('author_bot') }) : null,
     el('time', { datetime: m.created_at || '', title: fullTime(m.created_at), text: shortTime(m.created_at) }));
-  const bubble = el('div', { class: 'msg-bubble' });
+  const meta = m.meta && typeof m.meta === 'object' ? m.meta : {};
+  const bubble = el('div', { class: 'msg-bubble' }, metaHead(meta));
   if (m.text) bubble.append(el('div', { class: 'msg-text' }, linkify(m.text)));
   const atts = Array.isArray(m.attachments) ? m.attachments : [];
   if (atts.length) bubble.append(el('div', { class: 'msg-atts' }, atts.map((a) => attachmentNode(a, t('attachment')))));
+  bubble.append(...metaBody(meta, m.direction === 'out'));
   node.append(head, bubble);
-  const delivery = deliveryNode(m);
-  if (delivery) node.append(el('footer', { class: 'msg-foot' }, delivery));
+  const foot = [deliveryNode(m), retryButton(m, opts.onRetry), metaFoot(meta)].filter(Boolean);
+  if (foot.length) node.append(el('footer', { class: 'msg-foot' }, foot));
   return node;
 }
 
@@ -146,8 +176,13 @@ export function eventNode(ev) {
 }
 
 export class Timeline {
-  constructor(root) {
+  /**
+   * @param {HTMLElement} root
+   * @param {{onRetry?: (m: object) => Promise<void>}} opts  passed to messageNode
+   */
+  constructor(root, opts = {}) {
     this.root = root;
+    this.opts = opts;
     this.items = []; // {kind, id, created_at, node}
     this.keys = new Map();
   }
@@ -164,7 +199,7 @@ export class Timeline {
     all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     const frag = document.createDocumentFragment();
     for (const item of all) {
-      item.node = item.kind === 'message' ? messageNode(item.data) : eventNode(item.data);
+      item.node = item.kind === 'message' ? messageNode(item.data, this.opts) : eventNode(item.data);
       this.items.push(item);
       this.keys.set(`${item.kind}:${item.id}`, item);
       frag.append(item.node);
@@ -201,9 +236,10 @@ export class Timeline {
   _add(item) {
     const key = `${item.kind}:${item.id}`;
     const stick = this.nearBottom();
-    item.node = item.kind === 'message' ? messageNode(item.data) : eventNode(item.data);
+    item.node = item.kind === 'message' ? messageNode(item.data, this.opts) : eventNode(item.data);
     const old = this.keys.get(key);
-    if (old && item.kind === 'message' && deliveryRank(item.data) < deliveryRank(old.data)) {
+    if (old && item.kind === 'message' && deliveryRank(item.data) < deliveryRank(old.data)
+        && !isRetry(old.data, item.data)) {
       return false; // a late copy (e.g. the POST answer after a message.updated): keep the newer status
     }
     if (old) {

@@ -1,5 +1,6 @@
 // Small DOM, i18n and time helpers shared by the workspace modules.
 // Every piece of data is inserted as text (textContent / text nodes), never as HTML.
+import { channelIcon } from './icons.js';
 
 let STRINGS = {};
 
@@ -212,8 +213,13 @@ export function statusBadge(status, attrs = {}) {
   return el('span', { class: `badge status-badge status-${status}`, 'data-status': status, ...attrs, text: statusLabel(status) });
 }
 
+/** Icon and label of a channel (the icon is decorative; the label is the text). */
+export function channelBadgeContent(channel) {
+  return [channelIcon(channel), el('span', { class: 'channel-label', text: channelLabel(channel) })];
+}
+
 export function channelBadge(channel) {
-  return el('span', { class: `badge channel-badge channel-${channel}`, text: channelLabel(channel) });
+  return el('span', { class: `badge channel-badge channel-${channel}`, 'data-channel': channel }, channelBadgeContent(channel));
 }
 
 export function debounce(fn, ms) {

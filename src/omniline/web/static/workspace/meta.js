@@ -1,0 +1,105 @@
+// What channels add to a message (Message.meta, conversations/inbound.py MESSAGE_META):
+// email subject, quoted text, the original letter, buttons, files still downloading or refused.
+// Everything is inserted as text; the original letter's HTML goes only into a sandboxed frame.
+import { el, t, safeUrl } from './util.js';
+
+// No scripts, no same-origin (sandbox=""), and inside the frame nothing remote loads:
+// tracking pixels and remote images stay blocked, links go nowhere (no popups allowed).
+const ORIGINAL_HEAD = '<meta http-equiv="Content-Security-Policy" '
+  + 'content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">'
+  + '<base target="_blank">';
+
+function toggle(label, hideLabel, build, testid) {
+  const wrap = el('div', { class: 'msg-fold' });
+  const button = el('button', {
+    type: 'button', class: 'btn-link msg-toggle', 'aria-expanded': 'false', 'data-testid': testid, text: label,
+  });
+  let body = null;
+  button.addEventListener('click', () => {
+    const open = button.getAttribute('aria-expanded') === 'true';
+    if (open) {
+      body?.remove();
+      body = null;
+    } else {
+      body = build();
+      wrap.append(body);
+    }
+    button.setAttribute('aria-expanded', open ? 'false' : 'true');
+    button.textContent = open ? label : hideLabel;
+  });
+  wrap.append(button);
+  return wrap;
+}
+
+function originalFrame(html) {
+  const frame = document.createElement('iframe');
+  frame.setAttribute('sandbox', '');
+  frame.setAttribute('referrerpolicy', 'no-referrer');
+  frame.setAttribute('title', t('original_letter'));
+  frame.setAttribute('data-testid', 'original-frame');
+  frame.className = 'msg-original-frame';
+  frame.srcdoc = ORIGINAL_HEAD + String(html);
+  return frame;
+}
+
+function buttonChip(b) {
+  const label = String(b?.text ?? '');
+  const href = safeUrl(b?.url);
+  if (href) {
+    return el('a', { class: 'chip chip-link', href, target: '_blank', rel: 'noopener noreferrer nofollow', title: href, text: label });
+  }
+  return el('span', { class: 'chip', title: b?.payload ? String(b.payload) : null, text: label });
+}
+
+/** Lines shown above the text: the email subject, an automatic letter. */
+export function metaHead(meta) {
+  const out = [];
+  if (typeof meta.subject === 'string' && meta.subject.trim()) {
+    out.push(el('div', { class: 'msg-subject', 'data-testid': 'msg-subject', text: meta.subject }));
+  }
+  if (meta.auto_submitted) {
+    out.push(el('div', { class: 'msg-note msg-auto', 'data-testid': 'msg-auto', text: t('auto_submitted') }));
+  }
+  return out;
+}
+
+/** Parts shown under the text: folded quote, the original letter, files, buttons. */
+export function metaBody(meta, outbound) {
+  const out = [];
+  if (typeof meta.quoted === 'string' && meta.quoted.trim()) {
+    out.push(toggle(t('show_quoted'), t('hide_quoted'),
+      () => el('div', { class: 'msg-quoted', 'data-testid': 'msg-quoted', text: meta.quoted }), 'show-quoted'));
+  }
+  if (typeof meta.html === 'string' && meta.html.trim()) {
+    out.push(toggle(t('show_original'), t('hide_original'), () => originalFrame(meta.html), 'show-original'));
+  }
+  const pending = Number(meta.media_pending) || 0;
+  if (pending > 0) {
+    out.push(el('div', { class: 'msg-note msg-media-pending', 'data-testid': 'media-pending', text: t('media_pending') }));
+  }
+  if (Array.isArray(meta.media_failed)) {
+    for (const f of meta.media_failed) {
+      out.push(el('div', {
+        class: 'msg-note msg-media-failed',
+        'data-testid': 'media-failed',
+        text: t('media_failed', { name: f?.filename || t('attachment'), reason: f?.reason || '' }),
+      }));
+    }
+  }
+  if (meta.template && typeof meta.template === 'object') {
+    out.push(el('div', { class: 'msg-note', text: t('template_sent', { name: meta.template.name || '' }) }));
+  }
+  if (outbound && Array.isArray(meta.buttons) && meta.buttons.length) {
+    out.push(el('div', { class: 'msg-buttons', 'data-testid': 'msg-buttons' }, meta.buttons.map(buttonChip)));
+  }
+  if (typeof meta.button_payload === 'string' && meta.button_payload) {
+    out.push(el('div', { class: 'msg-note msg-pressed', 'data-testid': 'msg-pressed', title: meta.button_payload, text: t('pressed_button') }));
+  }
+  return out;
+}
+
+/** The footer line "also sent by email to …" of an agent's reply. */
+export function metaFoot(meta) {
+  if (typeof meta.sent_by_email !== 'string' || !meta.sent_by_email) return null;
+  return el('span', { class: 'msg-by-email', 'data-testid': 'sent-by-email', text: t('sent_by_email', { address: meta.sent_by_email }) });
+}

@@ -1,0 +1,269 @@
+"""Agents' replies leave as letters: what the customer's mail server receives, and what the
+agent sees on the message when the server refuses or cannot be reached."""
+
+from __future__ import annotations
+
+from email.message import Message as MimeMessage
+from email.utils import parseaddr
+
+import httpx
+
+from omniline import db
+from omniline.channels.email import threading
+from omniline.conversations.models import AuthorType, Conversation
+from omniline.conversations.system_messages import do_send_system_message
+from tests.channels.email.conftest import SmtpSink
+from tests.channels.email.test_outbound_support import (
+    CUSTOMER,
+    MAILBOX,
+    customer_writes,
+    email_inbox,
+    message,
+    pending_jobs,
+    run_jobs,
+    smtp_settings,
+)
+from tests.conftest import Demo, bearer, free_port, staff_token
+
+CUSTOMER_ID = "<CAF=first.letter@mail.example.com>"
+
+
+async def agent(client: httpx.AsyncClient) -> dict[str, str]:
+    return bearer(await staff_token(client, "agent@demo.omniline", "demo-agent"))
+
+
+async def reply(client: httpx.AsyncClient, conv_id: int, text: str) -> int:
+    r = await client.post(
+        f"/api/v1/conversations/{conv_id}/messages",
+        json={"text": text},
+        headers=await agent(client),
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def parts(letter: MimeMessage) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in letter.walk():
+        if part.get_content_maintype() == "multipart":
+            continue
+        name = part.get_filename() or part.get_content_type()
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        text = payload.decode(part.get_content_charset() or "utf-8", "replace")
+        found[name] = text.replace("\r\n", "\n")
+    return found
+
+
+async def test_reply_is_a_threaded_letter_from_the_mailbox(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(
+        demo, inbox_id, subject="Loan question", text="Can I repay early?", message_id=CUSTOMER_ID
+    )
+    text = "Yes, you can.\nNo fee applies for <early> repayment & nothing else."
+    msg_id = await reply(client, conv_id, text)
+    await run_jobs()
+
+    (sent,) = smtp_server.letters
+    assert sent.rcpt_tos == [CUSTOMER]
+    assert sent.mail_from == MAILBOX
+    letter = sent.message
+    assert parseaddr(letter["From"]) == ("MicroLend Support", MAILBOX)
+    assert letter["To"] == CUSTOMER
+    assert letter["Subject"] == f"Re: Loan question [#{conv_id}]"
+    assert letter["In-Reply-To"] == "<CAF=first.letter@mail.example.com>"
+    assert "<CAF=first.letter@mail.example.com>" in letter["References"]
+    assert letter["Message-ID"].endswith("@microlend.test>")
+    assert letter["Auto-Submitted"] is None  # a person wrote it
+    assert letter.get_content_type() == "multipart/alternative"
+    bodies = parts(letter)
+    assert bodies["text/plain"].strip() == text
+    html = bodies["text/html"]
+    assert "Yes, you can.<br>" in html
+    assert "&lt;early&gt; repayment &amp; nothing else" in html
+    assert "<early>" not in html
+
+    stored = await message(msg_id)
+    assert stored.delivery_status == "sent"
+    assert stored.delivery_error is None
+    assert stored.external_id == letter["Message-ID"].strip()
+    # The customer's answer to this letter threads back into the conversation.
+    async with db.sessionmaker()() as session:
+        found = await threading.find_conversation(
+            session, demo.workspace_id, letter["Message-ID"], None, "Re: something else"
+        )
+    assert found == conv_id
+
+
+async def test_second_reply_names_the_whole_thread(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(
+        demo, inbox_id, subject="Loan question", text="Hello", message_id=CUSTOMER_ID
+    )
+    await reply(client, conv_id, "First answer")
+    await run_jobs()
+    first_id = smtp_server.letters[0].message["Message-ID"].strip()
+    # The customer answers the agent's letter, changing the subject on the way.
+    await customer_writes(
+        demo,
+        inbox_id,
+        subject=f"RE: Re: Loan question (contract 17) [#{conv_id}]",
+        text="Thanks, and the fee?",
+        message_id="<second@mail.example.com>",
+    )
+    await reply(client, conv_id, "Second answer")
+    await run_jobs()
+
+    second = smtp_server.letters[1].message
+    assert second["Subject"] == f"Re: Loan question (contract 17) [#{conv_id}]"
+    assert second["In-Reply-To"] == "<second@mail.example.com>"
+    refs = second["References"].split()
+    assert refs == ["<CAF=first.letter@mail.example.com>", first_id, refs[-1]]
+    assert refs[-1] == "<second@mail.example.com>"
+    assert second["Message-ID"].strip() != first_id
+
+
+async def test_files_of_the_reply_are_attached(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(
+        demo, inbox_id, subject="Statement", text="Please send it", message_id=CUSTOMER_ID
+    )
+    r = await client.post(
+        f"/api/v1/conversations/{conv_id}/attachments",
+        data={"text": "Your statement is attached."},
+        files={"file": ("statement.csv", b"date,amount\n2024-05-01,1500\n", "text/csv")},
+        headers=await agent(client),
+    )
+    assert r.status_code == 201, r.text
+    await run_jobs()
+
+    letter = smtp_server.letters[0].message
+    assert letter.get_content_type() == "multipart/mixed"
+    bodies = parts(letter)
+    assert bodies["statement.csv"] == "date,amount\n2024-05-01,1500\n"
+    assert bodies["text/plain"].strip() == "Your statement is attached."
+    assert "text/html" in bodies
+
+
+async def test_automatic_messages_are_marked_so_robots_do_not_answer(
+    demo: Demo, smtp_server: SmtpSink
+) -> None:
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(
+        demo, inbox_id, subject="Hello", text="Anyone there?", message_id=CUSTOMER_ID
+    )
+    async with db.unit_of_work() as session:
+        conv = await session.get(Conversation, conv_id)
+        assert conv is not None
+        await do_send_system_message(
+            session, conv, "We received your letter.", author_type=AuthorType.bot.value
+        )
+    await run_jobs()
+
+    letter = smtp_server.letters[0].message
+    assert letter["Auto-Submitted"] == "auto-replied"
+    assert letter["Subject"] == f"Re: Hello [#{conv_id}]"
+    assert parts(letter)["text/plain"].strip() == "We received your letter."
+
+
+async def test_login_with_the_right_password(
+    client: httpx.AsyncClient, demo: Demo, smtp_server_login: SmtpSink
+) -> None:
+    sink = smtp_server_login
+    settings = smtp_settings(sink, smtp_username=sink.username, smtp_password=sink.password)
+    inbox_id = await email_inbox(demo, settings)
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello!")
+    await run_jobs()
+    assert sink.logins == [sink.username]
+    assert len(sink.letters) == 1
+    assert (await message(msg_id)).delivery_status == "sent"
+
+
+async def test_wrong_password_fails_for_good_with_a_clear_reason(
+    client: httpx.AsyncClient, demo: Demo, smtp_server_login: SmtpSink
+) -> None:
+    sink = smtp_server_login
+    settings = smtp_settings(sink, smtp_username=sink.username, smtp_password="not-it")
+    inbox_id = await email_inbox(demo, settings)
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello!")
+    await run_jobs()
+
+    stored = await message(msg_id)
+    assert stored.delivery_status == "failed"
+    assert "wrong user name or password" in (stored.delivery_error or "")
+    assert sink.letters == []
+    assert await pending_jobs("deliver_message") == []  # retrying cannot help
+
+
+async def test_unknown_recipient_fails_for_good_with_the_servers_words(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    smtp_server.refuse[CUSTOMER] = "550 5.1.1 <taras@example.com>: no such mailbox here"
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello!")
+    await run_jobs()
+
+    stored = await message(msg_id)
+    assert stored.delivery_status == "failed"
+    assert "550" in (stored.delivery_error or "")
+    assert "no such mailbox here" in (stored.delivery_error or "")
+    assert await pending_jobs("deliver_message") == []
+
+
+async def test_a_busy_server_is_tried_again(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    smtp_server.refuse[CUSTOMER] = "451 4.3.0 greylisted, try again later"
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello!")
+    await run_jobs()
+
+    stored = await message(msg_id)
+    assert stored.delivery_status == "failed"
+    assert "greylisted" in (stored.delivery_error or "")
+    (retry,) = await pending_jobs("deliver_message")
+    assert retry.payload["message_id"] == msg_id
+    assert retry.payload["attempt"] == 2
+
+
+async def test_an_unreachable_server_is_tried_again(client: httpx.AsyncClient, demo: Demo) -> None:
+    settings = {
+        "address": MAILBOX,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": free_port(),  # nothing listens there
+        "smtp_security": "none",
+    }
+    inbox_id = await email_inbox(demo, settings)
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello!")
+    await run_jobs()
+
+    stored = await message(msg_id)
+    assert stored.delivery_status == "failed"
+    assert "cannot be reached" in (stored.delivery_error or "")
+    assert len(await pending_jobs("deliver_message")) == 1
+
+
+async def test_settings_asking_for_starttls_the_server_lacks_fail_for_good(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server, smtp_security="starttls"))
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello!")
+    await run_jobs()
+
+    stored = await message(msg_id)
+    assert stored.delivery_status == "failed"
+    assert "STARTTLS" in (stored.delivery_error or "")
+    assert smtp_server.letters == []
+    assert await pending_jobs("deliver_message") == []
