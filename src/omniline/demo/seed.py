@@ -21,7 +21,7 @@ USERS = [
 ]
 
 
-DEMO_MAILBOX = "support@microlend.example"
+DEMO_MAILBOX = "help@demo.omniline"
 
 
 async def seed(session: AsyncSession) -> bool:

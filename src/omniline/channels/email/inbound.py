@@ -102,7 +102,8 @@ def _prepare_one(box: Mailbox, inc: Incoming, settings: Settings) -> Prepared:
         text=letter.text or letter.subject,
         external_id=_external_id(letter, inc.raw),
         sender_address=sender,
-        sender_name=letter.from_name or None,
+        # Without a display name, staff see the address rather than "Visitor #12".
+        sender_name=letter.from_name or (sender if sender != UNKNOWN_SENDER else None),
         attachments=files,
         to_address=inc.to_address or _to_address(box, letter),
         meta=_meta(letter, failed),
