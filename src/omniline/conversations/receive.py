@@ -151,8 +151,12 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
             contact = found[(it.sender_address or "").strip()]
             it.contact_id = contact.id
             if it.contact_phone or it.contact_email:
+                # Only a phone the contact did not have yet costs a lookup (WhatsApp sends
+                # the number with every message).
+                new_phone = it.contact_phone if not contact.phone else None
                 contacts.fill_reachability(contact, phone=it.contact_phone, email=it.contact_email)
-                await contacts.link_phone(session, contact, it.contact_phone)
+                if new_phone:
+                    await contacts.link_phone(session, contact, new_phone)
 
     pairs = {
         (items[i].contact_id or 0, items[i].inbox_id)
