@@ -225,7 +225,7 @@ def bench_channel(kind: str, name: str, tmp: Path, args: argparse.Namespace) -> 
         inbox = connect_inbox(env, channel, f"http://127.0.0.1:{free_port()}")
         port = free_port()
         log_path = tmp / f"omniline_{kind}_{name}.log"
-        server = start_server(server_cmd(port, args.webhook_routes_first), env, port, log_path)
+        server = start_server(server_cmd(port), env, port, log_path)
         try:
             log(f"[{kind}/{name}] omniline serve pid {server.pid} on port {port}")
             result = asyncio.run(drive(port, server.pid, channel, inbox, args))
@@ -308,11 +308,6 @@ def main() -> int:
     parser.add_argument("--rates", default="250,500,750,1000", help="open-loop rates, msg/s")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--wrk-seconds", type=int, default=10)
-    parser.add_argument(
-        "--webhook-routes-first",
-        action="store_true",
-        help="experiment: the /channels/ routers first in the route list",
-    )
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
     raise_nofile()
@@ -323,8 +318,6 @@ def main() -> int:
         kinds.remove("postgres")
     names = list(CHANNELS) if args.channel == "all" else [args.channel]
     extra = {"load generator": f"this process ({loop_name}), separate from the server"}
-    if args.webhook_routes_first:
-        extra["experiment"] = "webhook routers moved first in the route list"
     if "postgres" in kinds:
         extra["PostgreSQL"] = f"{pg_version()} (same machine)"
     print_machine(extra)

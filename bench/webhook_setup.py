@@ -3,8 +3,7 @@
 - ``connect_inbox``: the channel's inbox in the demo workspace, created through the same
   service the admin "Connect a channel" form uses (the channel's own ``validate`` runs;
   its ``after_save``, which would call the provider, does not).
-- ``server_cmd``: ``omniline serve``, or with ``--webhook-routes-first`` the same server
-  with the /channels/... routers moved to the front of the route list (an experiment).
+- ``server_cmd``: ``omniline serve``, one process, jobs on.
 - ``run_wrk``: ``wrk -t1 -c32`` posting pre-signed webhooks, each with its own message id.
 """
 
@@ -56,40 +55,8 @@ asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
 """
 
 
-# --webhook-routes-first: an experiment, not how Omniline runs. The same server with the
-# /channels/... routers moved to the front of the app's route list, to measure what
-# matching ~170 routes in order before a webhook's costs (see the report).
-ROUTES_FIRST = """
-import sys
-import omniline.app as app_module
-from omniline.cli import main
-
-made = app_module.create_app
-
-def webhook_router(route):
-    sub = getattr(route, "original_router", None)
-    paths = [getattr(r, "path", "") for r in (sub.routes if sub is not None else [route])]
-    return any(p.startswith("/channels/") for p in paths)
-
-def create_app(settings=None):
-    app = made(settings)
-    routes = app.router.routes
-    routes[:] = [r for r in routes if webhook_router(r)] + [
-        r for r in routes if not webhook_router(r)
-    ]
-    return app
-
-app_module.create_app = create_app
-sys.argv = ["omniline", *sys.argv[1:]]
-sys.exit(main())
-"""
-
-
-def server_cmd(port: int, routes_first: bool) -> list[str]:
-    cmd = omniline_cmd(port)
-    if routes_first:
-        return [PYTHON, "-c", ROUTES_FIRST, *cmd[cmd.index("serve") :]]
-    return cmd
+def server_cmd(port: int) -> list[str]:
+    return omniline_cmd(port)
 
 
 def connect_inbox(env: dict[str, str], channel: Channel, dead_api: str) -> dict[str, Any]:
