@@ -182,3 +182,15 @@ def test_attachments_and_attached_letters_become_files() -> None:
     names = [(f.filename, f.content_type) for f in parsed.files]
     assert names == [("a.pdf", "application/pdf"), ("fwd.eml", "text/plain")]
     assert b"The original letter" in parsed.files[1].data
+
+
+def test_remote_images_are_dropped_so_opening_a_letter_tells_no_one() -> None:
+    safe, cut = body.clean_html(
+        '<p>Statement attached</p><img src="https://track.example/p.gif?id=7" alt="logo">'
+        '<table background="https://track.example/bg.png"><tr><td>x</td></tr></table>'
+        '<a href="https://microlend.example/help">help</a>'
+    )
+    assert not cut
+    assert "track.example" not in safe
+    assert 'alt="logo"' in safe
+    assert 'href="https://microlend.example/help"' in safe  # links stay (never auto-loaded)

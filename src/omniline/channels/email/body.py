@@ -47,10 +47,19 @@ _MOBILE = re.compile(
 )
 
 
+def _no_remote_images(element: str, attribute: str, value: str) -> str | None:
+    """A remote image in a letter is a tracking pixel as often as not: opening the letter
+    must not tell the sender an agent read it, so image sources are dropped."""
+    if attribute in ("src", "srcset", "background") and element != "a":
+        return None
+    return value
+
+
 def clean_html(html: str) -> tuple[str, bool]:
     """Safe HTML for a sandboxed frame; True when the input was cut at :data:`HTML_MAX`."""
     cut = len(html) > HTML_MAX
-    return nh3.clean(html[:HTML_MAX], url_schemes=URL_SCHEMES), cut
+    safe = nh3.clean(html[:HTML_MAX], url_schemes=URL_SCHEMES, attribute_filter=_no_remote_images)
+    return safe, cut
 
 
 def html_to_text(safe_html: str) -> str:

@@ -38,8 +38,32 @@ function originalFrame(html) {
   frame.setAttribute('title', t('original_letter'));
   frame.setAttribute('data-testid', 'original-frame');
   frame.className = 'msg-original-frame';
-  frame.srcdoc = ORIGINAL_HEAD + String(html);
+  frame.srcdoc = ORIGINAL_HEAD + inert(String(html));
   return frame;
+}
+
+const REMOTE_ATTRS = ['src', 'srcset', 'background', 'poster', 'data'];
+
+/**
+ * The letter without anything that would load from elsewhere (tracking pixels, remote
+ * CSS): the frame's policy forbids it too, but a browser may start fetching images
+ * before it reads a policy given in the document itself. DOMParser documents load nothing.
+ */
+function inert(html) {
+  const doc = new DOMParser().parseFromString(html, 'text/html');
+  doc.querySelectorAll('link, base, meta, script, object, embed, iframe').forEach((n) => n.remove());
+  doc.querySelectorAll('*').forEach((n) => {
+    for (const name of REMOTE_ATTRS) {
+      const value = n.getAttribute(name);
+      if (value !== null && !value.trim().toLowerCase().startsWith('data:')) n.removeAttribute(name);
+    }
+    const style = n.getAttribute('style');
+    if (style && /url\s*\(/i.test(style)) n.setAttribute('style', style.replace(/url\s*\([^)]*\)/gi, 'none'));
+  });
+  doc.querySelectorAll('style').forEach((n) => {
+    n.textContent = n.textContent.replace(/url\s*\([^)]*\)/gi, 'none').replace(/@import[^;]*;/gi, '');
+  });
+  return doc.documentElement.outerHTML;
 }
 
 function buttonChip(b) {
