@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
 from omniline.conversations.models import ConversationEvent
@@ -63,19 +62,9 @@ async def same_scope(
     return list(await session.scalars(stmt))
 
 
-async def candidates(
-    session: AsyncSession, workspace_id: int, kind: str, inbox_id: int, queue_id: int | None
-) -> list[AutoReplyRule]:
-    """Enabled rules of a kind whose scope covers this inbox and queue."""
-    queue_match: ColumnElement[bool] = AutoReplyRule.queue_id.is_(None)
-    if queue_id is not None:
-        queue_match = or_(queue_match, AutoReplyRule.queue_id == queue_id)
+async def enabled_rules(session: AsyncSession, workspace_id: int) -> list[AutoReplyRule]:
     stmt = select(AutoReplyRule).where(
-        AutoReplyRule.workspace_id == workspace_id,
-        AutoReplyRule.kind == kind,
-        AutoReplyRule.enabled.is_(True),
-        or_(AutoReplyRule.inbox_id.is_(None), AutoReplyRule.inbox_id == inbox_id),
-        queue_match,
+        AutoReplyRule.workspace_id == workspace_id, AutoReplyRule.enabled.is_(True)
     )
     return list(await session.scalars(stmt))
 

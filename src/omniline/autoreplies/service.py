@@ -27,10 +27,37 @@ def pick_rule(rules: list[AutoReplyRule]) -> AutoReplyRule | None:
     return sorted(rules, key=lambda r: (-specificity(r), r.id))[0]
 
 
+def _cache_key(workspace_id: int) -> tuple[str, int]:
+    return ("autoreplies.enabled_rules", workspace_id)
+
+
+def forget_rules(session: AsyncSession, workspace_id: int) -> None:
+    """A rule was written in this transaction: the next lookup reads them again."""
+    session.info.pop(_cache_key(workspace_id), None)
+
+
 async def applicable(
     session: AsyncSession, workspace_id: int, kind: str, inbox_id: int, queue_id: int | None
 ) -> AutoReplyRule | None:
-    return pick_rule(await repository.candidates(session, workspace_id, kind, inbox_id, queue_id))
+    """The rule of ``kind`` for a conversation of this inbox and queue, or None.
+
+    The workspace's enabled rules are read once per transaction: a batch of new
+    conversations asks up to four times each, usually to learn there is none.
+    """
+    key = _cache_key(workspace_id)
+    enabled: list[AutoReplyRule] | None = session.info.get(key)
+    if enabled is None:
+        enabled = await repository.enabled_rules(session, workspace_id)
+        session.info[key] = enabled
+    return pick_rule(
+        [
+            r
+            for r in enabled
+            if r.kind == kind
+            and r.inbox_id in (None, inbox_id)
+            and (r.queue_id is None or r.queue_id == queue_id)
+        ]
+    )
 
 
 def check_texts(data: RuleData) -> dict[str, str]:
@@ -143,6 +170,7 @@ async def do_create_rule(session: AsyncSession, workspace_id: int, data: RuleDat
     rule = AutoReplyRule(workspace_id=workspace_id)
     _apply(rule, data)
     session.add(rule)
+    forget_rules(session, workspace_id)
     await session.flush()
     await repository.replace_texts(session, rule.id, texts)
     await session.flush()
@@ -162,6 +190,7 @@ async def do_update_rule(
     rule = await get_rule(session, workspace_id, rule_id)
     texts = await check_rule(session, workspace_id, data, rule_id=rule.id)
     _apply(rule, data)
+    forget_rules(session, workspace_id)
     await repository.replace_texts(session, rule.id, texts)
     await session.flush()
     return rule
@@ -169,6 +198,7 @@ async def do_update_rule(
 
 async def do_delete_rule(session: AsyncSession, workspace_id: int, rule_id: int) -> None:
     rule = await get_rule(session, workspace_id, rule_id)
+    forget_rules(session, workspace_id)
     await repository.replace_texts(session, rule.id, {})
     await session.delete(rule)
     await session.flush()
