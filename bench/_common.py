@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -520,3 +520,32 @@ def install_uvloop() -> str:
         return "asyncio"
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return "uvloop"
+
+
+async def paced(rate: float, total: int, start_one: Callable[[int], Awaitable[None]]) -> None:
+    """Open loop: starts ``start_one(n)`` for n = 0 .. total-1 at ``rate`` per second, whatever
+    the answers take, then waits for all of them."""
+    tasks: set[asyncio.Task[None]] = set()
+    start = time.perf_counter()
+    n = 0
+    while n < total:
+        due = min(total, int((time.perf_counter() - start) * rate) + 1)
+        while n < due:
+            task = asyncio.create_task(start_one(n))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            n += 1
+        await asyncio.sleep(0.001)
+    await asyncio.gather(*tasks)
+
+
+async def wait_delivered(
+    delivered: Container[str], sent: Iterable[str], patience: float = 5.0
+) -> None:
+    """Until the agent socket has seen every sent text, or ``patience`` seconds passed."""
+    wanted = list(sent)
+    deadline = time.perf_counter() + patience
+    while time.perf_counter() < deadline:
+        if all(t in delivered for t in wanted):
+            return
+        await asyncio.sleep(0.05)

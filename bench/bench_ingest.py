@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from _common import (
     omniline_cmd,
     omniline_env,
     own_cpu_seconds,
+    paced,
     percentile,
     pg_available,
     pg_version,
@@ -59,6 +61,9 @@ from _common import (
     temp_dir,
     verdict,
     ws_connect,
+)
+from _common import (
+    wait_delivered as wait_all_delivered,
 )
 
 WIDGET_PATH = "/api/v1/widget/messages"
@@ -153,27 +158,14 @@ class Load:
         await asyncio.gather(*(one(s) for s in self.sessions))
 
     async def open_loop(self, phase: Phase, rate: float, seconds: float) -> None:
-        total = int(rate * seconds)
-        tasks: set[asyncio.Task[None]] = set()
-        start = time.perf_counter()
-        n = 0
-        while n < total:
-            due = min(total, int((time.perf_counter() - start) * rate) + 1)
-            while n < due:
-                session = self.sessions[n % len(self.sessions)]
-                task = asyncio.create_task(self.post(session, phase, f"{phase.name}-{n}"))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                n += 1
-            await asyncio.sleep(0.001)
-        await asyncio.gather(*tasks)
+        def one(n: int) -> Awaitable[None]:
+            session = self.sessions[n % len(self.sessions)]
+            return self.post(session, phase, f"{phase.name}-{n}")
+
+        await paced(rate, int(rate * seconds), one)
 
     async def wait_delivered(self, phase: Phase, patience: float = 5.0) -> None:
-        deadline = time.perf_counter() + patience
-        while time.perf_counter() < deadline:
-            if all(t in self.delivered for t in phase.sent):
-                return
-            await asyncio.sleep(0.05)
+        await wait_all_delivered(self.delivered, phase.sent, patience)
 
 
 async def run_phase(

@@ -42,6 +42,7 @@ from _common import (
     migrate_and_seed,
     omniline_env,
     own_cpu_seconds,
+    paced,
     pg_available,
     pg_version,
     print_machine,
@@ -51,6 +52,9 @@ from _common import (
     temp_dir,
     verdict,
     ws_connect,
+)
+from _common import (
+    wait_delivered as wait_all_delivered,
 )
 from bench_ingest import GOAL_P99_MS, GOAL_RATE, Phase, summarise
 from webhook_payloads import CHANNELS, Channel, sender_of
@@ -137,30 +141,15 @@ class Load:
     async def open_loop(self, phase: Phase, rate: float, seconds: float) -> None:
         total = int(rate * seconds)
         gate = asyncio.Semaphore(OPEN_LOOP_IN_FLIGHT)
-        tasks: set[asyncio.Task[None]] = set()
 
         async def one(text: str) -> None:
             async with gate:
                 await self.post(phase, text)
 
-        start = time.perf_counter()
-        n = 0
-        while n < total:
-            due = min(total, int((time.perf_counter() - start) * rate) + 1)
-            while n < due:
-                task = asyncio.create_task(one(f"{phase.name}-{n}"))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                n += 1
-            await asyncio.sleep(0.001)
-        await asyncio.gather(*tasks)
+        await paced(rate, total, lambda n: one(f"{phase.name}-{n}"))
 
     async def wait_delivered(self, phase: Phase, patience: float = 5.0) -> None:
-        deadline = time.perf_counter() + patience
-        while time.perf_counter() < deadline:
-            if all(t in self.delivered for t in phase.sent):
-                return
-            await asyncio.sleep(0.05)
+        await wait_all_delivered(self.delivered, phase.sent, patience)
 
 
 async def run_phase(
