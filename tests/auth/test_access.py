@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +16,7 @@ from omniline.conversations.models import Conversation
 from omniline.inboxes import service as inboxes
 from omniline.workspaces import service as workspaces
 from tests.conftest import Demo, bearer, staff_token, visitor
+from tests.identity import signed_identity
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
@@ -185,13 +184,9 @@ async def test_workspaces_are_walled_off(client: httpx.AsyncClient, demo: Demo) 
 async def test_identities_are_per_workspace(client: httpx.AsyncClient, demo: Demo) -> None:
     """The same CRM id in another tenant is another customer: no CRM data crosses over."""
     _, _, secret = await make_other_workspace()
-    sig = hmac.new(secret.encode(), b"client-42", hashlib.sha256).hexdigest()
     r = await client.post(
         "/api/v1/widget/sessions",
-        json={
-            "inbox_key": "other-widget",
-            "identity": {"external_id": "client-42", "signature": sig},
-        },
+        json={"inbox_key": "other-widget", "identity": signed_identity(secret, "client-42")},
     )
     assert r.status_code == 201, r.text
     other_contact = r.json()["contact_id"]
@@ -202,12 +197,11 @@ async def test_identities_are_per_workspace(client: httpx.AsyncClient, demo: Dem
     assert contact["events"] == []
     assert contact["phone"] is None
     # The demo inbox's signature does not open the other tenant's widget.
-    demo_sig = hmac.new(demo.identity_secret.encode(), b"client-42", hashlib.sha256).hexdigest()
     r = await client.post(
         "/api/v1/widget/sessions",
         json={
             "inbox_key": "other-widget",
-            "identity": {"external_id": "client-42", "signature": demo_sig},
+            "identity": signed_identity(demo.identity_secret, "client-42"),
         },
     )
     assert r.status_code == 401, r.text

@@ -16,6 +16,7 @@ from omniline.kit.clock import utcnow
 from omniline.routing import rules, service
 from omniline.sla.models import BusinessCalendar
 from tests.conftest import Demo, bearer
+from tests.identity import signed_identity
 from tests.routing.helpers import (
     MAIL,
     TELEMARKETING,
@@ -25,7 +26,6 @@ from tests.routing.helpers import (
     issue_rules,
     new_contact,
     new_conversation,
-    sign,
 )
 
 
@@ -106,7 +106,7 @@ async def test_routing_table(
 
 
 async def _widget_conversation(client: httpx.AsyncClient, demo: Demo, text: str) -> int:
-    identity = {"external_id": "client-42", "signature": sign(demo.identity_secret, "client-42")}
+    identity = signed_identity(demo.identity_secret, "client-42")
     r = await client.post(
         "/api/v1/widget/sessions", json={"inbox_key": demo.inbox_key, "identity": identity}
     )

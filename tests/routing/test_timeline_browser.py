@@ -12,7 +12,8 @@ from omniline import db
 from omniline.conversations.models import Conversation
 from omniline.routing import service
 from tests.conftest import Demo, LiveServer, bearer
-from tests.routing.helpers import add_rules, bank, events_of, issue_rules, sign
+from tests.identity import signed_identity
+from tests.routing.helpers import add_rules, bank, events_of, issue_rules
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +23,7 @@ async def test_timeline_says_which_rule_routed_the_conversation(
 ) -> None:
     async with db.unit_of_work() as session:
         await add_rules(session, demo.workspace_id, issue_rules(await bank(session, demo)))
-    identity = {"external_id": "client-42", "signature": sign(demo.identity_secret, "client-42")}
+    identity = signed_identity(demo.identity_secret, "client-42")
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         r = await http.post(
             "/api/v1/widget/sessions", json={"inbox_key": demo.inbox_key, "identity": identity}

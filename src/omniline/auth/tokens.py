@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -53,6 +54,25 @@ def read_visitor_token(secret_key: str, token: str, max_age_seconds: int) -> Vis
     return Visitor(workspace_id=ws, inbox_id=inbox, contact_id=contact, verified=bool(verified))
 
 
-def identity_signature(identity_secret: str, external_id: str) -> str:
-    """What the lender's server computes to vouch for a logged-in customer."""
-    return hmac.new(identity_secret.encode(), external_id.encode(), "sha256").hexdigest()
+IDENTITY_VERSION = "omniline-identity-v2"
+# The fields a lender's site may assert about a logged-in customer, in the order they are signed.
+IDENTITY_FIELDS = ("external_id", "name", "email", "phone")
+
+
+def identity_string(fields: Mapping[str, str | None], expires: int) -> str:
+    """The exact text the lender's server signs (docs/widget.md, "Logged-in customers").
+
+    One line per field, in a fixed order, every field present (empty when not given), then the
+    expiry in Unix seconds. Values never contain a line break (the API refuses them), so the
+    text splits back into the same fields in exactly one way.
+    """
+    lines = [IDENTITY_VERSION]
+    lines += [f"{key}={fields.get(key) or ''}" for key in IDENTITY_FIELDS]
+    lines.append(f"expires={expires}")
+    return "\n".join(lines)
+
+
+def identity_signature(identity_secret: str, fields: Mapping[str, str | None], expires: int) -> str:
+    """What the lender's server computes to vouch for a logged-in customer and what they say."""
+    message = identity_string(fields, expires).encode()
+    return hmac.new(identity_secret.encode(), message, "sha256").hexdigest()

@@ -156,15 +156,16 @@ async def _move_rows(
 
 
 def _merge_event(
-    session: AsyncSession, p: Principal, conv: Conversation, with_id: int, with_name: str
+    session: AsyncSession, p: Principal | None, conv: Conversation, with_id: int, with_name: str
 ) -> ConversationEvent:
+    """``p`` is the agent who merged, or None when Omniline joined them (a visitor signed in)."""
     ev = ConversationEvent(
         workspace_id=conv.workspace_id,
         conversation_id=conv.id,
         type="contact_merged",
-        actor_type=AuthorType.agent.value,
-        actor_id=p.user_id,
-        actor_name=p.name,
+        actor_type=AuthorType.agent.value if p else AuthorType.system.value,
+        actor_id=p.user_id if p else None,
+        actor_name=p.name if p else "",
         data={"with_contact_id": with_id, "with_name": with_name},
     )
     session.add(ev)
@@ -183,9 +184,36 @@ async def do_merge(session: AsyncSession, p: Principal, keep_id: int, other_id: 
     convs = await _conversation_access(session, [keep.id, other.id])
     if not (_visible(p, convs[keep.id]) and _visible(p, convs[other.id])):
         raise NotFound("no such contact")
+    return await _merge(session, p, keep, other, convs)
+
+
+async def do_join_signed_in_visitor(session: AsyncSession, keep: Contact, other_id: int) -> None:
+    """An anonymous web chat visitor logged in on the lender's site: their chats join the
+    verified customer ``keep``. The caller has checked the site's signature and that the
+    visitor's own session token names ``other_id``; no staff member is involved."""
+    found = await repository.get_for_update(session, keep.workspace_id, [keep.id, other_id])
+    other = found.get(other_id)
+    if other is None or other.verified or other.external_id:
+        return
+    convs = await _conversation_access(session, [keep.id, other.id])
+    await _merge(session, None, found.get(keep.id, keep), other, convs)
+
+
+async def _merge(
+    session: AsyncSession,
+    p: Principal | None,
+    keep: Contact,
+    other: Contact,
+    convs: dict[int, list[Conversation]],
+) -> Contact:
+    other_id = other.id
     keep_label, other_label = display_name(keep), display_name(other)
     moved = convs[other.id]
-    _fill_fields(keep, other)
+    if p is not None:
+        _fill_fields(keep, other)
+    elif not keep.language:
+        # What an anonymous visitor typed about themselves is not the verified customer's data.
+        keep.language = other.language
     await _move_rows(session, keep, other, moved)
     # Each conversation names the contact it was joined with ("Merged with Olena").
     events = [_merge_event(session, p, c, keep.id, keep_label) for c in moved]
@@ -198,7 +226,9 @@ async def do_merge(session: AsyncSession, p: Principal, keep_id: int, other_id: 
     await _publish(session, [*moved, *kept_open], events)
     await emit(
         session,
-        DomainEvent("contact.merged", p.workspace_id, {"keep_id": keep.id, "other_id": other_id}),
+        DomainEvent(
+            "contact.merged", keep.workspace_id, {"keep_id": keep.id, "other_id": other_id}
+        ),
     )
     return keep
 

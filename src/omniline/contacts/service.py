@@ -192,6 +192,13 @@ async def do_merge(session: AsyncSession, p: Principal, keep_id: int, other_id: 
     return await merge.do_merge(session, p, keep_id, other_id)
 
 
+async def do_join_signed_in_visitor(session: AsyncSession, keep: Contact, other_id: int) -> None:
+    """An anonymous visitor's chats join the verified customer they signed in as."""
+    from omniline.contacts import merge
+
+    await merge.do_join_signed_in_visitor(session, keep, other_id)
+
+
 async def merged_into(session: AsyncSession, workspace_id: int, old_id: int) -> Contact | None:
     """The contact that absorbed the deleted contact ``old_id`` (old session tokens carry it)."""
     return await repository.by_identity(session, workspace_id, MERGED_CHANNEL, str(old_id))

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
-from omniline.auth.tokens import identity_signature
+from omniline.auth.tokens import identity_signature, identity_string
 from omniline.config import get_settings
 from omniline.errors import DomainError, Invalid
 from omniline.inboxes import repository as inboxes
@@ -41,34 +41,65 @@ CHAT_CHANNELS = ("webchat", "mobile")
 FALLBACK_MINUTES = 5
 URL_MAX = 2000
 SECRET_MAX = 200
-EXAMPLE_ID = "example-customer-id"
+# "Check your code": fixed fields and expiry, so an integrator can compare signatures.
+EXAMPLE_IDENTITY = {"external_id": "example-customer-id", "name": "Olena Kovalenko"}
+EXAMPLE_EXPIRES = 1893456000  # 2030-01-01T00:00:00Z
 
 PYTHON_EXAMPLE = """\
 import hashlib
 import hmac
 import os
+import time
 
 # The inbox's identity secret: keep it on your server, never in the page.
 IDENTITY_SECRET = os.environ["OMNILINE_IDENTITY_SECRET"]
+FIELDS = ("external_id", "name", "email", "phone")
 
 
-def omniline_signature(external_id: str) -> str:
-    # Goes into the tag's data-signature, next to data-external-id.
-    return hmac.new(
-        IDENTITY_SECRET.encode(), external_id.encode(), hashlib.sha256
+def omniline_identity(external_id, name="", email="", phone="", valid_seconds=3600):
+    # Every field the page asserts is signed, with an expiry; empty fields sign as empty.
+    values = {"external_id": external_id, "name": name, "email": email, "phone": phone}
+    if any("\\n" in v or "\\r" in v for v in values.values()):
+        raise ValueError("identity fields must be one line each")
+    expires = int(time.time()) + valid_seconds
+    lines = ["omniline-identity-v2"]
+    lines += [f"{key}={values[key]}" for key in FIELDS]
+    lines.append(f"expires={expires}")
+    signature = hmac.new(
+        IDENTITY_SECRET.encode(), "\\n".join(lines).encode(), hashlib.sha256
     ).hexdigest()
+    # Into the tag: data-external-id, data-name, data-email, data-phone,
+    # data-expires and data-signature.
+    return {**values, "expires": expires, "signature": signature}
 """
 
 PHP_EXAMPLE = """\
 <?php
 // The inbox's identity secret: keep it on your server, never in the page.
 $secret = getenv('OMNILINE_IDENTITY_SECRET');
-$externalId = (string) $customer->id;
-$signature = hash_hmac('sha256', $externalId, $secret);
+$fields = [
+    'external_id' => (string) $customer->id,
+    'name' => (string) $customer->name,
+    'email' => (string) $customer->email,
+    'phone' => (string) $customer->phone,
+];
+$expires = time() + 3600;
+$lines = ['omniline-identity-v2'];
+foreach ($fields as $key => $value) {
+    if (preg_match('/[\\r\\n]/', $value)) {
+        throw new InvalidArgumentException("$key must be one line");
+    }
+    $lines[] = "$key=$value";
+}
+$lines[] = "expires=$expires";
+$signature = hash_hmac('sha256', implode("\\n", $lines), $secret);
 ?>
 <script src="{base}/widget.js" data-inbox-key="{key}"
-        data-external-id="<?= htmlspecialchars($externalId) ?>"
-        data-name="<?= htmlspecialchars($customer->name) ?>"
+        data-external-id="<?= htmlspecialchars($fields['external_id']) ?>"
+        data-name="<?= htmlspecialchars($fields['name']) ?>"
+        data-email="<?= htmlspecialchars($fields['email']) ?>"
+        data-phone="<?= htmlspecialchars($fields['phone']) ?>"
+        data-expires="<?= $expires ?>"
         data-signature="<?= $signature ?>" async></script>
 """
 
@@ -83,12 +114,15 @@ def install_panel(inbox: Inbox) -> dict[str, str]:
         "identity_tag": (
             f'<script src="{base}/widget.js" data-inbox-key="{inbox.key}"\n'
             '        data-external-id="CUSTOMER-ID" data-name="CUSTOMER NAME"\n'
+            '        data-email="" data-phone="" data-expires="UNIX-SECONDS"\n'
             '        data-signature="HEX-HMAC-SHA256" async></script>'
         ),
         "python": PYTHON_EXAMPLE,
         "php": PHP_EXAMPLE.replace("{base}", base).replace("{key}", inbox.key),
-        "example_id": EXAMPLE_ID,
-        "example_signature": identity_signature(inbox.identity_secret, EXAMPLE_ID),
+        "example_text": identity_string(EXAMPLE_IDENTITY, EXAMPLE_EXPIRES),
+        "example_signature": identity_signature(
+            inbox.identity_secret, EXAMPLE_IDENTITY, EXAMPLE_EXPIRES
+        ),
     }
 
 

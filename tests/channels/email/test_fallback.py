@@ -4,8 +4,6 @@ their email answer lands in the same chat. A visitor who is still there gets no 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -32,6 +30,7 @@ from tests.channels.email.test_outbound_support import (
     smtp_settings,
 )
 from tests.conftest import Demo, LiveServer, bearer, free_port, staff_token
+from tests.identity import signed_identity
 
 VISITOR_EMAIL = "mykola@example.com"
 
@@ -55,12 +54,8 @@ async def known_visitor(
     http: httpx.AsyncClient, demo: Demo, email: str | None, external_id: str = "client-77"
 ) -> dict[str, Any]:
     """A logged-in customer of the lender's site (their email comes with the identity)."""
-    signature = hmac.new(
-        demo.identity_secret.encode(), external_id.encode(), hashlib.sha256
-    ).hexdigest()
-    identity = {"external_id": external_id, "signature": signature, "name": "Mykola"}
-    if email:
-        identity["email"] = email
+    fields = {"name": "Mykola", **({"email": email} if email else {})}
+    identity = signed_identity(demo.identity_secret, external_id, **fields)
     r = await http.post(
         "/api/v1/widget/sessions", json={"inbox_key": demo.inbox_key, "identity": identity}
     )

@@ -23,6 +23,7 @@ from omniline.jobs.runner import Runner
 from omniline.kit.clock import utcnow
 from omniline.webhooks.signing import verify
 from tests.conftest import Demo, LiveServer, bearer, free_port, staff_token
+from tests.identity import signed_identity
 from tests.realtime.conftest import open_stream, ws_url
 
 SECRET = "push-secret-123"
@@ -84,13 +85,10 @@ async def _app_inbox(demo: Demo, url: str | None) -> str:
 
 
 async def _customer_writes(http: httpx.AsyncClient, key: str) -> tuple[str, int, int]:
-    import hashlib
-    import hmac
 
-    sig = hmac.new(b"app-identity-secret", b"client-9", hashlib.sha256).hexdigest()
     r = await http.post(
         "/api/v1/widget/sessions",
-        json={"inbox_key": key, "identity": {"external_id": "client-9", "signature": sig}},
+        json={"inbox_key": key, "identity": signed_identity("app-identity-secret", "client-9")},
     )
     assert r.status_code == 201, r.text
     token, contact_id = r.json()["session_token"], r.json()["contact_id"]

@@ -21,6 +21,7 @@ from omniline.conversations.inbound import InboundMessage
 from omniline.conversations.models import Message
 from omniline.conversations.service import receive_inbound
 from tests.conftest import Demo, bearer, staff_token, visitor
+from tests.identity import signed_identity
 
 # A real 1x1 transparent PNG.
 PNG = base64.b64decode(
@@ -100,11 +101,7 @@ async def test_unreadable_previous_token_starts_a_new_visitor(
 async def test_signed_identity_matches_the_crm_contact(
     client: httpx.AsyncClient, demo: Demo
 ) -> None:
-    identity = {
-        "external_id": "client-42",
-        "name": "Olena",
-        "signature": sign(demo.identity_secret, "client-42"),
-    }
+    identity = signed_identity(demo.identity_secret, "client-42", name="Olena")
     r = await start(client, identity=identity, locale="uk")
     assert r.status_code == 201, r.text
     body = r.json()
@@ -138,7 +135,7 @@ async def test_verified_token_without_identity_is_not_the_customer(
     client: httpx.AsyncClient, demo: Demo
 ) -> None:
     """After the customer logs out of the lender's site, the widget must not stay Olena."""
-    identity = {"external_id": "client-42", "signature": sign(demo.identity_secret, "client-42")}
+    identity = signed_identity(demo.identity_secret, "client-42")
     olena = (await start(client, identity=identity)).json()
     await send(client, olena["session_token"], "My balance is 12,000 UAH?")
     anonymous = (await start(client, session_token=olena["session_token"])).json()
@@ -158,11 +155,14 @@ async def test_verified_token_without_identity_is_not_the_customer(
 async def test_wrong_identity_signature_is_refused(
     client: httpx.AsyncClient, demo: Demo, signature: str
 ) -> None:
+    identity = signed_identity(demo.identity_secret, "client-42")
     if signature == "signature-of-someone-else":
-        signature = sign(demo.identity_secret, "client-43")
+        identity["signature"] = signed_identity(demo.identity_secret, "client-43")["signature"]
     elif signature == "from-another-secret":
-        signature = sign("not-the-inbox-secret", "client-42")
-    r = await start(client, identity={"external_id": "client-42", "signature": signature})
+        identity["signature"] = signed_identity("not-the-inbox-secret", "client-42")["signature"]
+    else:
+        identity["signature"] = signature
+    r = await start(client, identity=identity)
     assert r.status_code == 401, r.text
     assert r.json()["error"]["code"] == "unauthorized"
     assert "session_token" not in r.text

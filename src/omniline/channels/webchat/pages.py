@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi import Request
@@ -19,6 +20,7 @@ from omniline.web.templating import render
 router = make_router(include_in_schema=False)
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
+DEMO_IDENTITY_SECONDS = 3600
 DEMO_CLIENT = {
     "external_id": "client-42",
     "name": "Olena Kovalenko",
@@ -67,9 +69,12 @@ async def demo_site(request: Request, session: SessionDep) -> Response:
     inbox = await service.inbox_by_key(session, "demo-widget")
     identity = None
     if request.query_params.get("as") == DEMO_CLIENT["external_id"]:
+        # As the lender's server does: sign every field with an expiry when rendering the page.
+        expires = int(time.time()) + DEMO_IDENTITY_SECONDS
         identity = {
             **DEMO_CLIENT,
-            "signature": identity_signature(inbox.identity_secret, DEMO_CLIENT["external_id"]),
+            "expires": expires,
+            "signature": identity_signature(inbox.identity_secret, DEMO_CLIENT, expires),
         }
     base = str(request.base_url).rstrip("/")
     return render(

@@ -5,12 +5,26 @@ from pydantic import BaseModel, Field, field_validator
 from omniline.config import get_settings
 
 
+def _no_control_characters(value: str | None) -> str | None:
+    # Each field is one line of the signed text (auth/tokens.identity_string): a line break
+    # would let text move from one field into the next.
+    if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain line breaks or other control characters")
+    return value
+
+
 class IdentityIn(BaseModel):
+    """A logged-in customer as the lender's server vouches for them (docs/widget.md)."""
+
     external_id: str = Field(min_length=1, max_length=200)
     signature: str = Field(min_length=16, max_length=256)
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
+    # Unix seconds; optional in the schema so that an old-style identity gets a clear 401.
+    expires: int | None = Field(default=None, ge=0, le=2**53)
+
+    _clean = field_validator("external_id", "name", "email", "phone")(_no_control_characters)
 
 
 class SessionIn(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from omniline.auth.tokens import identity_signature, issue_visitor_token, read_v
 from omniline.config import Settings
 from omniline.contacts import repository as contacts_repo
 from omniline.contacts import service as contacts
+from omniline.contacts.models import Contact
 from omniline.conversations import repository as conversations
 from omniline.conversations.models import OPEN_STATUSES
 from omniline.errors import DomainError, NotFound, Unauthorized
@@ -30,10 +32,61 @@ async def inbox_by_key(session: AsyncSession, key: str) -> Inbox:
     return inbox
 
 
-def check_signature(inbox: Inbox, external_id: str, signature: str) -> None:
-    expected = identity_signature(inbox.identity_secret, external_id)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+# How far ahead a signed identity may expire: the site signs it when it renders a page for a
+# logged-in customer, so hours are plenty; a signature that never expires is a leak for ever.
+IDENTITY_MAX_SECONDS = 7 * 86400
+# Clocks of the lender's server and ours may differ a little.
+CLOCK_SKEW_SECONDS = 120
+
+
+def check_identity(inbox: Inbox, identity: dict[str, Any], now: float) -> None:
+    """The signature must cover every field the site asserts and an expiry (docs/widget.md)."""
+    expires = identity.get("expires")
+    if expires is None:
+        raise Unauthorized(
+            "the identity needs 'expires' and a signature over every field; "
+            "see 'Logged-in customers' in the widget documentation"
+        )
+    expected = identity_signature(inbox.identity_secret, identity, expires)
+    if not hmac.compare_digest(expected, str(identity["signature"]).strip().lower()):
         raise Unauthorized("the identity signature does not match this inbox's secret")
+    if expires < now - CLOCK_SKEW_SECONDS:
+        raise Unauthorized("the signed identity has expired; sign it again on your server")
+    if expires > now + IDENTITY_MAX_SECONDS + CLOCK_SKEW_SECONDS:
+        raise Unauthorized("the signed identity expires too far ahead: at most 7 days")
+
+
+async def _previous_visitor(
+    session: AsyncSession, settings: Settings, inbox: Inbox, token: str | None
+) -> Visitor | None:
+    if not token:
+        return None
+    try:
+        previous = read_visitor_token(
+            settings.secret_key, token, settings.widget_session_days * 86400
+        )
+    except DomainError:
+        return None
+    return previous if previous.inbox_id == inbox.id else None
+
+
+async def _resumed_anonymous(
+    session: AsyncSession, inbox: Inbox, previous: Visitor | None
+) -> Contact | None:
+    """The contact an anonymous visitor's earlier token names, if it is still anonymous.
+
+    A contact that was since joined with (or marked as) a verified customer is never handed
+    to a token that did not prove who it is: after that customer logs out, the next person at
+    the same browser starts afresh.
+    """
+    if previous is None or previous.verified:
+        return None
+    known = await contacts_repo.get(
+        session, inbox.workspace_id, previous.contact_id
+    ) or await contacts.merged_into(session, inbox.workspace_id, previous.contact_id)
+    if known is None or known.verified:
+        return None
+    return known
 
 
 async def do_start_session(
@@ -46,19 +99,11 @@ async def do_start_session(
     locale: str | None,
 ) -> dict[str, Any]:
     inbox = await inbox_by_key(session, inbox_key)
-    previous: Visitor | None = None
-    if previous_token:
-        try:
-            previous = read_visitor_token(
-                settings.secret_key, previous_token, settings.widget_session_days * 86400
-            )
-        except DomainError:
-            previous = None
-        if previous is not None and previous.inbox_id != inbox.id:
-            previous = None
+    previous = await _previous_visitor(session, settings, inbox, previous_token)
+    anonymous = await _resumed_anonymous(session, inbox, previous)
 
     if identity is not None:
-        check_signature(inbox, identity["external_id"], identity["signature"])
+        check_identity(inbox, identity, time.time())
         contact = await contacts.do_upsert_verified(
             session,
             inbox.workspace_id,
@@ -69,13 +114,11 @@ async def do_start_session(
             phone=identity.get("phone"),
             language=locale,
         )
+        if anonymous is not None and anonymous.id != contact.id:
+            # The visitor chatted anonymously, then logged in on the site: one customer.
+            await contacts.do_join_signed_in_visitor(session, contact, anonymous.id)
     else:
-        known = None
-        if previous is not None and not previous.verified:
-            known = await contacts_repo.get(
-                session, inbox.workspace_id, previous.contact_id
-            ) or await contacts.merged_into(session, inbox.workspace_id, previous.contact_id)
-        contact = known or await contacts.do_create_anonymous_visitor(
+        contact = anonymous or await contacts.do_create_anonymous_visitor(
             session, inbox.workspace_id, CHANNEL, locale
         )
     visitor = Visitor(inbox.workspace_id, inbox.id, contact.id, contact.verified)

@@ -8,7 +8,7 @@ import { MessageList } from "./render.js";
 import { Stream } from "./stream.js";
 import { CONFIG, t, textColorOn, validColor } from "./util.js";
 
-const IDENTITY_FIELDS = ["external_id", "name", "email", "phone", "signature"];
+const IDENTITY_FIELDS = ["external_id", "name", "email", "phone", "expires", "signature"];
 
 // The loader passes the lender-vouched identity in the hash (#identity=<JSON>): a hash is
 // never sent to the server in the URL, so it stays out of access logs.

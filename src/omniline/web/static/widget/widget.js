@@ -4,7 +4,8 @@
  * A lender pastes ONE tag into its site:
  *   <script src="https://omni.example/widget.js" data-inbox-key="demo-widget" async></script>
  * Optional (customer logged in, identity vouched for by the lender's server):
- *   data-external-id, data-name, data-email, data-phone, data-signature (hex HMAC)
+ *   data-external-id, data-name, data-email, data-phone, data-expires (Unix seconds) and
+ *   data-signature (hex HMAC of all of them, docs/widget.md)
  * or, before the tag: window.OmnilineSettings = {inboxKey, identity: {external_id, name, ...}}.
  * data-color (or OmnilineSettings.color) paints the bubble before the chat has ever been opened.
  *
@@ -58,7 +59,14 @@
   function readIdentity() {
     var src = settings.identity || {};
     var out = {};
-    var fields = { external_id: "externalId", name: "name", email: "email", phone: "phone", signature: "signature" };
+    var fields = {
+      external_id: "externalId",
+      name: "name",
+      email: "email",
+      phone: "phone",
+      expires: "expires",
+      signature: "signature"
+    };
     var any = false;
     for (var field in fields) {
       // The tag's own attributes win: they are what the lender's server rendered for this page.
