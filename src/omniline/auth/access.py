@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
-from omniline.errors import Forbidden
+from omniline.errors import Conflict, Forbidden
 from omniline.workspaces.models import Queue, QueueMember, TeamMember
 
 SEES_ALL = frozenset({Role.admin.value, Role.qa.value})
@@ -80,12 +80,44 @@ def check_admin(p: Principal) -> None:
         raise Forbidden("only an administrator may do this")
 
 
-def check_may_assign(p: Principal, assignee_id: int | None) -> None:
-    """Agents may take a conversation or drop their own; leads may assign anyone."""
-    if p.role in (Role.admin.value, Role.supervisor.value):
+LEADS = frozenset({Role.admin.value, Role.supervisor.value})
+
+
+def may_change_owner(
+    p: Principal, queue_id: int | None, current: int | None, new: int | None
+) -> bool:
+    """The one ownership rule (assign, unassign, pick, transfer, and the buttons that call them).
+
+    An agent takes what is unassigned or already theirs and releases their own; taking, giving
+    or releasing someone else's needs a supervisor of that queue (one who sees it) or an admin.
+    """
+    if p.role not in MAY_REPLY:
+        return False
+    if p.role == Role.admin.value:
+        return True
+    if p.role == Role.supervisor.value and can_see(p, queue_id, None):
+        return True
+    return current in (None, p.user_id) and new in (None, p.user_id)
+
+
+def check_may_change_owner(
+    p: Principal,
+    queue_id: int | None,
+    current: int | None,
+    new: int | None,
+    current_name: str | None = None,
+) -> None:
+    """Raises what the person should read: QA only reads (403); someone else has the
+    conversation (409, naming them); only leads give conversations to others (403)."""
+    if may_change_owner(p, queue_id, current, new):
         return
-    if p.role == Role.agent.value and assignee_id in (None, p.user_id):
-        return
+    if p.role not in MAY_REPLY:
+        raise Forbidden("your role may read conversations but not take or assign them")
+    if current not in (None, p.user_id):
+        raise Conflict(
+            f"{current_name or 'another agent'} already has this conversation; "
+            "a supervisor can reassign it"
+        )
     raise Forbidden("only supervisors and administrators may assign to someone else")
 
 

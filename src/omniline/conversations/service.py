@@ -157,11 +157,23 @@ def _assign(
     )
 
 
+async def check_may_change_owner(
+    session: AsyncSession, p: Principal, conv: Conversation, new: int | None
+) -> None:
+    """auth/access.py's ownership rule, with the current holder's name for the message."""
+    if access.may_change_owner(p, conv.queue_id, conv.assignee_id, new):
+        return
+    name = None
+    if conv.assignee_id is not None:
+        name = await session.scalar(select(User.name).where(User.id == conv.assignee_id))
+    access.check_may_change_owner(p, conv.queue_id, conv.assignee_id, new, name)
+
+
 async def do_assign(
     session: AsyncSession, p: Principal, conv_id: int, assignee_id: int | None
 ) -> repository.Row:
-    access.check_may_assign(p, assignee_id)
     conv = await get_visible(session, p, conv_id)
+    await check_may_change_owner(session, p, conv, assignee_id)
     if conv.status not in OPEN_VALUES:
         raise Conflict("only an open conversation can be assigned; reopen it first")
     actor = Actor.of(p)

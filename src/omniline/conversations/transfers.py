@@ -28,6 +28,7 @@ from omniline.conversations.service import (
     _add_event,
     _assign,
     _publish_row,
+    check_may_change_owner,
     get_visible,
 )
 from omniline.errors import Conflict, Invalid, NotFound
@@ -42,6 +43,8 @@ async def do_transfer(
     """Send a conversation to another queue (first line -> second line), with a private note."""
     access.check_may_reply(p)
     conv = await get_visible(session, p, conv_id)
+    # Transferring releases the conversation: the same rule as unassigning it.
+    await check_may_change_owner(session, p, conv, None)
     if conv.status not in OPEN_VALUES:
         raise Conflict("only an open conversation can be transferred")
     queue = await workspaces.queue(session, p.workspace_id, queue_id)

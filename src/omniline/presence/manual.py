@@ -6,11 +6,10 @@ assigner to commit), then the conversation, and the load is counted inside the l
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth import access
-from omniline.auth.models import User
 from omniline.auth.principal import Principal
 from omniline.conversations import notify
 from omniline.conversations import repository as conversations
@@ -80,9 +79,8 @@ async def do_pick(session: AsyncSession, p: Principal, conv_id: int) -> conversa
         return (await conversations.rows_by_ids(session, [conv.id]))[0]
     if conv.status not in conv_service.OPEN_VALUES:
         raise Conflict("only an open conversation can be picked; reopen it first")
-    if conv.assignee_id is not None:
-        name = await session.scalar(select(User.name).where(User.id == conv.assignee_id))
-        raise Conflict(f"{name or 'another agent'} already has this conversation")
+    # The same ownership rule as assigning: leads may take a colleague's conversation.
+    await conv_service.check_may_change_owner(session, p, conv, p.user_id)
     defaults = await repo.settings_of(session, p.workspace_id)
     kind = kind_of(conv.channel)
     room, load, cap = await has_room(session, state, defaults, kind)

@@ -238,10 +238,13 @@ export class ConversationView {
     const closed = CLOSED.has(c.status);
     const mine = c.assignee && String(c.assignee.id) === String(this.user.id);
     const ro = this.readOnly;
-    h.assignMe.hidden = ro || !known || closed || mine;
+    // The ownership rule of auth/access.py: an agent does not take or move a colleague's
+    // conversation; a supervisor or an admin may.
+    const othersHave = Boolean(c.assignee) && !mine && !this.canAssignOthers;
+    h.assignMe.hidden = ro || !known || closed || mine || othersHave;
     h.resolve.hidden = ro || !known || closed;
     h.reopen.hidden = ro || !known || !closed;
-    if (h.transfer) h.transfer.hidden = ro || !known || closed;
+    if (h.transfer) h.transfer.hidden = ro || !known || closed || othersHave;
     if (h.assignSelect) {
       h.assignSelect.hidden = ro || !known || closed || (!this.canAssignOthers && !mine);
       h.assignSelect.value = '__keep';
