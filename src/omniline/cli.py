@@ -441,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True)
     p.add_argument("--name", default="integration")
     p.set_defaults(fn=cmd_token_create)
+
+    from omniline.bots import commands as bots_commands
+
+    bots_commands.register(sub)
     return parser
 
 

@@ -1,0 +1,182 @@
+"""Intent matching: trained from a few example phrases, understood across languages, unknown
+questions refused, and `omniline nlu evaluate` prints what it promises."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omniline.bots.embeddings import Embedder
+from omniline.bots.intents import OUT_OF_SCOPE, train
+
+EXAMPLES = {
+    "card_arrival": [
+        "When will my new card arrive?",
+        "My card still has not arrived",
+        "How long does card delivery take?",
+        "I am still waiting for my card",
+        "Where is the card you sent me?",
+        "The bank card has not come in the post yet",
+    ],
+    "loan_repayment": [
+        "How can I repay my loan early?",
+        "I want to pay off the loan before the due date",
+        "Can I make an early repayment?",
+        "What are the options to repay the credit?",
+        "How do I pay my monthly loan instalment?",
+        "Where can I pay back the loan?",
+    ],
+    "credit_holidays": [
+        "Can I get credit holidays?",
+        "I lost my job, can I postpone loan payments?",
+        "Is it possible to pause my repayments for a few months?",
+        "I need a payment holiday on my loan",
+        "Can you defer my credit payments?",
+        "I cannot pay this month, can I delay the payment?",
+    ],
+}
+OOS = [
+    "What is the weather tomorrow?",
+    "Play some music",
+    "Who won the football match?",
+    "Tell me a joke about cats",
+    "How tall is the Eiffel tower?",
+    "Recommend a good movie",
+]
+
+
+def _rows(with_oos: bool) -> tuple[list[str], list[str]]:
+    texts = [t for items in EXAMPLES.values() for t in items]
+    labels = [k for k, items in EXAMPLES.items() for _ in items]
+    if with_oos:
+        texts += OOS
+        labels += [OUT_OF_SCOPE] * len(OOS)
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    return Embedder(tmp_path_factory.mktemp("nlu-cache"))
+
+
+def test_english_examples_understand_ukrainian_and_russian_questions(embedder: Embedder) -> None:
+    model = train(*_rows(with_oos=True), embedder, seed=1)
+    questions = {
+        "Коли прийде моя нова картка?": "card_arrival",
+        "Як достроково погасити кредит?": "loan_repayment",
+        "Можна відкласти платежі за кредитом на кілька місяців?": "credit_holidays",
+        "Когда придёт моя карта?": "card_arrival",
+    }
+    predictions = model.predict(list(questions))
+    assert [p.best for p in predictions] == list(questions.values())
+
+
+def test_an_unknown_question_is_refused_when_oos_examples_set_the_threshold(
+    embedder: Embedder,
+) -> None:
+    model = train(*_rows(with_oos=True), embedder, seed=1)
+    assert model.tuning.threshold > 0
+    (weather,) = model.predict(["Will it rain in Kyiv on Saturday?"])
+    assert weather.intent is None
+    assert weather.confidence < model.tuning.threshold
+    (card,) = model.predict(["my card has not arrived yet, when will it come?"])
+    assert card.intent == "card_arrival"
+
+
+def test_any_text_is_answered_without_an_error(embedder: Embedder) -> None:
+    model = train(*_rows(with_oos=False), embedder, seed=1)
+    odd = ["", " ", "🙂" * 50, "x" * 20_000, "مرحبا كيف حالك", "\x00\x01", "1234 5678"]
+    for prediction in model.predict(odd):
+        assert 0.0 <= prediction.confidence <= 1.0
+        assert prediction.best in EXAMPLES
+
+
+def test_one_intent_is_not_enough(embedder: Embedder) -> None:
+    with pytest.raises(ValueError, match="at least two intents"):
+        train(["hello", "hi"], ["greeting", "greeting"], embedder)
+
+
+def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "category"])
+        writer.writerows(rows)
+    return path
+
+
+def test_the_evaluate_command_prints_the_promised_figures(tmp_path: Path) -> None:
+    texts, labels = _rows(with_oos=True)
+    train_csv = _write(tmp_path / "train.csv", list(zip(texts, labels, strict=True)))
+    test_csv = _write(
+        tmp_path / "test.csv",
+        [
+            ("коли буде готова моя картка", "card_arrival"),
+            ("хочу погасити кредит раніше", "loan_repayment"),
+            ("what's the capital of France", OUT_OF_SCOPE),
+        ],
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omniline",
+            "nlu",
+            "evaluate",
+            "--train",
+            str(train_csv),
+            "--test",
+            str(test_csv),
+            "--shots",
+            "5",
+            "--seed",
+            "3",
+            "--json",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout)
+    assert set(figures) == {
+        "accuracy",
+        "macro_f1",
+        "in_scope_accuracy",
+        "oos_recall",
+        "train_seconds",
+        "predict_ms_p99",
+    }
+    assert 0 <= figures["accuracy"] <= 1 and figures["train_seconds"] > 0
+    assert "embedding" in run.stderr  # progress goes to stderr, the JSON alone to stdout
+
+
+def test_the_evaluate_command_explains_a_bad_csv(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("question,label\nhello,greeting\n", encoding="utf-8")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omniline",
+            "nlu",
+            "evaluate",
+            "--train",
+            str(bad),
+            "--test",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "header must be 'text,category'" in run.stderr
