@@ -20,6 +20,7 @@ from omniline import __version__, db
 from omniline.auth.deps import LoginRequired
 from omniline.config import Settings, get_settings, set_settings
 from omniline.errors import DomainError
+from omniline.kit.allowed_methods import allowed_methods
 from omniline.kit.security_headers import SecurityHeaders
 from omniline.wiring import include_routers, register_all
 
@@ -125,23 +126,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and message == "Not Found":
             message = "no such page or endpoint"
+        if exc.status_code == 405:
+            # The router names the methods of the first route it tried; a path served by
+            # several routes (GET here, PUT there) allows all of theirs.
+            allowed = allowed_methods(request.app, request.scope)
+            headers["Allow"] = ", ".join(sorted(allowed))
+            message = f"this endpoint allows {', '.join(sorted(allowed))}"
         return JSONResponse(
             {"error": {"code": code, "message": message}},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"error": {"code": "internal_error", "message": "internal error; it is logged"}},
-            status_code=500,
-        )
-
-    app.add_middleware(SecurityHeaders)
+    # Unexpected errors become a 500 inside SecurityHeaders (kit/security_headers.py), so the
+    # answer carries the same headers as any other and the traceback is logged once.
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

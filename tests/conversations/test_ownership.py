@@ -105,7 +105,7 @@ async def test_one_ownership_rule(
 ) -> None:
     if role == "qa":
         async with db.unit_of_work() as session:
-            await users.do_create_user(
+            qa = await users.do_create_user(
                 session,
                 workspace_id=demo.workspace_id,
                 email="qa@demo.omniline",
@@ -113,7 +113,7 @@ async def test_one_ownership_rule(
                 password=PASSWORDS["qa"],
                 role="qa",
             )
-        me = 0
+            me = qa.id
     else:
         me = demo.users[role]
     conv = await _conversation(client, demo)

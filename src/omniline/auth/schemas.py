@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from omniline.kit.ids import Id
+
 
 class LoginIn(BaseModel):
     email: str = Field(min_length=3, max_length=320)
@@ -14,7 +16,7 @@ class UserOut(BaseModel):
     name: str
     role: str
     locale: str
-    workspace_id: int
+    workspace_id: Id
 
 
 class LoginOut(BaseModel):

@@ -10,6 +10,7 @@ from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.autoreplies import repository, service
 from omniline.autoreplies.schemas import PreviewIn, RuleIn, rule_view
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1/autoreplies", tags=["autoreplies"])
@@ -31,7 +32,7 @@ async def create_rule(body: RuleIn, p: CurrentPrincipal, session: SessionDep) ->
 
 
 @router.get("/{rule_id}")
-async def get_rule(rule_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def get_rule(rule_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     rule = await service.get_rule(session, p.workspace_id, rule_id)
     return rule_view(rule, (await repository.texts(session, [rule.id]))[rule.id])
@@ -39,7 +40,7 @@ async def get_rule(rule_id: int, p: CurrentPrincipal, session: SessionDep) -> di
 
 @router.put("/{rule_id}")
 async def update_rule(
-    rule_id: int, body: RuleIn, p: CurrentPrincipal, session: SessionDep
+    rule_id: Id, body: RuleIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     access.check_admin(p)
     rule = await service.do_update_rule(session, p.workspace_id, rule_id, body.data())
@@ -47,7 +48,7 @@ async def update_rule(
 
 
 @router.delete("/{rule_id}", status_code=204)
-async def delete_rule(rule_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+async def delete_rule(rule_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     access.check_admin(p)
     await service.do_delete_rule(session, p.workspace_id, rule_id)
     return Response(status_code=204)

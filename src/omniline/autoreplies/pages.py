@@ -16,6 +16,7 @@ from omniline.autoreplies.models import AutoReplyRule, Kind
 from omniline.autoreplies.schemas import RuleData
 from omniline.errors import DomainError, Invalid
 from omniline.inboxes import repository as inboxes
+from omniline.kit.ids import SMALL_MAX, Id
 from omniline.workspaces import repository as workspaces
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
@@ -49,9 +50,12 @@ def _optional_number(form: FormData, name: str) -> int | None:
     if not raw:
         return None
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise Invalid(name, "must be a whole number") from None
+    if not 0 <= number <= SMALL_MAX:
+        raise Invalid(name, f"must be between 0 and {SMALL_MAX}")
+    return number
 
 
 def _rows(form: FormData) -> list[tuple[str, str]]:
@@ -104,7 +108,7 @@ def _submitted(form: FormData, rows: list[tuple[str, str]]) -> dict[str, Any]:
     return out
 
 
-async def _choices(session: AsyncSession, workspace_id: int) -> dict[str, Any]:
+async def _choices(session: AsyncSession, workspace_id: Id) -> dict[str, Any]:
     return {
         "inboxes": await inboxes.of_workspace(session, workspace_id),
         "queues": await workspaces.queues(session, workspace_id),
@@ -120,7 +124,7 @@ async def _form_page(
     p: Principal,
     session: AsyncSession,
     *,
-    rule_id: int | None,
+    rule_id: Id | None,
     form: dict[str, Any],
     errors: dict[str, str] | None = None,
     previews: list[tuple[str, str]] | None = None,
@@ -149,7 +153,7 @@ def _previews(kind: str, rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 async def _submit(
-    request: Request, p: Principal, session: AsyncSession, rule_id: int | None
+    request: Request, p: Principal, session: AsyncSession, rule_id: Id | None
 ) -> Response:
     form = await request.form()
     rows = _rows(form)
@@ -213,7 +217,7 @@ async def create_rule(request: Request, p: AdminPrincipal, session: SessionDep) 
 
 @router.get("/admin/autoreplies/{rule_id:int}")
 async def edit_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     rule = await service.get_rule(session, p.workspace_id, rule_id)
     texts = (await repository.texts(session, [rule.id]))[rule.id]
@@ -222,7 +226,7 @@ async def edit_rule(
 
 @router.post("/admin/autoreplies/{rule_id:int}")
 async def save_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await service.get_rule(session, p.workspace_id, rule_id)
     return await _submit(request, p, session, rule_id)
@@ -230,7 +234,7 @@ async def save_rule(
 
 @router.post("/admin/autoreplies/{rule_id:int}/delete")
 async def delete_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await service.do_delete_rule(session, p.workspace_id, rule_id)
     return RedirectResponse("/admin/autoreplies?done=deleted", status_code=303)

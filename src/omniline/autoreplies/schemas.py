@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omniline.autoreplies.models import AutoReplyRule
+from omniline.kit.ids import Id, Number
 
 
 @dataclass(slots=True)
@@ -16,12 +17,12 @@ class RuleData:
 
     name: str
     kind: str
-    inbox_id: int | None = None
-    queue_id: int | None = None
+    inbox_id: Id | None = None
+    queue_id: Id | None = None
     enabled: bool = True
     fallback_language: str = ""
     author_name: str = ""
-    calendar_id: int | None = None
+    calendar_id: Id | None = None
     replaces_greeting: bool = True
     min_position: int | None = None
     min_wait_minutes: int | None = None
@@ -37,15 +38,15 @@ class TextIn(BaseModel):
 class RuleIn(BaseModel):
     name: str = Field(max_length=1000)
     kind: str = Field(max_length=32)
-    inbox_id: int | None = None
-    queue_id: int | None = None
+    inbox_id: Id | None = None
+    queue_id: Id | None = None
     enabled: bool = True
     fallback_language: str = Field(max_length=16)
     author_name: str = Field(default="", max_length=1000)
-    calendar_id: int | None = None
+    calendar_id: Id | None = None
     replaces_greeting: bool = True
-    min_position: int | None = None
-    min_wait_minutes: int | None = None
+    min_position: Number | None = None
+    min_wait_minutes: Number | None = None
     texts: list[TextIn] = Field(max_length=50)
 
     def data(self) -> RuleData:

@@ -11,6 +11,7 @@ from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.canned import service
 from omniline.canned.schemas import CannedIn, CannedPatch, canned_view
 from omniline.conversations.models import ConversationTag
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1", tags=["canned"])
@@ -44,13 +45,13 @@ async def create_canned(body: CannedIn, p: CurrentPrincipal, session: SessionDep
 
 
 @router.get("/canned/{canned_id}")
-async def get_canned(canned_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def get_canned(canned_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return canned_view(await service.get_usable(session, p, canned_id))
 
 
 @router.patch("/canned/{canned_id}")
 async def update_canned(
-    canned_id: int, body: CannedPatch, p: CurrentPrincipal, session: SessionDep
+    canned_id: Id, body: CannedPatch, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     c = await service.do_update(
         session,
@@ -65,15 +66,15 @@ async def update_canned(
 
 
 @router.delete("/canned/{canned_id}", status_code=204)
-async def delete_canned(canned_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+async def delete_canned(canned_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     await service.do_delete(session, p, canned_id)
     return Response(status_code=204)
 
 
 @router.get("/conversations/{conv_id}/canned/{canned_id}/render")
 async def render_canned(
-    conv_id: int,
-    canned_id: int,
+    conv_id: Id,
+    canned_id: Id,
     p: CurrentPrincipal,
     session: SessionDep,
     language: Annotated[str | None, Query(max_length=16, pattern=LANGUAGE_PARAM)] = None,

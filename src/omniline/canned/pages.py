@@ -17,6 +17,7 @@ from omniline.auth.principal import Principal
 from omniline.canned import repository, service
 from omniline.canned.models import SHARED_SCOPE, CannedResponse, personal_scope
 from omniline.errors import DomainError, Forbidden
+from omniline.kit.ids import Id
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
     admin_router,
@@ -124,7 +125,7 @@ async def _edit(
     request: Request,
     p: Principal,
     session: AsyncSession,
-    canned_id: int,
+    canned_id: Id,
     *,
     admin: bool,
     form: dict[str, Any] | None = None,
@@ -147,7 +148,7 @@ async def _edit(
 
 
 async def _managed(
-    session: AsyncSession, p: Principal, canned_id: int, admin: bool
+    session: AsyncSession, p: Principal, canned_id: Id, admin: bool
 ) -> CannedResponse:
     c = await service.get_usable(session, p, canned_id)
     if admin and c.scope != SHARED_SCOPE:
@@ -158,7 +159,7 @@ async def _managed(
 
 
 async def _save(
-    request: Request, p: Principal, session: AsyncSession, canned_id: int, admin: bool
+    request: Request, p: Principal, session: AsyncSession, canned_id: Id, admin: bool
 ) -> Response:
     await _managed(session, p, canned_id, admin)
     form = await request.form()
@@ -183,7 +184,7 @@ async def _save(
     return _go(_base(admin), "saved")
 
 
-async def _delete(p: Principal, session: AsyncSession, canned_id: int, admin: bool) -> Response:
+async def _delete(p: Principal, session: AsyncSession, canned_id: Id, admin: bool) -> Response:
     await _managed(session, p, canned_id, admin)
     await service.do_delete(session, p, canned_id)
     return _go(_base(admin), "deleted")
@@ -201,20 +202,20 @@ async def admin_create(request: Request, p: AdminPrincipal, session: SessionDep)
 
 @router.get("/admin/canned/{canned_id:int}")
 async def admin_edit(
-    request: Request, canned_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, canned_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _edit(request, p, session, canned_id, admin=True)
 
 
 @router.post("/admin/canned/{canned_id:int}")
 async def admin_save(
-    request: Request, canned_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, canned_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _save(request, p, session, canned_id, True)
 
 
 @router.post("/admin/canned/{canned_id:int}/delete")
-async def admin_delete(canned_id: int, p: AdminPrincipal, session: SessionDep) -> Response:
+async def admin_delete(canned_id: Id, p: AdminPrincipal, session: SessionDep) -> Response:
     return await _delete(p, session, canned_id, True)
 
 
@@ -230,18 +231,18 @@ async def my_create(request: Request, p: PagePrincipal, session: SessionDep) -> 
 
 @router.get("/canned/{canned_id:int}")
 async def my_edit(
-    request: Request, canned_id: int, p: PagePrincipal, session: SessionDep
+    request: Request, canned_id: Id, p: PagePrincipal, session: SessionDep
 ) -> Response:
     return await _edit(request, p, session, canned_id, admin=False)
 
 
 @router.post("/canned/{canned_id:int}")
 async def my_save(
-    request: Request, canned_id: int, p: PagePrincipal, session: SessionDep
+    request: Request, canned_id: Id, p: PagePrincipal, session: SessionDep
 ) -> Response:
     return await _save(request, p, session, canned_id, False)
 
 
 @router.post("/canned/{canned_id:int}/delete")
-async def my_delete(canned_id: int, p: PagePrincipal, session: SessionDep) -> Response:
+async def my_delete(canned_id: Id, p: PagePrincipal, session: SessionDep) -> Response:
     return await _delete(p, session, canned_id, False)

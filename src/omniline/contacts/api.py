@@ -7,6 +7,7 @@ from typing import Any
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.contacts import merge, service
 from omniline.contacts.schemas import MergeIn
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1", tags=["contacts"])
@@ -14,14 +15,14 @@ router = make_router(prefix="/api/v1", tags=["contacts"])
 
 @router.get("/contacts/{contact_id}/duplicates")
 async def list_duplicates(
-    contact_id: int, p: CurrentPrincipal, session: SessionDep
+    contact_id: Id, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return {"items": await merge.duplicates(session, p, contact_id)}
 
 
 @router.post("/contacts/{contact_id}/merge")
 async def merge_contact(
-    contact_id: int, body: MergeIn, p: CurrentPrincipal, session: SessionDep
+    contact_id: Id, body: MergeIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     keep = await service.do_merge(session, p, contact_id, body.other_id)
     return await service.contact_view(session, p, keep.id)

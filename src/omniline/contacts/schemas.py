@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omniline.kit.ids import Id
+
 
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The contact that is merged into the one in the path and then deleted.
-    other_id: int = Field(ge=1, strict=True)
+    other_id: Id = Field(ge=1, strict=True)

@@ -24,6 +24,7 @@ from omniline.db import sessionmaker
 from omniline.errors import DomainError, Invalid, NotFound
 from omniline.kit.clock import iso
 from omniline.kit.cursor import decode_cursor, encode_cursor
+from omniline.kit.ids import Cursor, Id
 from omniline.kit.routing import router as make_router
 from omniline.kit.uploads import file_response, read_limited
 from omniline.realtime import socket
@@ -37,8 +38,8 @@ STATUS_FILTERS = {s.value for s in Status} | {"open"}
 def _filters(
     p: Any,
     status: str | None,
-    queue_id: int | None,
-    inbox_id: int | None,
+    queue_id: Id | None,
+    inbox_id: Id | None,
     channel: str | None,
     assignee_id: str | None,
     tag: str | None,
@@ -68,8 +69,8 @@ async def list_conversations(
     p: CurrentPrincipal,
     session: SessionDep,
     status: str | None = None,
-    queue_id: int | None = None,
-    inbox_id: int | None = None,
+    queue_id: Id | None = None,
+    inbox_id: Id | None = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     assignee_id: Annotated[str | None, Query(max_length=20)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
@@ -108,9 +109,7 @@ async def list_conversations(
 
 
 @router.get("/conversations/{conv_id}")
-async def get_conversation(
-    conv_id: int, p: CurrentPrincipal, session: SessionDep
-) -> dict[str, Any]:
+async def get_conversation(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     from omniline.contacts.service import contact_view
 
     conv = await service.get_visible(session, p, conv_id)
@@ -137,7 +136,7 @@ async def get_conversation(
 
 @router.get("/conversations/{conv_id}/messages")
 async def list_messages(
-    conv_id: int, p: CurrentPrincipal, session: SessionDep, after_id: int | None = None
+    conv_id: Id, p: CurrentPrincipal, session: SessionDep, after_id: Cursor | None = None
 ) -> dict[str, Any]:
     conv = await service.get_visible(session, p, conv_id)
     msgs = await repository.messages(session, [conv.id], after_id=after_id)
@@ -146,14 +145,14 @@ async def list_messages(
 
 
 @router.get("/conversations/{conv_id}/events")
-async def list_events(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def list_events(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     conv = await service.get_visible(session, p, conv_id)
     return {"items": [event_view(e) for e in await repository.events(session, conv.id)]}
 
 
 @router.post("/conversations/{conv_id}/messages", status_code=201)
 async def reply(
-    conv_id: int, body: ReplyIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id, body: ReplyIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     res = await service.do_reply(session, p, conv_id, body.text, private=body.private)
     return message_view(res.message, res.attachments)
@@ -161,7 +160,7 @@ async def reply(
 
 @router.post("/conversations/{conv_id}/messages/{message_id}/retry")
 async def retry_delivery(
-    conv_id: int, message_id: int, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id, message_id: Id, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     msg = await delivery.do_retry_delivery(session, p, conv_id, message_id)
     atts = await repository.attachments_for(session, [msg.id])
@@ -170,7 +169,7 @@ async def retry_delivery(
 
 @router.post("/conversations/{conv_id}/attachments", status_code=201)
 async def reply_with_file(
-    conv_id: int, request: Request, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id, request: Request, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     settings = get_settings()
     form = await request.form()
@@ -190,14 +189,14 @@ async def reply_with_file(
 
 @router.post("/conversations/{conv_id}/assign")
 async def assign(
-    conv_id: int, body: AssignIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id, body: AssignIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return summary_of(await service.do_assign(session, p, conv_id, body.assignee_id))
 
 
 @router.post("/conversations/{conv_id}/transfer")
 async def transfer(
-    conv_id: int, body: TransferIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id, body: TransferIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     from omniline.conversations.transfers import do_transfer
 
@@ -207,25 +206,25 @@ async def transfer(
 
 
 @router.post("/conversations/{conv_id}/resolve")
-async def resolve(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def resolve(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return summary_of(await service.do_resolve(session, p, conv_id))
 
 
 @router.post("/conversations/{conv_id}/reopen")
-async def reopen(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def reopen(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return summary_of(await service.do_reopen(session, p, conv_id))
 
 
 @router.put("/conversations/{conv_id}/tags")
 async def set_tags(
-    conv_id: int, body: TagsIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id, body: TagsIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return summary_of(await service.do_set_tags(session, p, conv_id, body.tags))
 
 
 @router.get("/attachments/{attachment_id}")
 async def get_attachment(
-    attachment_id: int, p: CurrentPrincipal, session: SessionDep
+    attachment_id: Id, p: CurrentPrincipal, session: SessionDep
 ) -> FileResponse:
     row = (
         await session.execute(

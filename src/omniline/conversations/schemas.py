@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 from omniline.config import get_settings
+from omniline.kit.ids import Id
 
 
 class ReplyIn(BaseModel):
@@ -21,7 +22,7 @@ class ReplyIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    assignee_id: int | None
+    assignee_id: Id | None
 
 
 class TagsIn(BaseModel):
@@ -29,5 +30,5 @@ class TagsIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    queue_id: int
+    queue_id: Id
     note: str = Field(default="", max_length=10_000)

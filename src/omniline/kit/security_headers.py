@@ -1,46 +1,86 @@
-"""Security headers as a pure ASGI middleware.
+"""Security headers as a pure ASGI middleware, on every response whatever its status.
 
 Starlette's ``@app.middleware("http")`` wraps every request in an extra task and
 memory streams; on the widget's hot path that cost more than the endpoint itself.
+
+This middleware is also where an unexpected error becomes a 500: Starlette's own error
+middleware sits outside every user middleware, so its 500 would go out without these
+headers, and it re-raises, so the server logged each traceback a second time.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("omniline")
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
     "connect-src 'self' ws: wss:; frame-ancestors 'none'"
 )
-# The widget frame and the demo lender site are embedded in other sites: they set their own.
+# The widget frame and the demo lender site are embedded in other sites: they set their own;
+# their error pages get one that allows framing and nothing else.
 EMBEDDABLE = ("/widget", "/demo/site")
+EMBEDDABLE_FALLBACK_CSP = "default-src 'none'; frame-ancestors *"
+HSTS = "max-age=31536000; includeSubDomains"
+CRASH_BODY = orjson.dumps(
+    {"error": {"code": "internal_error", "message": "internal error; it is logged"}}
+)
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         strict = not str(scope.get("path", "")).startswith(EMBEDDABLE)
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                _defaults(headers, strict)
+                started = True
+                error = int(message.get("status", 200)) >= 400
+                _defaults(MutableHeaders(scope=message), strict, self.hsts, error)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                return  # the answer is already on its way; the client sees it cut short
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(CRASH_BODY)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": CRASH_BODY})
 
 
-def _defaults(headers: Any, strict: bool) -> None:
+def _defaults(headers: Any, strict: bool, hsts: bool, error: bool) -> None:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if strict and "content-security-policy" not in headers:
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if "content-security-policy" in headers:
+        return
+    if strict:
         headers["Content-Security-Policy"] = CSP
         headers.setdefault("X-Frame-Options", "DENY")
+    elif error:
+        headers["Content-Security-Policy"] = EMBEDDABLE_FALLBACK_CSP

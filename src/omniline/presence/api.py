@@ -6,6 +6,7 @@ from typing import Any
 
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.conversations.notify import summary_of
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 from omniline.presence import manual, service
 from omniline.presence.schemas import PresenceIn
@@ -38,16 +39,16 @@ async def take_next_mine(p: CurrentPrincipal, session: SessionDep) -> dict[str, 
 
 @router.post("/queues/{queue_id}/take-next")
 async def take_next_in_queue(
-    queue_id: int, p: CurrentPrincipal, session: SessionDep
+    queue_id: Id, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return summary_of(await manual.do_take_next(session, p, queue_id))
 
 
 @router.post("/conversations/{conv_id}/pick")
-async def pick(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def pick(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return summary_of(await manual.do_pick(session, p, conv_id))
 
 
 @router.post("/conversations/{conv_id}/accept")
-async def accept(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def accept(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return summary_of(await manual.do_accept(session, p, conv_id))

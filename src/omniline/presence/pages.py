@@ -12,6 +12,7 @@ from omniline.auth import repository as users
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError
+from omniline.kit.ids import MAX_ID, Id
 from omniline.presence import repository as repo
 from omniline.presence import service
 from omniline.presence.models import ChannelKind, Strategy
@@ -101,7 +102,7 @@ async def save_defaults(request: Request, p: AdminPrincipal, session: SessionDep
 
 @router.post("/admin/presence/queues/{queue_id:int}")
 async def save_routing(
-    request: Request, queue_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, queue_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     submitted = {
@@ -130,7 +131,7 @@ async def _agent_page(
     request: Request,
     p: Principal,
     session: AsyncSession,
-    user_id: int,
+    user_id: Id,
     *,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -166,20 +167,20 @@ async def _agent_page(
 
 @router.get("/admin/presence/agents/{user_id:int}")
 async def show_agent(
-    request: Request, user_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, user_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _agent_page(request, p, session, user_id)
 
 
 @router.post("/admin/presence/agents/{user_id:int}")
 async def save_agent(
-    request: Request, user_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, user_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     caps = {k: text(form, k) for k in KINDS}
     levels: dict[int, object] = {}
     for key in form:
-        if key.startswith("level_") and key[6:].isdigit():
+        if key.startswith("level_") and key[6:].isdigit() and int(key[6:]) <= MAX_ID:
             levels[int(key[6:])] = text(form, key)
     try:
         await service.do_save_agent(session, p, user_id, dict(caps), levels)

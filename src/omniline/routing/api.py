@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.errors import Invalid
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 from omniline.routing import repository, rules, service
 from omniline.routing.schemas import DryRunIn, ReorderIn, invalid_from
@@ -39,7 +40,7 @@ async def create_rule(body: JsonBody, p: CurrentPrincipal, session: SessionDep) 
 
 @router.put("/rules/{rule_id}")
 async def update_rule(
-    rule_id: int, body: JsonBody, p: CurrentPrincipal, session: SessionDep
+    rule_id: Id, body: JsonBody, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     access.check_admin(p)
     row = await rules.do_update_rule(session, p.workspace_id, rule_id, body)
@@ -47,7 +48,7 @@ async def update_rule(
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
-async def delete_rule(rule_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+async def delete_rule(rule_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     access.check_admin(p)
     await rules.do_delete_rule(session, p.workspace_id, rule_id)
     return Response(status_code=204)

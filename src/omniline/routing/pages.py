@@ -12,6 +12,7 @@ from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError, Invalid
 from omniline.inboxes import repository as inboxes_repo
+from omniline.kit.ids import MAX_ID, Id
 from omniline.routing import forms, repository, rules, service
 from omniline.routing.schemas import CONDITION_TYPES, OPERATORS
 from omniline.workspaces import repository as workspaces_repo
@@ -53,7 +54,7 @@ async def _editor(
     p: Principal,
     session: AsyncSession,
     *,
-    rule_id: int | None,
+    rule_id: Id | None,
     form: dict[str, str],
     rows: list[dict[str, str]],
     errors: dict[str, str] | None = None,
@@ -94,7 +95,7 @@ async def new_rule(request: Request, p: AdminPrincipal, session: SessionDep) -> 
 
 @router.get("/admin/routing/{rule_id:int}")
 async def edit_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     view = rules.rule_view(await rules.get_rule(session, p.workspace_id, rule_id))
     rows = forms.with_blanks([forms.row_of(c) for c in view["conditions"]])
@@ -102,7 +103,7 @@ async def edit_rule(
 
 
 async def _save(
-    request: Request, p: Principal, session: AsyncSession, rule_id: int | None
+    request: Request, p: Principal, session: AsyncSession, rule_id: Id | None
 ) -> Response:
     form = await request.form()
     if rule_id is not None:
@@ -140,14 +141,14 @@ async def create_rule(request: Request, p: AdminPrincipal, session: SessionDep) 
 
 @router.post("/admin/routing/{rule_id:int}")
 async def save_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _save(request, p, session, rule_id)
 
 
 @router.post("/admin/routing/{rule_id:int}/toggle")
 async def toggle_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     row = await rules.get_rule(session, p.workspace_id, rule_id)
     await rules.do_set_enabled(session, p.workspace_id, rule_id, not row.enabled)
@@ -156,7 +157,7 @@ async def toggle_rule(
 
 @router.post("/admin/routing/{rule_id:int}/move")
 async def move_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     await rules.do_move(session, p.workspace_id, rule_id, text(form, "direction"))
@@ -165,7 +166,7 @@ async def move_rule(
 
 @router.post("/admin/routing/{rule_id:int}/delete")
 async def delete_rule(
-    request: Request, rule_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, rule_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await rules.do_delete_rule(session, p.workspace_id, rule_id)
     return _back("/admin/routing", "deleted")
@@ -209,7 +210,7 @@ async def dry_run(request: Request, p: AdminPrincipal, session: SessionDep) -> R
         contact = await repository.find_contact(session, p.workspace_id, submitted["contact"])
         if contact is None:
             raise Invalid("contact", "no contact with this id, external id or email")
-        if not submitted["inbox_id"].isdigit():
+        if not submitted["inbox_id"].isdigit() or int(submitted["inbox_id"]) > MAX_ID:
             raise Invalid("inbox_id", "choose an inbox")
         result = await service.dry_run(
             session,

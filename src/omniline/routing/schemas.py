@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from omniline.errors import Invalid
+from omniline.kit.ids import Id
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 100
 Operator = Literal["eq", "neq", "in", "exists", "gt", "lt"]
@@ -164,7 +165,7 @@ class BusinessHoursCondition(_Strict):
     """Whether the calendar is open (``open=True``) or closed at the time of routing."""
 
     type: Literal["business_hours"]
-    calendar_id: int = Field(ge=1)
+    calendar_id: Id = Field(ge=1)
     open: bool = True
 
 
@@ -189,7 +190,7 @@ conditions_adapter: TypeAdapter[list[Condition]] = TypeAdapter(list[Condition])
 
 
 class Actions(_Strict):
-    queue_id: int | None = None
+    queue_id: Id | None = None
     priority: int | None = Field(default=None, ge=PRIORITY_MIN, le=PRIORITY_MAX)
     tags: list[str] = Field(default_factory=list, max_length=20)
     language: str | None = Field(default=None, max_length=8)
@@ -236,7 +237,7 @@ class DryRunIn(_Strict):
     """``contact`` is an id, an external id or an email."""
 
     contact: str | int
-    inbox_id: int
+    inbox_id: Id
     first_text: str = Field(default="", max_length=10_000)
     to_address: str | None = Field(default=None, max_length=320)
     topic: str | None = Field(default=None, max_length=100)

@@ -9,6 +9,7 @@ from fastapi import Response
 from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.errors import NotFound
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 from omniline.sla import calendars, repository, service
 from omniline.sla.schemas import CalendarIn, PolicyIn
@@ -31,23 +32,21 @@ async def create_calendar(
 
 
 @router.get("/calendars/{calendar_id}")
-async def get_calendar(
-    calendar_id: int, p: CurrentPrincipal, session: SessionDep
-) -> dict[str, Any]:
+async def get_calendar(calendar_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     return service.calendar_view(await calendars.get_calendar(session, calendar_id, p.workspace_id))
 
 
 @router.put("/calendars/{calendar_id}")
 async def update_calendar(
-    calendar_id: int, body: CalendarIn, p: CurrentPrincipal, session: SessionDep
+    calendar_id: Id, body: CalendarIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     cal = await service.do_update_calendar(session, p, calendar_id, body)
     return service.calendar_view(cal)
 
 
 @router.delete("/calendars/{calendar_id}", status_code=204)
-async def delete_calendar(calendar_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+async def delete_calendar(calendar_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     await service.do_delete_calendar(session, p, calendar_id)
     return Response(status_code=204)
 
@@ -65,7 +64,7 @@ async def create_policy(body: PolicyIn, p: CurrentPrincipal, session: SessionDep
 
 
 @router.get("/policies/{policy_id}")
-async def get_policy(policy_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def get_policy(policy_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     policy = await repository.policy(session, p.workspace_id, policy_id)
     if policy is None:
@@ -75,12 +74,12 @@ async def get_policy(policy_id: int, p: CurrentPrincipal, session: SessionDep) -
 
 @router.put("/policies/{policy_id}")
 async def update_policy(
-    policy_id: int, body: PolicyIn, p: CurrentPrincipal, session: SessionDep
+    policy_id: Id, body: PolicyIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return service.policy_view(await service.do_update_policy(session, p, policy_id, body))
 
 
 @router.delete("/policies/{policy_id}", status_code=204)
-async def delete_policy(policy_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+async def delete_policy(policy_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     await service.do_delete_policy(session, p, policy_id)
     return Response(status_code=204)

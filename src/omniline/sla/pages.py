@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError
+from omniline.kit.ids import Id
 from omniline.sla import forms, repository, service
 from omniline.workspaces.pages_common import AdminPrincipal, admin_router, form_status, found, page
 
@@ -85,7 +86,7 @@ async def create_policy(request: Request, p: AdminPrincipal, session: SessionDep
 
 @router.get("/admin/sla/{policy_id:int}")
 async def edit_policy(
-    request: Request, policy_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, policy_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     policy = found(await repository.policy(session, p.workspace_id, policy_id), "SLA policy")
     return await _render(
@@ -95,7 +96,7 @@ async def edit_policy(
 
 @router.post("/admin/sla/{policy_id:int}")
 async def save_policy(
-    request: Request, policy_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, policy_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     policy = found(await repository.policy(session, p.workspace_id, policy_id), "SLA policy")
     submitted = forms.policy_submitted(await request.form())
@@ -119,7 +120,7 @@ async def save_policy(
 
 @router.post("/admin/sla/{policy_id:int}/delete")
 async def delete_policy(
-    request: Request, policy_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, policy_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await service.do_delete_policy(session, p, policy_id)
     return back("/admin/sla", "deleted")

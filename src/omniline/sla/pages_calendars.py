@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError, NotFound
+from omniline.kit.ids import Id
 from omniline.sla import calendars, forms, repository, service
 from omniline.sla.business_time import WEEKDAYS
 from omniline.sla.pages import back, done_of
@@ -24,7 +25,7 @@ async def _render(
     p: Principal,
     session: AsyncSession,
     *,
-    calendar_id: int | None,
+    calendar_id: Id | None,
     form: dict[str, str],
     errors: dict[str, str] | None = None,
     status: int = 200,
@@ -48,7 +49,7 @@ async def _render(
 
 
 async def _save(
-    request: Request, p: Principal, session: AsyncSession, calendar_id: int | None
+    request: Request, p: Principal, session: AsyncSession, calendar_id: Id | None
 ) -> Response:
     submitted = forms.calendar_submitted(await request.form())
     lines: list[int] = []
@@ -88,7 +89,7 @@ async def create_calendar(request: Request, p: AdminPrincipal, session: SessionD
 
 @router.get("/admin/sla/calendars/{calendar_id:int}")
 async def edit_calendar(
-    request: Request, calendar_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, calendar_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     cal = await calendars.get_calendar(session, calendar_id, p.workspace_id)
     return await _render(request, p, session, calendar_id=cal.id, form=forms.calendar_form(cal))
@@ -96,7 +97,7 @@ async def edit_calendar(
 
 @router.post("/admin/sla/calendars/{calendar_id:int}")
 async def save_calendar(
-    request: Request, calendar_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, calendar_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await calendars.get_calendar(session, calendar_id, p.workspace_id)
     return await _save(request, p, session, calendar_id)
@@ -104,7 +105,7 @@ async def save_calendar(
 
 @router.post("/admin/sla/calendars/{calendar_id:int}/delete")
 async def delete_calendar(
-    request: Request, calendar_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, calendar_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await service.do_delete_calendar(session, p, calendar_id)
     return back("/admin/sla/calendars", "deleted")

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from omniline.kit.ids import Id, Number
+
 
 class CalendarIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
@@ -18,12 +20,12 @@ class CalendarIn(BaseModel):
 
 class PolicyIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    queue_id: int
-    calendar_id: int | None = None
+    queue_id: Id
+    calendar_id: Id | None = None
     active: bool = True
-    first_response_seconds: int | None = None
-    next_response_seconds: int | None = None
-    resolution_seconds: int | None = None
+    first_response_seconds: Number | None = None
+    next_response_seconds: Number | None = None
+    resolution_seconds: Number | None = None
     warning_share: float = 0.8
     warning_actions: list[str] = Field(default_factory=lambda: ["notify"], max_length=3)
     breach_actions: list[str] = Field(

@@ -8,6 +8,7 @@ from fastapi import Query, Response
 
 from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 from omniline.webhooks import repository, service
 from omniline.webhooks.models import EVENT_TYPES
@@ -44,13 +45,13 @@ async def create_webhook(
 
 
 @router.get("/{sub_id}")
-async def get_webhook(sub_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def get_webhook(sub_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return subscription_view(await service.get_subscription(session, p, sub_id))
 
 
 @router.patch("/{sub_id}")
 async def update_webhook(
-    sub_id: int, body: SubscriptionPatch, p: CurrentPrincipal, session: SessionDep
+    sub_id: Id, body: SubscriptionPatch, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     sub = await service.do_update(
         session,
@@ -65,24 +66,24 @@ async def update_webhook(
 
 
 @router.delete("/{sub_id}", status_code=204)
-async def delete_webhook(sub_id: int, p: CurrentPrincipal, session: SessionDep) -> Response:
+async def delete_webhook(sub_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     await service.do_delete(session, p, sub_id)
     return Response(status_code=204)
 
 
 @router.post("/{sub_id}/secret")
-async def rotate_secret(sub_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def rotate_secret(sub_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return subscription_view(await service.do_rotate_secret(session, p, sub_id))
 
 
 @router.post("/{sub_id}/test", status_code=202)
-async def send_test(sub_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def send_test(sub_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return delivery_view(await service.do_send_test(session, p, sub_id))
 
 
 @router.get("/{sub_id}/deliveries")
 async def list_deliveries(
-    sub_id: int,
+    sub_id: Id,
     p: CurrentPrincipal,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -95,6 +96,6 @@ async def list_deliveries(
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202)
 async def retry_delivery(
-    delivery_id: int, p: CurrentPrincipal, session: SessionDep
+    delivery_id: Id, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return delivery_view(await service.do_retry_delivery(session, p, delivery_id))

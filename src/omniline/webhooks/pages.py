@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import Conflict, DomainError, NotFound
+from omniline.kit.ids import Id
 from omniline.webhooks import repository, service
 from omniline.webhooks.models import EVENT_TYPES
 from omniline.workspaces.pages_common import (
@@ -102,7 +103,7 @@ async def _detail(
     request: Request,
     p: Principal,
     session: AsyncSession,
-    sub_id: int,
+    sub_id: Id,
     *,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
@@ -143,14 +144,14 @@ async def _detail(
 
 @router.get("/admin/webhooks/{sub_id:int}")
 async def show_webhook(
-    request: Request, sub_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, sub_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _detail(request, p, session, sub_id)
 
 
 @router.post("/admin/webhooks/{sub_id:int}")
 async def save_webhook(
-    request: Request, sub_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, sub_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     submitted = _submitted(form)
@@ -173,7 +174,7 @@ async def save_webhook(
 
 @router.post("/admin/webhooks/{sub_id:int}/delete")
 async def delete_webhook(
-    request: Request, sub_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, sub_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await service.do_delete(session, p, sub_id)
     return _go("/admin/webhooks", "deleted")
@@ -181,7 +182,7 @@ async def delete_webhook(
 
 @router.post("/admin/webhooks/{sub_id:int}/test")
 async def test_webhook(
-    request: Request, sub_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, sub_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await service.do_send_test(session, p, sub_id)
     return _go(f"/admin/webhooks/{sub_id}", "test_queued")
@@ -189,7 +190,7 @@ async def test_webhook(
 
 @router.post("/admin/webhooks/{sub_id:int}/secret")
 async def rotate_secret(
-    request: Request, sub_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, sub_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     await service.do_rotate_secret(session, p, sub_id)
     return _go(f"/admin/webhooks/{sub_id}", "secret_rotated")
@@ -197,7 +198,7 @@ async def rotate_secret(
 
 @router.post("/admin/webhooks/deliveries/{delivery_id:int}/retry")
 async def retry_delivery(
-    request: Request, delivery_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, delivery_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     delivery = await repository.delivery(session, p.workspace_id, delivery_id)
     if delivery is None:

@@ -8,6 +8,7 @@ from omniline.auth import repository as users
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.contacts.service import contact_view
 from omniline.inboxes import repository as inboxes
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 from omniline.workspaces import repository
 
@@ -51,5 +52,5 @@ async def list_users(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]
 
 
 @router.get("/contacts/{contact_id}")
-async def get_contact(contact_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def get_contact(contact_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return await contact_view(session, p, contact_id)

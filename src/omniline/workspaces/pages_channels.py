@@ -30,6 +30,7 @@ from omniline.inboxes.channel_types import (
 )
 from omniline.inboxes.models import Inbox
 from omniline.kit.http import describe_error
+from omniline.kit.ids import Id
 from omniline.web.i18n import gettext
 from omniline.workspaces import repository
 from omniline.workspaces.pages_common import (
@@ -82,7 +83,7 @@ def _channel(channel: str) -> ChannelType:
     return ct
 
 
-async def _inbox(session: AsyncSession, p: Principal, inbox_id: int) -> tuple[Inbox, ChannelType]:
+async def _inbox(session: AsyncSession, p: Principal, inbox_id: Id) -> tuple[Inbox, ChannelType]:
     inbox = found(await inboxes.get(session, p.workspace_id, inbox_id), "inbox")
     return inbox, _channel(inbox.channel)
 
@@ -300,7 +301,7 @@ def _setup_info(inbox: Inbox, ct: ChannelType) -> list[tuple[str, str]]:
 
 @router.get("/admin/channels/{inbox_id:int}")
 async def edit_channel(
-    request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, inbox_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     inbox, ct = await _inbox(session, p, inbox_id)
     return await _edit_page(request, p, session, inbox, ct)
@@ -308,7 +309,7 @@ async def edit_channel(
 
 @router.post("/admin/channels/{inbox_id:int}")
 async def save_channel(
-    request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, inbox_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     inbox, ct = await _inbox(session, p, inbox_id)
     form = await request.form()
@@ -341,7 +342,7 @@ async def save_channel(
 
 @router.post("/admin/channels/{inbox_id:int}/test")
 async def test_channel(
-    request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, inbox_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     inbox, ct = await _inbox(session, p, inbox_id)
     result = await _run_test(inbox, ct)

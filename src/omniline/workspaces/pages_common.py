@@ -22,6 +22,7 @@ from omniline.auth.deps import LoginRequired, PagePrincipal
 from omniline.auth.principal import Principal
 from omniline.config import get_settings
 from omniline.errors import DomainError, Invalid, NotFound
+from omniline.kit.ids import MAX_ID, SMALL_MAX
 from omniline.kit.routing import UnitOfWorkRoute
 from omniline.web.context import staff_context
 from omniline.web.i18n import negotiate
@@ -142,7 +143,7 @@ def optional_id(form: FormData, name: str) -> int | None:
     raw = text(form, name).strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
         raise Invalid(name, "choose one of the options")
     return int(raw)
 
@@ -150,7 +151,7 @@ def optional_id(form: FormData, name: str) -> int | None:
 def ids(form: FormData, name: str) -> list[int]:
     """Ids from a group of checkboxes."""
     values = [v for v in form.getlist(name) if isinstance(v, str)]
-    if not all(v.isdigit() for v in values):
+    if not all(v.isdigit() and 1 <= int(v) <= MAX_ID for v in values):
         raise Invalid(name, "choose from the list")
     return sorted({int(v) for v in values})
 
@@ -160,9 +161,12 @@ def whole_number(form: FormData, name: str, default: int = 0) -> int:
     if not raw:
         return default
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise Invalid(name, "must be a whole number") from None
+    if abs(number) > SMALL_MAX:
+        raise Invalid(name, f"must be at most {SMALL_MAX}")
+    return number
 
 
 def found(thing: T | None, what: str) -> T:

@@ -18,6 +18,7 @@ from omniline.errors import DomainError, Invalid
 from omniline.inboxes import repository as inboxes
 from omniline.inboxes import service as inbox_service
 from omniline.inboxes.models import Inbox
+from omniline.kit.ids import Id
 from omniline.workspaces import repository
 from omniline.workspaces.pages_channels import channel_menu, is_channel_inbox
 from omniline.workspaces.pages_common import (
@@ -153,7 +154,7 @@ def _push_url(form: FormData) -> str:
 
 
 async def _chat_settings(
-    session: AsyncSession, workspace_id: int, form: FormData, current: dict[str, Any]
+    session: AsyncSession, workspace_id: Id, form: FormData, current: dict[str, Any]
 ) -> dict[str, Any]:
     """Push webhook and email fallback of a web-chat or mobile inbox, checked."""
     url = _push_url(form)
@@ -179,7 +180,7 @@ async def _chat_settings(
     }
 
 
-async def _email_inboxes(session: AsyncSession, workspace_id: int) -> list[Inbox]:
+async def _email_inboxes(session: AsyncSession, workspace_id: Id) -> list[Inbox]:
     return [i for i in await inboxes.of_workspace(session, workspace_id) if i.channel == "email"]
 
 
@@ -281,7 +282,7 @@ async def _inbox_page(
     request: Request,
     p: Principal,
     session: AsyncSession,
-    inbox_id: int,
+    inbox_id: Id,
     *,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
@@ -306,7 +307,7 @@ async def _inbox_page(
 
 @router.get("/admin/inboxes/{inbox_id:int}")
 async def edit_inbox(
-    request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, inbox_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     inbox = await inboxes.get(session, p.workspace_id, inbox_id)
     if inbox is not None and is_channel_inbox(inbox):  # messengers, mail: pages_channels
@@ -316,7 +317,7 @@ async def edit_inbox(
 
 @router.post("/admin/inboxes/{inbox_id:int}")
 async def save_inbox(
-    request: Request, inbox_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, inbox_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     inbox = found(await inboxes.get(session, p.workspace_id, inbox_id), "inbox")

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from omniline.auth.deps import SessionDep
 from omniline.errors import Conflict, NotFound
+from omniline.kit.ids import Id
 from omniline.workspaces import service
 from omniline.workspaces.pages_common import AdminPrincipal, admin_router, page, redirect, when
 
@@ -24,7 +25,7 @@ async def list_failed_jobs(request: Request, p: AdminPrincipal, session: Session
 
 @router.post("/admin/jobs/{job_id:int}/retry")
 async def retry_job(
-    request: Request, job_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, job_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     try:
         await service.do_retry_job(session, p.workspace_id, job_id)

@@ -12,6 +12,7 @@ from omniline.auth import repository as users
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError
+from omniline.kit.ids import Id
 from omniline.workspaces import repository, service
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
@@ -97,7 +98,7 @@ async def _queue_page(
     request: Request,
     p: Principal,
     session: AsyncSession,
-    queue_id: int,
+    queue_id: Id,
     *,
     member_ids: set[str] | None = None,
     errors: dict[str, str] | None = None,
@@ -122,14 +123,14 @@ async def _queue_page(
 
 @router.get("/admin/queues/{queue_id:int}")
 async def show_queue(
-    request: Request, queue_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, queue_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _queue_page(request, p, session, queue_id)
 
 
 @router.post("/admin/queues/{queue_id:int}")
 async def save_queue(
-    request: Request, queue_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, queue_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     found(await repository.queue(session, p.workspace_id, queue_id), "queue")

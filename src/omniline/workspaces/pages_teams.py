@@ -12,6 +12,7 @@ from omniline.auth import repository as users
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError
+from omniline.kit.ids import Id
 from omniline.workspaces import repository, service
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
@@ -86,7 +87,7 @@ async def _team_page(
     request: Request,
     p: Principal,
     session: AsyncSession,
-    team_id: int,
+    team_id: Id,
     *,
     member_ids: set[str] | None = None,
     errors: dict[str, str] | None = None,
@@ -111,14 +112,14 @@ async def _team_page(
 
 @router.get("/admin/teams/{team_id:int}")
 async def show_team(
-    request: Request, team_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, team_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _team_page(request, p, session, team_id)
 
 
 @router.post("/admin/teams/{team_id:int}")
 async def save_team(
-    request: Request, team_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, team_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     found(await repository.team(session, p.workspace_id, team_id), "team")

@@ -10,6 +10,7 @@ from omniline.auth import service as auth_service
 from omniline.auth.deps import SessionDep
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError, NotFound
+from omniline.kit.ids import Id
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
     admin_router,
@@ -83,7 +84,7 @@ async def create_token(request: Request, p: AdminPrincipal, session: SessionDep)
 
 @router.post("/admin/tokens/{token_id:int}/revoke")
 async def revoke_token(
-    request: Request, token_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, token_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     try:
         await auth_service.do_revoke_api_token(session, p, token_id)

@@ -15,6 +15,7 @@ from omniline.auth.deps import SessionDep
 from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
 from omniline.errors import DomainError, NotFound
+from omniline.kit.ids import Id
 from omniline.workspaces import repository, service
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
@@ -59,7 +60,7 @@ def _stored(user: User, ms: service.Memberships) -> dict[str, Any]:
     }
 
 
-async def _choices(session: AsyncSession, workspace_id: int) -> dict[str, Any]:
+async def _choices(session: AsyncSession, workspace_id: Id) -> dict[str, Any]:
     return {
         "roles": ROLES,
         "teams": await repository.teams(session, workspace_id),
@@ -136,7 +137,7 @@ async def _edit_form(
     request: Request,
     p: Principal,
     session: AsyncSession,
-    user_id: int,
+    user_id: Id,
     *,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
@@ -162,14 +163,14 @@ async def _edit_form(
 
 @router.get("/admin/users/{user_id:int}")
 async def edit_user(
-    request: Request, user_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, user_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     return await _edit_form(request, p, session, user_id)
 
 
 @router.post("/admin/users/{user_id:int}")
 async def save_user(
-    request: Request, user_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, user_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     try:
@@ -205,7 +206,7 @@ async def save_user(
 
 @router.post("/admin/users/{user_id:int}/password")
 async def reset_password(
-    request: Request, user_id: int, p: AdminPrincipal, session: SessionDep
+    request: Request, user_id: Id, p: AdminPrincipal, session: SessionDep
 ) -> Response:
     form = await request.form()
     try:

@@ -21,6 +21,7 @@ from omniline.conversations.ingest import get_batcher
 from omniline.conversations.models import Attachment, Conversation, Message
 from omniline.conversations.views import widget_message_view
 from omniline.errors import DomainError, Invalid, NotFound, Unauthorized
+from omniline.kit.ids import Cursor, Id
 from omniline.kit.routing import router as make_router
 from omniline.kit.uploads import file_response, read_limited
 from omniline.realtime import socket
@@ -54,7 +55,7 @@ async def start_session(body: SessionIn, session: SessionDep) -> dict[str, Any]:
 
 @router.get("/messages")
 async def list_messages(
-    visitor: CurrentVisitor, session: SessionDep, after_id: int | None = None
+    visitor: CurrentVisitor, session: SessionDep, after_id: Cursor | None = None
 ) -> dict[str, Any]:
     return {"items": await service.visitor_messages(session, visitor, after_id)}
 
@@ -100,7 +101,7 @@ async def post_attachment(request: Request, visitor: CurrentVisitor) -> dict[str
 
 @router.get("/attachments/{attachment_id}")
 async def get_attachment(
-    attachment_id: int, visitor: CurrentVisitor, session: SessionDep
+    attachment_id: Id, visitor: CurrentVisitor, session: SessionDep
 ) -> FileResponse:
     row = (
         await session.execute(

@@ -15,6 +15,7 @@ from omniline.conversations import service
 from omniline.conversations.views import message_view
 from omniline.errors import Invalid, NotFound
 from omniline.inboxes.models import Inbox
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1/whatsapp", tags=["whatsapp"])
@@ -30,7 +31,7 @@ class TemplateIn(BaseModel):
     params: Annotated[list[Annotated[str, Field(max_length=PARAM_MAX)]], Field(max_length=50)] = []
 
 
-async def _whatsapp_inbox(session: AsyncSession, p: Principal, conv_id: int) -> Inbox:
+async def _whatsapp_inbox(session: AsyncSession, p: Principal, conv_id: Id) -> Inbox:
     conv = await service.get_visible(session, p, conv_id)
     inbox = await session.get(Inbox, conv.inbox_id)
     if inbox is None or inbox.channel != "whatsapp":
@@ -61,14 +62,14 @@ def _check_params(template: dict[str, Any], params: list[str]) -> list[str]:
 
 
 @router.get("/conversations/{conv_id}/templates")
-async def list_templates(conv_id: int, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+async def list_templates(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     inbox = await _whatsapp_inbox(session, p, conv_id)
     return {"items": [_view(t) for t in templates.usable(inbox)]}
 
 
 @router.post("/conversations/{conv_id}/template", status_code=201)
 async def send_template(
-    conv_id: int, body: TemplateIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id, body: TemplateIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     inbox = await _whatsapp_inbox(session, p, conv_id)
     template = templates.find(inbox, body.name, body.language)

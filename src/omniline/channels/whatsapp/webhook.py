@@ -27,6 +27,7 @@ from omniline.conversations.ingest import get_batcher
 from omniline.db import sessionmaker, unit_of_work
 from omniline.errors import BadRequest, Forbidden, NotFound, TooLarge, Unauthorized
 from omniline.inboxes import repository as inboxes
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ async def receive(inbox_key: str, request: Request) -> Response:
     return Response(b'{"ok":true}', media_type="application/json")
 
 
-async def _statuses(inbox_id: int, reports: list[StatusReport]) -> None:
+async def _statuses(inbox_id: Id, reports: list[StatusReport]) -> None:
     async with unit_of_work() as session:
         for r in reports:
             await update_delivery_status(session, inbox_id, r.external_id, r.status, r.error)
