@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from omniline.auth.session_watch import SessionWatch
         from omniline.conversations.ingest import reset_batcher
         from omniline.jobs.runner import Runner
         from omniline.kit.background import Background
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.init_engine(settings)
         realtime = init_realtime(settings.redis_url, settings.realtime_buffer)
         await realtime.start()
+        watch = SessionWatch(realtime.hub, settings.session_check_seconds)
+        watch.start()
         runner = None
         background = Background()
         if settings.run_jobs:
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await watch.stop()
             await background.stop()
             if runner is not None:
                 await runner.stop()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     run_jobs: bool = True
     realtime_buffer: int = Field(default=10_000, gt=0)
     heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # How often each web process checks that its open staff sockets' sessions are still
+    # valid (revoked, expired, user deactivated) and reloads changed memberships: one query.
+    session_check_seconds: float = Field(default=1.0, gt=0, le=60)
     secure_cookies: bool = False
     db_pool_size: int = Field(default=20, gt=0)
     # uvicorn's WebSocket implementation, and per-message compression: off, since a zlib

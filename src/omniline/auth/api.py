@@ -2,22 +2,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from omniline.auth import service
+from fastapi import Request, Response
+
+from omniline.auth import service, sessions
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.auth.models import TokenKind
 from omniline.auth.schemas import LoginIn, LoginOut, UserOut
 from omniline.config import get_settings
 from omniline.kit.clock import iso
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/login", response_model=LoginOut)
-async def login(body: LoginIn, session: SessionDep) -> dict[str, Any]:
+async def login(body: LoginIn, request: Request, session: SessionDep) -> dict[str, Any]:
     user = await service.authenticate(session, body.email, body.password)
     secret, token = await service.do_issue_token(
-        session, user, TokenKind.access, hours=get_settings().access_token_hours
+        session,
+        user,
+        TokenKind.access,
+        hours=get_settings().access_token_hours,
+        client_ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", ""),
     )
     return {
         "access_token": secret,
@@ -37,3 +45,55 @@ async def me(p: CurrentPrincipal) -> dict[str, Any]:
         "locale": p.locale,
         "workspace_id": p.workspace_id,
     }
+
+
+def _session_view(v: sessions.SessionView) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "kind": v.kind,
+        "created_at": iso(v.created_at),
+        "last_used_at": iso(v.last_used_at) if v.last_used_at else None,
+        "expires_at": iso(v.expires_at) if v.expires_at else None,
+        "client_ip": v.client_ip,
+        "user_agent": v.user_agent,
+        "current": v.current,
+    }
+
+
+@router.get("/auth/sessions")
+async def my_sessions(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """The caller's signed-in browsers and apps (bearer tokens from /auth/login)."""
+    return {"items": [_session_view(v) for v in await sessions.sessions_of(session, p, p.user_id)]}
+
+
+@router.delete("/auth/sessions/{session_id}", status_code=204)
+async def end_my_session(session_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
+    await sessions.do_end_session(session, p, p.user_id, session_id)
+    return Response(status_code=204)
+
+
+@router.post("/auth/logout-everywhere", status_code=204)
+async def logout_everywhere(p: CurrentPrincipal, session: SessionDep) -> Response:
+    """Ends every session of the caller, this one included (integration tokens stay)."""
+    await sessions.do_end_all(session, p, p.user_id)
+    return Response(status_code=204)
+
+
+@router.get("/users/{user_id}/sessions")
+async def user_sessions(user_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """An admin's view of a colleague's sessions (one's own without being admin)."""
+    return {"items": [_session_view(v) for v in await sessions.sessions_of(session, p, user_id)]}
+
+
+@router.delete("/users/{user_id}/sessions/{session_id}", status_code=204)
+async def end_user_session(
+    user_id: Id, session_id: Id, p: CurrentPrincipal, session: SessionDep
+) -> Response:
+    await sessions.do_end_session(session, p, user_id, session_id)
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/logout-everywhere", status_code=204)
+async def user_logout_everywhere(user_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
+    await sessions.do_end_all(session, p, user_id)
+    return Response(status_code=204)

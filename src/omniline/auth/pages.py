@@ -89,7 +89,12 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     except Unauthorized:
         return _login_page(request, error=WRONG_LOGIN, next_=next_, status=401)
     secret, _ = await service.do_issue_token(
-        session, user, TokenKind.session, hours=settings.session_cookie_hours
+        session,
+        user,
+        TokenKind.session,
+        hours=settings.session_cookie_hours,
+        client_ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", ""),
     )
     response = RedirectResponse(next_, status_code=303)
     response.set_cookie(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.auth import access, repository
+from omniline.auth import access, repository, sessions
 from omniline.auth.models import AuthToken, Role, TokenKind, User
 from omniline.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from omniline.auth.principal import Principal
@@ -33,7 +33,14 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
 
 
 async def do_issue_token(
-    session: AsyncSession, user: User, kind: TokenKind, *, hours: int | None, name: str = ""
+    session: AsyncSession,
+    user: User,
+    kind: TokenKind,
+    *,
+    hours: int | None,
+    name: str = "",
+    client_ip: str = "",
+    user_agent: str = "",
 ) -> tuple[str, AuthToken]:
     secret = new_secret()
     token = AuthToken(
@@ -43,6 +50,8 @@ async def do_issue_token(
         token_hash=digest(secret),
         name=name,
         expires_at=utcnow() + timedelta(hours=hours) if hours else None,
+        client_ip=client_ip[:64],
+        user_agent=user_agent[: sessions.USER_AGENT_MAX],
     )
     session.add(token)
     await session.flush()
@@ -70,9 +79,7 @@ async def principal_from_token(
         or not user.active
     ):
         raise Unauthorized("the token is expired or revoked")
-    if token.kind == TokenKind.api.value and (
-        token.last_used_at is None or token.last_used_at <= now - LAST_USED_EVERY
-    ):
+    if token.last_used_at is None or token.last_used_at <= now - LAST_USED_EVERY:
         token.last_used_at = now  # committed with the request's unit of work
     return await principal_for(session, user, token_id=token.id)
 
@@ -143,7 +150,10 @@ async def do_update_user(
     locale: str | None = None,
     password: str | None = None,
     active: bool | None = None,
+    keep_token_id: int | None = None,
 ) -> User:
+    """Every path that changes a user comes here (pages, API, CLI), so access taken away ends
+    their sessions at once (auth/sessions.py); ``keep_token_id`` spares the actor's own."""
     # ``None`` keeps a field; an empty string is checked (and refused), never stored.
     _check_user_fields(
         user.email,
@@ -152,6 +162,8 @@ async def do_update_user(
         user.role if role is None else role,
         user.locale if locale is None else locale,
     )
+    deactivated = active is False and user.active
+    ends_sessions = password is not None or (role is not None and role != user.role)
     if name is not None:
         user.name = name.strip()
     if role is not None:
@@ -163,6 +175,10 @@ async def do_update_user(
     if active is not None:
         user.active = active
     await session.flush()
+    if deactivated:
+        await sessions.do_end_sessions(session, user.id, kinds=sessions.EVERY_KIND)
+    elif ends_sessions:
+        await sessions.do_end_sessions(session, user.id, keep_token_id=keep_token_id)
     return user
 
 
@@ -206,18 +222,8 @@ async def do_reset_password(
     Their long-lived API tokens stay valid, and so does the actor's own current session.
     """
     user = await _colleague(session, actor, user_id)
-    await do_update_user(session, user, password=password)
-    keep = actor.token_id if actor.token_id is not None else -1
-    await session.execute(
-        update(AuthToken)
-        .where(
-            AuthToken.user_id == user.id,
-            AuthToken.kind.in_([TokenKind.session.value, TokenKind.access.value]),
-            AuthToken.revoked_at.is_(None),
-            AuthToken.id != keep,
-        )
-        .values(revoked_at=utcnow())
-    )
+    keep = actor.token_id if actor.user_id == user.id else None
+    await do_update_user(session, user, password=password, keep_token_id=keep)
     return user
 
 

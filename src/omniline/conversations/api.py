@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -254,6 +255,7 @@ async def stream(ws: WebSocket) -> None:
     if not token:
         await socket.refuse(ws, 4401, "sign in first")
         return
+    loaded_at = time.time()
     try:
         async with sessionmaker()() as session:
             principal = await auth_service.principal_from_token(session, token, kinds)
@@ -261,4 +263,5 @@ async def stream(ws: WebSocket) -> None:
         await socket.refuse(ws, 4401, exc.message)
         return
     await ws.accept()
-    await socket.serve(ws, StaffConnection(principal), ws.query_params.get("last_event_id"))
+    conn = StaffConnection(principal, loaded_at)
+    await socket.serve(ws, conn, ws.query_params.get("last_event_id"))

@@ -79,12 +79,20 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
 
 
 class Connection:
-    __slots__ = ("closed", "overflowed", "queue")
+    __slots__ = ("close_code", "close_reason", "closed", "overflowed", "queue")
 
     def __init__(self) -> None:
         self.queue = FrameQueue(QUEUE_LIMIT)
         self.overflowed = False
         self.closed = False
+        self.close_code = 1000
+        self.close_reason = ""
+
+    def end(self, code: int, reason: str) -> None:
+        """The server ends the socket (access taken away): the client reads ``code``."""
+        self.close_code = code
+        self.close_reason = reason
+        self.close()
 
     def push(self, frame: str) -> None:
         try:
@@ -99,11 +107,13 @@ class Connection:
 
 
 class StaffConnection(Connection):
-    __slots__ = ("principal",)
+    __slots__ = ("loaded_at", "principal")
 
-    def __init__(self, principal: Principal) -> None:
+    def __init__(self, principal: Principal, loaded_at: float = 0.0) -> None:
         super().__init__()
         self.principal = principal
+        # When ``principal`` was read (Unix seconds): memberships changed later reload it.
+        self.loaded_at = loaded_at
 
 
 class VisitorConnection(Connection):
@@ -138,6 +148,9 @@ class Hub:
             _discard(self._staff, conn.principal.workspace_id, conn)
         elif isinstance(conn, VisitorConnection):
             _discard(self._visitors, conn.visitor.contact_id, conn)
+
+    def staff_connections(self) -> list[StaffConnection]:
+        return [conn for group in self._staff.values() for conn in group]
 
     @property
     def size(self) -> int:

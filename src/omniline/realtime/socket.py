@@ -60,7 +60,9 @@ async def serve(ws: WebSocket, conn: Connection, last_event_id: str | None) -> N
         with contextlib.suppress(BaseException):
             await reader
         with contextlib.suppress(Exception):
-            await ws.close()
+            # A close reason may carry at most 123 bytes.
+            reason = conn.close_reason.encode()[:120].decode(errors="ignore")
+            await ws.close(code=conn.close_code, reason=reason)
 
 
 async def _send_queued(ws: WebSocket, conn: Connection) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,6 +17,8 @@ class Workspace(IdMixin, CreatedMixin, Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     default_locale: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # When queue or team memberships last changed: open staff sockets reload what they may see.
+    access_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Team(IdMixin, CreatedMixin, Base):

@@ -15,6 +15,7 @@ from omniline.workspaces import (
     pages_inboxes,
     pages_jobs,
     pages_queues,
+    pages_sessions,
     pages_teams,
     pages_tokens,
     pages_users,
@@ -34,3 +35,4 @@ async def admin_index(request: Request, p: AdminPrincipal, session: SessionDep) 
 for _module in (pages_users, pages_teams, pages_queues, pages_inboxes, pages_tokens, pages_jobs):
     router.include_router(_module.router)
 router.include_router(pages_channels.router)
+router.include_router(pages_sessions.router)

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from omniline.auth import repository as users
 from omniline.auth import service as auth_service
+from omniline.auth import sessions
 from omniline.auth.deps import SessionDep
 from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
@@ -147,10 +148,20 @@ async def _edit_form(
     if form is None:
         form = _stored(user, await service.memberships(session, p.workspace_id))
     ctx = await _choices(session, p.workspace_id)
+    live = await sessions.sessions_of(session, p, user.id)
     return page(
         request,
         p,
         "admin/user_edit.html",
+        sessions=[
+            {
+                "created": when(s.created_at),
+                "last_used": when(s.last_used_at),
+                "client_ip": s.client_ip,
+                "user_agent": s.user_agent,
+            }
+            for s in live
+        ],
         status=status,
         target=user,
         created=when(user.created_at),
@@ -224,3 +235,11 @@ async def reset_password(
             status=form_status(exc),
         )
     return redirect(f"/admin/users/{user_id}", ok="password_reset")
+
+
+@router.post("/admin/users/{user_id:int}/logout-everywhere")
+async def logout_everywhere(
+    request: Request, user_id: Id, p: AdminPrincipal, session: SessionDep
+) -> Response:
+    await sessions.do_end_all(session, p, user_id)
+    return redirect(f"/admin/users/{user_id}", ok="signed_out")

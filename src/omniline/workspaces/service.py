@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth.models import AuthToken, TokenKind, User
@@ -14,6 +14,7 @@ from omniline.errors import Conflict, Invalid, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.jobs.models import Job, JobState
+from omniline.kit.clock import utcnow
 from omniline.workspaces import repository
 from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Workspace
 
@@ -77,8 +78,18 @@ async def do_create_queue(
         raise Invalid("team_id", "no such team in this workspace")
     queue = Queue(workspace_id=workspace_id, name=name.strip(), team_id=team_id, priority=priority)
     session.add(queue)
+    if team_id is not None:  # the team's supervisors see the new queue
+        await touch_access(session, workspace_id)
     await session.flush()
     return queue
+
+
+async def touch_access(session: AsyncSession, workspace_id: int) -> None:
+    """Memberships changed: open staff sockets of the workspace reload which queues they see
+    (auth/session_watch.py), within a second."""
+    await session.execute(
+        update(Workspace).where(Workspace.id == workspace_id).values(access_changed_at=utcnow())
+    )
 
 
 async def _user_in(session: AsyncSession, workspace_id: int, user_id: int) -> User:
@@ -99,6 +110,7 @@ async def do_set_queue_members(
         await _user_in(session, workspace_id, uid)
     await session.execute(delete(QueueMember).where(QueueMember.queue_id == queue_id))
     session.add_all(QueueMember(queue_id=queue_id, user_id=uid) for uid in sorted(set(user_ids)))
+    await touch_access(session, workspace_id)
     await session.flush()
 
 
@@ -111,6 +123,7 @@ async def do_add_queue_member(
     found = await session.get(QueueMember, (queue_id, user_id))
     if found is None:
         session.add(QueueMember(queue_id=queue_id, user_id=user_id))
+        await touch_access(session, workspace_id)
         await session.flush()
 
 
@@ -123,6 +136,7 @@ async def do_set_team_members(
         await _user_in(session, workspace_id, uid)
     await session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
     session.add_all(TeamMember(team_id=team_id, user_id=uid) for uid in sorted(set(user_ids)))
+    await touch_access(session, workspace_id)
     await session.flush()
 
 
@@ -181,6 +195,7 @@ async def do_set_user_memberships(
     await session.execute(delete(QueueMember).where(QueueMember.user_id == user_id))
     session.add_all(TeamMember(team_id=tid, user_id=user_id) for tid in sorted(teams))
     session.add_all(QueueMember(queue_id=qid, user_id=user_id) for qid in sorted(queues))
+    await touch_access(session, workspace_id)
     await session.flush()
 
 
