@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from omniline.auth.session_watch import SessionWatch
+        from omniline.auth.throttle import init_throttle
         from omniline.conversations.ingest import reset_batcher
         from omniline.jobs.runner import Runner
         from omniline.kit.background import Background
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.init_engine(settings)
         realtime = init_realtime(settings.redis_url, settings.realtime_buffer)
         await realtime.start()
+        init_throttle(settings)
         watch = SessionWatch(realtime.hub, settings.session_check_seconds)
         watch.start()
         runner = None
@@ -120,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers() or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # How often each web process checks that its open staff sockets' sessions are still
     # valid (revoked, expired, user deactivated) and reloads changed memberships: one query.
     session_check_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Login throttling (auth/throttle.py), in the `limits` notation "N/period": failed sign-ins
+    # per account and per client address, and failed widget identity checks per address.
+    login_limit_per_account: str = "10/15 minutes"
+    login_limit_per_address: str = "100/15 minutes"
+    widget_identity_limit_per_address: str = "30/15 minutes"
     secure_cookies: bool = False
     db_pool_size: int = Field(default=20, gt=0)
     # uvicorn's WebSocket implementation, and per-message compression: off, since a zlib

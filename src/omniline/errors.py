@@ -14,6 +14,9 @@ class DomainError(Exception):
         self.message = message
         self.fields = fields or []
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
     def body(self) -> dict[str, Any]:
         err: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
@@ -62,3 +65,17 @@ class Invalid(DomainError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", fields=[{"field": field, "message": message}])
+
+
+class TooManyRequests(DomainError):
+    """A limit was reached (login throttling): try again after ``retry_after`` seconds."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -5,7 +5,8 @@ from typing import Any
 from fastapi import Request, Response
 
 from omniline.auth import service, sessions
-from omniline.auth.deps import CurrentPrincipal, SessionDep
+from omniline.auth.deps import CurrentPrincipal, SessionDep, client_of
+from omniline.auth.login import do_sign_in
 from omniline.auth.models import TokenKind
 from omniline.auth.schemas import LoginIn, LoginOut, UserOut
 from omniline.config import get_settings
@@ -18,7 +19,8 @@ router = make_router(prefix="/api/v1", tags=["auth"])
 
 @router.post("/auth/login", response_model=LoginOut)
 async def login(body: LoginIn, request: Request, session: SessionDep) -> dict[str, Any]:
-    user = await service.authenticate(session, body.email, body.password)
+    client = client_of(request)
+    user = await do_sign_in(session, body.email, body.password, client, method="api")
     secret, token = await service.do_issue_token(
         session,
         user,

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth import service
+from omniline.auth.login import Client
 from omniline.auth.models import TokenKind
 from omniline.auth.principal import Principal, Visitor
 from omniline.auth.tokens import csrf_for, csrf_matches, read_visitor_token
@@ -17,6 +18,13 @@ from omniline.errors import DomainError, Forbidden, Unauthorized
 
 SESSION_COOKIE = "omniline_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def client_of(request: Request) -> Client:
+    """The client address (as the ASGI server saw it, after its proxy-header handling) and
+    browser, for throttling, the sessions list and the audit log."""
+    host = request.client.host if request.client else ""
+    return Client(host, request.headers.get("user-agent", ""))
 
 
 async def get_session(request: Request) -> AsyncSession:

@@ -9,11 +9,12 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from omniline.auth import service
-from omniline.auth.deps import SESSION_COOKIE, PagePrincipal, SessionDep
+from omniline.auth.deps import SESSION_COOKIE, PagePrincipal, SessionDep, client_of
+from omniline.auth.login import do_sign_in
 from omniline.auth.models import TokenKind, User
 from omniline.auth.tokens import csrf_matches
 from omniline.config import get_settings
-from omniline.errors import Invalid, Unauthorized
+from omniline.errors import Invalid, TooManyRequests, Unauthorized
 from omniline.kit.routing import router as make_router
 from omniline.web.i18n import LOCALES, gettext, negotiate
 from omniline.web.templating import render
@@ -44,6 +45,7 @@ def N_(message: str) -> str:
 
 FORM_EXPIRED = N_("The form expired; please try again.")
 WRONG_LOGIN = N_("Wrong email or password.")
+LOCKED_OUT = N_("Too many sign-in attempts. Wait a few minutes, then try again.")
 
 
 def _login_page(request: Request, *, error: str | None, next_: str, status: int = 200) -> Response:
@@ -82,10 +84,19 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     next_ = _safe_next(str(form.get("next") or ""))
     if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf_token"))):
         return _login_page(request, error=FORM_EXPIRED, next_=next_, status=403)
+    client = client_of(request)
     try:
-        user: User = await service.authenticate(
-            session, str(form.get("email") or ""), str(form.get("password") or "")
+        user: User = await do_sign_in(
+            session,
+            str(form.get("email") or ""),
+            str(form.get("password") or ""),
+            client,
+            method="password",
         )
+    except TooManyRequests as exc:
+        response = _login_page(request, error=LOCKED_OUT, next_=next_, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except Unauthorized:
         return _login_page(request, error=WRONG_LOGIN, next_=next_, status=401)
     secret, _ = await service.do_issue_token(

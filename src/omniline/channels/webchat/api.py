@@ -9,7 +9,8 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from omniline.auth.deps import CurrentVisitor, SessionDep
+from omniline.auth.deps import CurrentVisitor, SessionDep, client_of
+from omniline.auth.throttle import get_throttle
 from omniline.auth.tokens import read_visitor_token
 from omniline.channels.webchat import service
 from omniline.channels.webchat.liveness import get_liveness
@@ -42,15 +43,23 @@ async def _submit(item: InboundMessage) -> Any:
 
 
 @router.post("/sessions", status_code=201)
-async def start_session(body: SessionIn, session: SessionDep) -> dict[str, Any]:
-    return await service.do_start_session(
-        session,
-        get_settings(),
-        inbox_key=body.inbox_key,
-        identity=body.identity.model_dump() if body.identity else None,
-        previous_token=body.session_token,
-        locale=(body.locale or "")[:8] or None,
-    )
+async def start_session(body: SessionIn, request: Request, session: SessionDep) -> dict[str, Any]:
+    # Guessing signatures is throttled per client address (auth/throttle.py); anonymous
+    # sessions from that address still start.
+    checks = get_throttle().identity(client_of(request).ip) if body.identity else []
+    await get_throttle().check(*checks)
+    try:
+        return await service.do_start_session(
+            session,
+            get_settings(),
+            inbox_key=body.inbox_key,
+            identity=body.identity.model_dump() if body.identity else None,
+            previous_token=body.session_token,
+            locale=(body.locale or "")[:8] or None,
+        )
+    except Unauthorized:
+        await get_throttle().fail(*checks)
+        raise
 
 
 @router.get("/messages")
