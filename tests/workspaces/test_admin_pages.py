@@ -223,6 +223,9 @@ async def test_edit_user_and_reset_password(client: httpx.AsyncClient, demo: Dem
         },
     )
     assert r.status_code == 303
+    # A role change ends the user's sessions (docs/security.md): she signs in again.
+    assert (await client.get("/api/v1/me", headers=bearer(old_token))).status_code == 401
+    old_token = await staff_token(client, "agent@demo.omniline", "demo-agent")
     me = (await client.get("/api/v1/me", headers=bearer(old_token))).json()
     assert (me["name"], me["role"], me["locale"]) == ("Anna Lead", "supervisor", "ru")
 
