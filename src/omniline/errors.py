@@ -79,3 +79,16 @@ class TooManyRequests(DomainError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class TwoFactorRequired(Unauthorized):
+    """The password was right; a code from the authenticator app (or a recovery code) is
+    needed too: send it as ``otp``."""
+
+    code = "two_factor_required"
+
+
+class TwoFactorSetupRequired(Forbidden):
+    """The user's role must use two-factor sign-in and they have not set it up yet."""
+
+    code = "two_factor_setup_required"

@@ -4,12 +4,13 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from omniline.auth import service, sessions
+from omniline.auth import service, sessions, totp
 from omniline.auth.deps import CurrentPrincipal, SessionDep, client_of
-from omniline.auth.login import do_sign_in
+from omniline.auth.login import do_check_password, do_check_second_factor, do_record_success
 from omniline.auth.models import TokenKind
 from omniline.auth.schemas import LoginIn, LoginOut, UserOut
 from omniline.config import get_settings
+from omniline.errors import TwoFactorRequired, TwoFactorSetupRequired
 from omniline.kit.clock import iso
 from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
@@ -20,7 +21,17 @@ router = make_router(prefix="/api/v1", tags=["auth"])
 @router.post("/auth/login", response_model=LoginOut)
 async def login(body: LoginIn, request: Request, session: SessionDep) -> dict[str, Any]:
     client = client_of(request)
-    user = await do_sign_in(session, body.email, body.password, client, method="api")
+    user = await do_check_password(session, body.email, body.password, client, method="api")
+    method = "api"
+    if user.totp_secret:
+        if not body.otp:
+            raise TwoFactorRequired("send the code from the authenticator app as 'otp'")
+        method = await do_check_second_factor(session, user, body.otp, client)
+    elif await totp.required_for(session, user):
+        raise TwoFactorSetupRequired(
+            "your role requires two-factor sign-in: sign in to the web workspace once to set it up"
+        )
+    await do_record_success(session, user, client, method=method)
     secret, token = await service.do_issue_token(
         session,
         user,

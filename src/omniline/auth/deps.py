@@ -14,7 +14,7 @@ from omniline.auth.principal import Principal, Visitor
 from omniline.auth.tokens import csrf_for, csrf_matches, read_visitor_token
 from omniline.config import get_settings
 from omniline.db import sessionmaker
-from omniline.errors import DomainError, Forbidden, Unauthorized
+from omniline.errors import DomainError, Forbidden, TwoFactorSetupRequired, Unauthorized
 
 SESSION_COOKIE = "omniline_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -68,8 +68,14 @@ async def _principal(request: Request, session: AsyncSession) -> Principal:
     return principal
 
 
+# What a session that may only set up two-factor sign-in can reach.
+SETUP_PATHS = ("/me/two-factor", "/logout", "/me/locale")
+
+
 async def current_principal(request: Request, session: SessionDep) -> Principal:
     principal = await _principal(request, session)
+    if principal.setup_only and not request.url.path.startswith(SETUP_PATHS):
+        raise TwoFactorSetupRequired("set up two-factor sign-in first, on /me/two-factor")
     request.state.principal = principal
     return principal
 
@@ -82,6 +88,13 @@ class LoginRequired(DomainError):
 
     status = 303
     code = "login_required"
+    target: str | None = None
+
+
+class TwoFactorSetupRedirect(LoginRequired):
+    """Raised by pages: the user must set up two-factor sign-in before anything else."""
+
+    target = "/me/two-factor"
 
 
 async def page_principal(request: Request, session: SessionDep) -> Principal:
@@ -89,6 +102,8 @@ async def page_principal(request: Request, session: SessionDep) -> Principal:
         return await current_principal(request, session)
     except Unauthorized as exc:
         raise LoginRequired("sign in first") from exc
+    except TwoFactorSetupRequired as exc:
+        raise TwoFactorSetupRedirect(exc.message) from exc
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline import db
-from omniline.auth import repository
+from omniline.auth import repository, totp
 from omniline.auth.models import User
 from omniline.auth.passwords import DUMMY_HASH, verify_password
 from omniline.auth.throttle import get_throttle
@@ -53,9 +53,11 @@ async def _record_failure(
         await emit(session, _event("auth.login_failed", user, email, client, method, reason))
 
 
-async def do_sign_in(
+async def do_check_password(
     session: AsyncSession, email: str, password: str, client: Client, *, method: str
 ) -> User:
+    """The first step: throttled, failures recorded. The caller records the success
+    (:func:`do_record_success`) once every step passed."""
     throttle = get_throttle()
     checks = throttle.login(email, client.ip)
     user = await repository.user_by_email(session, email)
@@ -77,6 +79,40 @@ async def do_sign_in(
         await _record_failure(user, email, client, method, reason)
         raise Unauthorized(WRONG)
     assert user is not None
-    await throttle.clear(*checks[0])
-    await emit(session, _event("auth.login_succeeded", user, email, client, method))
+    return user
+
+
+async def do_check_second_factor(
+    session: AsyncSession, user: User, code: str, client: Client
+) -> str:
+    """The second step, throttled like the first; returns "totp" or "recovery_code"."""
+    throttle = get_throttle()
+    checks = throttle.login(user.email, client.ip)
+    try:
+        await throttle.check(*checks)
+    except TooManyRequests:
+        await _record_failure(user, user.email, client, "totp", "locked_out")
+        raise
+    try:
+        return await totp.check_second_factor(session, user, code)
+    except Unauthorized:
+        await throttle.fail(*checks)
+        await _record_failure(user, user.email, client, "totp", "wrong_otp")
+        raise
+
+
+async def do_record_success(
+    session: AsyncSession, user: User, client: Client, *, method: str
+) -> None:
+    throttle = get_throttle()
+    await throttle.clear(*throttle.login(user.email, client.ip)[0])
+    await emit(session, _event("auth.login_succeeded", user, user.email, client, method))
+
+
+async def do_sign_in(
+    session: AsyncSession, email: str, password: str, client: Client, *, method: str
+) -> User:
+    """Password only (no second factor asked): the first step and the success together."""
+    user = await do_check_password(session, email, password, client, method=method)
+    await do_record_success(session, user, client, method=method)
     return user

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniline.kit.models import Base, BigId, CreatedMixin, IdMixin
@@ -36,6 +36,11 @@ class User(IdMixin, CreatedMixin, Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.agent.value)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(default=True)
+    # Two-factor (auth/totp.py): the base32 secret once confirmed, one being set up, and the
+    # last 30-second step accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AuthToken(IdMixin, CreatedMixin, Base):
@@ -58,3 +63,17 @@ class AuthToken(IdMixin, CreatedMixin, Base):
     # Where the session was opened, shown in the list of sessions (never used to decide access).
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+    # "2fa_setup": a session that may only set up two-factor (its role requires it).
+    scope: Mapped[str] = mapped_column(String(16), default="")
+
+
+class RecoveryCode(IdMixin, CreatedMixin, Base):
+    """A single-use code to sign in without the authenticator app; only a hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

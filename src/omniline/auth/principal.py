@@ -16,6 +16,8 @@ class Principal:
     # Queues whose conversations this person may open; ``None`` means every queue.
     queue_ids: frozenset[int] | None
     token_id: int | None = None
+    # A session that may only set up two-factor sign-in (its role requires it).
+    setup_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

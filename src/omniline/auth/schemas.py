@@ -8,6 +8,8 @@ from omniline.kit.ids import Id
 class LoginIn(BaseModel):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    # A code from the authenticator app, or a recovery code, for users with two-factor on.
+    otp: str | None = Field(default=None, max_length=64)
 
 
 class UserOut(BaseModel):

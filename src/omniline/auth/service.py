@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -41,6 +42,7 @@ async def do_issue_token(
     name: str = "",
     client_ip: str = "",
     user_agent: str = "",
+    scope: str = "",
 ) -> tuple[str, AuthToken]:
     secret = new_secret()
     token = AuthToken(
@@ -52,6 +54,7 @@ async def do_issue_token(
         expires_at=utcnow() + timedelta(hours=hours) if hours else None,
         client_ip=client_ip[:64],
         user_agent=user_agent[: sessions.USER_AGENT_MAX],
+        scope=scope,
     )
     session.add(token)
     await session.flush()
@@ -81,7 +84,10 @@ async def principal_from_token(
         raise Unauthorized("the token is expired or revoked")
     if token.last_used_at is None or token.last_used_at <= now - LAST_USED_EVERY:
         token.last_used_at = now  # committed with the request's unit of work
-    return await principal_for(session, user, token_id=token.id)
+    principal = await principal_for(session, user, token_id=token.id)
+    if token.scope:
+        principal = dataclasses.replace(principal, setup_only=True)
+    return principal
 
 
 async def principal_for(

@@ -262,6 +262,9 @@ async def stream(ws: WebSocket) -> None:
     except DomainError as exc:
         await socket.refuse(ws, 4401, exc.message)
         return
+    if principal.setup_only:
+        await socket.refuse(ws, 4403, "set up two-factor sign-in first")
+        return
     await ws.accept()
     conn = StaffConnection(principal, loaded_at)
     await socket.serve(ws, conn, ws.query_params.get("last_event_id"))

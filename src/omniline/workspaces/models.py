@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,6 +20,8 @@ class Workspace(IdMixin, CreatedMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # When queue or team memberships last changed: open staff sockets reload what they may see.
     access_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Roles that must use two-factor sign-in (auth/totp.py).
+    two_factor_roles: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Team(IdMixin, CreatedMixin, Base):

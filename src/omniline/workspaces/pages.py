@@ -18,6 +18,7 @@ from omniline.workspaces import (
     pages_sessions,
     pages_teams,
     pages_tokens,
+    pages_twofactor,
     pages_users,
     service,
 )
@@ -36,3 +37,4 @@ for _module in (pages_users, pages_teams, pages_queues, pages_inboxes, pages_tok
     router.include_router(_module.router)
 router.include_router(pages_channels.router)
 router.include_router(pages_sessions.router)
+router.include_router(pages_twofactor.router)

@@ -34,7 +34,7 @@ OK_CODES = frozenset(
     {
         "user_created", "user_saved", "password_reset", "team_created", "team_saved",
         "queue_created", "queue_saved", "inbox_created", "inbox_saved", "token_revoked",
-        "job_retried", "signed_out",
+        "job_retried", "signed_out", "two_factor_saved", "two_factor_reset",
     }
 )  # fmt: skip
 ERROR_CODES = frozenset({"not_found", "job_not_failed"})

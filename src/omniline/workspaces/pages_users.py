@@ -18,6 +18,7 @@ from omniline.auth.principal import Principal
 from omniline.errors import DomainError, NotFound
 from omniline.kit.ids import Id
 from omniline.workspaces import repository, service
+from omniline.workspaces.models import Workspace
 from omniline.workspaces.pages_common import (
     AdminPrincipal,
     admin_router,
@@ -82,7 +83,9 @@ async def list_users(request: Request, p: AdminPrincipal, session: SessionDep) -
         }
         for u in await users.users_of(session, p.workspace_id)
     ]
-    return page(request, p, "admin/users.html", rows=rows)
+    ws = await session.get(Workspace, p.workspace_id)
+    roles = list(ws.two_factor_roles or []) if ws else []
+    return page(request, p, "admin/users.html", rows=rows, two_factor_roles=roles)
 
 
 async def _new_form(
