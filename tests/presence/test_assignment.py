@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from omniline import db
 from omniline.conversations.models import Conversation
 from omniline.jobs.models import Job
 from omniline.kit.clock import utcnow
+from omniline.presence import assignment
 from omniline.presence.models import Offer, QueueRouting
 from tests.conftest import Demo
 from tests.presence.helpers import (
@@ -191,3 +193,20 @@ async def test_acceptance_timeout_requeues_and_accept_keeps(demo: Demo) -> None:
     types = [e.type for e in await events_of(slow)]
     assert types[-1] == "requeued"
     assert "accepted" in [e.type for e in await events_of(fast)]
+
+
+async def test_least_loaded_reads_a_page_and_still_spreads(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two agents: whoever got one leaves the page, so the unread ones come next."""
+    monkeypatch.setattr(assignment, "PAGE", 2)
+    q = await _queue(demo)
+    agents = [await make_agent(demo, f"Agent {i}", [q], chat=3) for i in range(4)]
+    for u in agents:  # the first one online has been idle longest
+        await set_presence(demo, u, "online")
+    await _routing(demo, q, strategy="least_loaded")
+    await add_waiting(demo, q, 6, waited_seconds=60)
+    made = [m.user_id for m in await run(demo, q)]
+    assert made[:4] == agents
+    assert sorted(made[4:]) == sorted(agents[:2])  # then the longest idle of equal loads
+    assert [await open_load(u) for u in agents] == [2, 2, 1, 1]

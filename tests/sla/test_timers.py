@@ -286,3 +286,25 @@ async def test_the_list_sorts_by_due_time_with_keyset_pages(
     assert order == [(waiting, "first_response"), (answered, "resolution"), (no_sla, None)]
     newest = (await client.get("/api/v1/conversations", headers=admin)).json()["items"]
     assert newest[0]["id"] == answered  # the default stays newest activity first
+
+
+async def test_due_pages_run_from_timed_conversations_into_untimed_ones_by_id(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    untimed = [(await customer_writes(client, f"before {i}"))[1] for i in range(3)]
+    await make_policy(client, demo)
+    timed = [(await customer_writes(client, f"after {i}"))[1] for i in range(2)]
+    admin_login = await client.post(
+        "/api/v1/auth/login", json={"email": "admin@demo.omniline", "password": "demo-admin"}
+    )
+    admin = {"Authorization": f"Bearer {admin_login.json()['access_token']}"}
+    for limit in ("1", "3", "10"):  # pages inside, across and past the boundary
+        order, cursor = [], None
+        while True:
+            params = {"sort": "due", "limit": limit, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/api/v1/conversations", params=params, headers=admin)).json()
+            order += [i["id"] for i in page["items"] if i["id"] in untimed + timed]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert order == timed + sorted(untimed), limit

@@ -54,6 +54,8 @@ class Conversation(IdMixin, CreatedMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conv_ws_activity", "workspace_id", "last_activity_at", "id"),
+        # Conversations without an SLA due time, by id: the tail of the "due first" sort.
+        Index("ix_conv_ws_id", "workspace_id", "id"),
         Index("ix_conv_ws_status_activity", "workspace_id", "status", "last_activity_at", "id"),
         Index("ix_conv_ws_queue_activity", "workspace_id", "queue_id", "last_activity_at", "id"),
         Index("ix_conv_ws_assignee_activity", "workspace_id", "assignee_id", "last_activity_at"),
@@ -98,7 +100,10 @@ class ConversationTag(Base):
     """Index of tags for filtering; the list itself lives on ``Conversation.tags``."""
 
     __tablename__ = "conversation_tags"
-    __table_args__ = (Index("ix_conversation_tags_ws_tag", "workspace_id", "tag"),)
+    # Covering: a tag filter reads the conversation ids from the index alone.
+    __table_args__ = (
+        Index("ix_conversation_tags_ws_tag_conv", "workspace_id", "tag", "conversation_id"),
+    )
 
     conversation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth.models import User
@@ -20,7 +20,6 @@ from omniline.conversations.models import (
     Message,
 )
 from omniline.inboxes.models import Inbox
-from omniline.kit.models import UTCDateTime
 from omniline.sla.models import SlaDue
 from omniline.workspaces.models import Queue
 
@@ -81,7 +80,14 @@ async def rows_by_ids(session: AsyncSession, ids: list[int]) -> list[Row]:
     return _rows(await session.execute(_summary_select().where(Conversation.id.in_(ids))))
 
 
-def _apply(stmt: AnySelect, workspace_id: int, f: Filters, *, with_status: bool) -> AnySelect:
+def _apply(
+    stmt: AnySelect, workspace_id: int, f: Filters, *, with_status: bool, tag_join: bool = False
+) -> AnySelect:
+    """The filters' WHERE. ``tag_join``: a tag filter as a join from the tag index.
+
+    A conversation has a tag once (the key of ``conversation_tags``), so the join adds
+    no rows; it lets a count start from the tag's rows instead of every conversation.
+    """
     stmt = stmt.where(Conversation.workspace_id == workspace_id)
     if with_status and f.status:
         if f.status == "open":
@@ -98,7 +104,14 @@ def _apply(stmt: AnySelect, workspace_id: int, f: Filters, *, with_status: bool)
         stmt = stmt.where(Conversation.assignee_id.is_(None))
     elif f.assignee_id is not None:
         stmt = stmt.where(Conversation.assignee_id == f.assignee_id)
-    if f.tag:
+    if f.tag and tag_join:
+        stmt = stmt.join(
+            ConversationTag,
+            (ConversationTag.conversation_id == Conversation.id)
+            & (ConversationTag.workspace_id == workspace_id)
+            & (ConversationTag.tag == f.tag),
+        )
+    elif f.tag:
         tagged = select(ConversationTag.conversation_id).where(
             ConversationTag.workspace_id == workspace_id, ConversationTag.tag == f.tag
         )
@@ -131,11 +144,6 @@ async def page(
 NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def due_key() -> Any:
-    """The "due first" sort key: the earliest open SLA due time (sla.models.SlaDue)."""
-    return func.coalesce(SlaDue.due_at, literal(NO_DUE, UTCDateTime()), type_=UTCDateTime())
-
-
 async def page_by_due(
     session: AsyncSession,
     workspace_id: int,
@@ -144,14 +152,38 @@ async def page_by_due(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[Row]:
-    """Like :func:`page`, ordered by SLA due time (soonest and breached first), then id."""
-    key = due_key()
-    stmt = _apply(_page_select(), workspace_id, f, with_status=True)
-    if after is not None:
-        at, row_id = after
-        stmt = stmt.where(or_(key > at, and_(key == at, Conversation.id > row_id)))
-    stmt = stmt.order_by(key, Conversation.id).limit(limit)
-    return _page_rows(await session.execute(stmt))
+    """Like :func:`page`, ordered by SLA due time (soonest and breached first), then id.
+
+    Two index-ordered reads instead of one sort of every matching row: the
+    conversations with a due time (``ix_sla_due_ws_due``), then, when the page is not
+    full, those without one by id (their key is :data:`NO_DUE`).
+    """
+    at, row_id = after if after is not None else (None, 0)
+    rows: list[Row] = []
+    if at is None or at < NO_DUE:
+        due = _apply(
+            _summary_select()
+            .add_columns(SlaDue)
+            .join(SlaDue, SlaDue.conversation_id == Conversation.id)
+            .where(SlaDue.workspace_id == workspace_id),
+            workspace_id,
+            f,
+            with_status=True,
+        )
+        if at is not None:
+            due = due.where(
+                or_(SlaDue.due_at > at, and_(SlaDue.due_at == at, SlaDue.conversation_id > row_id))
+            )
+        due = due.order_by(SlaDue.due_at, SlaDue.conversation_id).limit(limit)
+        rows = _page_rows(await session.execute(due))
+        row_id = 0
+    if len(rows) < limit:
+        rest = _apply(_page_select(), workspace_id, f, with_status=True).where(
+            SlaDue.conversation_id.is_(None), Conversation.id > row_id
+        )
+        rest = rest.order_by(Conversation.id).limit(limit - len(rows))
+        rows += _page_rows(await session.execute(rest))
+    return rows
 
 
 async def counts(session: AsyncSession, workspace_id: int, f: Filters) -> dict[str, int]:
@@ -160,6 +192,7 @@ async def counts(session: AsyncSession, workspace_id: int, f: Filters) -> dict[s
         workspace_id,
         f,
         with_status=False,
+        tag_join=True,
     ).group_by(Conversation.status)
     found = {status: n for status, n in (await session.execute(stmt)).all()}
     out = {s: int(found.get(s, 0)) for s in ("bot", "queued", "assigned", "waiting_customer")}

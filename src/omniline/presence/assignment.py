@@ -42,7 +42,7 @@ from omniline.presence.models import (
     Strategy,
     kind_of,
 )
-from omniline.presence.strategies import Candidate, needs_all, rank
+from omniline.presence.strategies import Candidate, rank, sort_key
 from omniline.realtime.events import Audience, RealtimeEvent
 from omniline.realtime.service import publish_on_commit
 
@@ -176,8 +176,12 @@ class Pager:
         self.routing = routing
         self.strategy = Strategy(routing.strategy)
         self.default = int(getattr(defaults, kind.value))
-        self.limit = None if needs_all(self.strategy) else PAGE
+        self.limit = PAGE
         self.page: list[Candidate] = []
+        # Least loaded: the rank of the page's last row when more agents are left
+        # unread; an agent whose load grows past it leaves the page (someone unread may
+        # rank first now), so whoever the page ranks first is the queue's best.
+        self.bound: Any = None
         self.ranked: list[Candidate] | None = None  # the page in order, until it changes
 
     def _ranked(self) -> list[Candidate]:
@@ -202,7 +206,7 @@ class Pager:
     async def choose(self, session: AsyncSession, held: Held | None = None) -> int | None:
         fresh = not self.page
         if fresh:
-            self._set(await self._read(session, 0))
+            self._first(await self._read(session, 0))
         offset, size, ranked = 0, len(self.page), self._ranked()
         while True:
             for c in ranked:
@@ -224,13 +228,28 @@ class Pager:
                 offset += self.limit
             page = await self._read(session, offset)
             if offset == 0:
-                self._set(page)
+                self._first(page)
             size, ranked = len(page), rank(self.strategy, page, self.routing.last_user_id)
+
+    def _first(self, page: list[Candidate]) -> None:
+        """Keep the first page read from the top of the order."""
+        self._set(page)
+        full = self.strategy == Strategy.least_loaded and len(page) == self.limit
+        self.bound = self._key(page[-1]) if full else None
+
+    def _key(self, c: Candidate) -> Any:
+        return sort_key(self.strategy, self.routing.last_user_id, c)
 
     def assigned(self, user_id: int) -> None:
         if self.strategy == Strategy.least_loaded:
+            bumped = [replace(c, load=c.load + 1) if c.user_id == user_id else c for c in self.page]
+            bound = self.bound
             self._set(
-                [replace(c, load=c.load + 1) if c.user_id == user_id else c for c in self.page]
+                [
+                    c
+                    for c in bumped
+                    if c.free and (bound is None or c.user_id != user_id or self._key(c) <= bound)
+                ]
             )
         else:
             self._set([c for c in self.page if c.user_id != user_id])

@@ -50,7 +50,7 @@ def rank(
 
 
 def sql_order(strategy: Strategy, last_user_id: Any) -> list[Any]:
-    """ORDER BY of the candidate query; least_loaded needs loads, so it is ranked in Python.
+    """ORDER BY of the candidate query (least_loaded: see ``repository._least_loaded_stmt``).
 
     ``last_user_id`` is the round-robin pointer: a bind parameter (0 for "nobody yet"),
     so one prepared statement serves every run.
@@ -61,6 +61,6 @@ def sql_order(strategy: Strategy, last_user_id: Any) -> list[Any]:
     return [AgentState.idle_since, AgentState.user_id]
 
 
-def needs_all(strategy: Strategy) -> bool:
-    """Whether the strategy must see every eligible agent (it ranks by load)."""
-    return strategy == Strategy.least_loaded
+def sort_key(strategy: Strategy, last_user_id: int | None, candidate: Candidate) -> Any:
+    """The rank of one candidate (smaller is better), as :func:`rank` orders them."""
+    return _key(strategy, last_user_id)(candidate)

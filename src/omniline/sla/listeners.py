@@ -59,7 +59,9 @@ async def on_message(session: AsyncSession, event: DomainEvent) -> None:
 def register() -> None:
     from omniline.sla import jobs  # noqa: F401  (registers the sla_check handler)
 
-    hooks.on("conversation.created", on_queued)
+    # Not "conversation.created": its only sender (conversations.receive) follows it with
+    # "conversation.queued" for a conversation with a queue, and one without a queue has
+    # neither a policy nor timers to stop. Aligning twice cost two reads per conversation.
     hooks.on("conversation.queued", on_queued)
     hooks.on("conversation.reopened", on_reopened)
     hooks.on("conversation.resolved", on_resolved)

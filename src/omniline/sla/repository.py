@@ -55,10 +55,29 @@ async def policy_by_name(session: AsyncSession, workspace_id: int, name: str) ->
     )
 
 
+_POLICIES = "sla.active_policies"  # session.info key: {queue id: policy or None}
+
+
+def forget_policies(session: AsyncSession) -> None:
+    """A policy was written in this transaction: the next lookup reads them again."""
+    session.info.pop(_POLICIES, None)
+
+
 async def active_policy_for_queue(session: AsyncSession, queue_id: int) -> SlaPolicy | None:
-    return await session.scalar(
-        select(SlaPolicy).where(SlaPolicy.queue_id == queue_id, SlaPolicy.active.is_(True))
-    )
+    """The queue's active policy, read once per transaction and queue.
+
+    A batch of new conversations asked for it twice each (created, then queued).
+    """
+    tx = session.sync_session.get_transaction()
+    held = session.info.get(_POLICIES)
+    if held is None or held[0] is not tx:  # a new transaction: read afresh
+        held = session.info[_POLICIES] = (tx, {})
+    known: dict[int, SlaPolicy | None] = held[1]
+    if queue_id not in known:
+        known[queue_id] = await session.scalar(
+            select(SlaPolicy).where(SlaPolicy.queue_id == queue_id, SlaPolicy.active.is_(True))
+        )
+    return known[queue_id]
 
 
 async def policies_using_calendar(session: AsyncSession, calendar_id: int) -> list[SlaPolicy]:

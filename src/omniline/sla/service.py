@@ -187,6 +187,7 @@ async def do_create_policy(session: AsyncSession, p: Principal, body: PolicyIn) 
     values = await check_policy(session, p, body)
     policy = SlaPolicy(workspace_id=p.workspace_id, **values)
     session.add(policy)
+    repository.forget_policies(session)
     await session.flush()
     return policy
 
@@ -209,6 +210,7 @@ async def do_update_policy(
     for key, value in values.items():
         setattr(policy, key, value)
     policy.updated_at = utcnow()
+    repository.forget_policies(session)
     await session.flush()
     if moved:
         await _stop_timers(session, policy.id)
@@ -219,6 +221,7 @@ async def do_delete_policy(session: AsyncSession, p: Principal, policy_id: int) 
     policy = await _get_policy(session, p, policy_id)
     await _stop_timers(session, policy.id)
     await session.delete(policy)
+    repository.forget_policies(session)
     await session.flush()
 
 

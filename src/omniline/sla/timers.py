@@ -67,6 +67,16 @@ async def _open(
     target: str,
     started_at: datetime,
 ) -> SlaTimer | None:
+    timer = _timer(conv, clock, target, started_at)
+    if timer is not None:
+        await _schedule(session, [timer])
+    return timer
+
+
+def _timer(
+    conv: Conversation, clock: tuple[SlaPolicy, BusinessHours], target: str, started_at: datetime
+) -> SlaTimer | None:
+    """A new timer of ``target`` (not yet added), or None when the policy sets none."""
     policy, hours = clock
     seconds = target_seconds(policy, target)
     if not seconds:
@@ -80,7 +90,7 @@ async def _open(
     except ValueError:
         log.warning("SLA calendar of policy %s never opens; no %s timer", policy.id, target)
         return None
-    timer = SlaTimer(
+    return SlaTimer(
         workspace_id=conv.workspace_id,
         conversation_id=conv.id,
         policy_id=policy.id,
@@ -89,15 +99,21 @@ async def _open(
         due_at=due_at,
         warn_at=warn_at,
     )
-    session.add(timer)
+
+
+async def _schedule(session: AsyncSession, timers: list[SlaTimer]) -> None:
+    """Store new timers in one flush, then their checks at the warning and due times."""
+    session.add_all(timers)
     await session.flush()
-    payload = {"timer_id": timer.id}
-    if warn_at is not None:
+    for timer in timers:
+        payload = {"timer_id": timer.id}
+        if timer.warn_at is not None:
+            await jobs.enqueue(
+                session, JOB_KIND, payload, run_at=timer.warn_at, workspace_id=timer.workspace_id
+            )
         await jobs.enqueue(
-            session, JOB_KIND, payload, run_at=warn_at, workspace_id=conv.workspace_id
+            session, JOB_KIND, payload, run_at=timer.due_at, workspace_id=timer.workspace_id
         )
-    await jobs.enqueue(session, JOB_KIND, payload, run_at=due_at, workspace_id=conv.workspace_id)
-    return timer
 
 
 async def align(
@@ -116,9 +132,11 @@ async def align(
     started: dict[str, datetime] = {}
     kept: set[str] = set()
     changed = False
+    still_open: list[SlaTimer] = []
     for timer in await repository.open_timers(session, conv.id):
         if clock is not None and timer.policy_id == clock[0].id:
             kept.add(timer.target)
+            still_open.append(timer)
             continue
         timer.cancelled_at = at
         started[timer.target] = timer.started_at
@@ -129,13 +147,18 @@ async def align(
             wanted[Target.first_response.value] = conv.created_at
         if Target.next_response.value in started:
             wanted[Target.next_response.value] = started[Target.next_response.value]
-        for target, default_start in wanted.items():
-            if target in kept:
-                continue
-            opened = await _open(session, conv, clock, target, started.get(target, default_start))
-            changed = changed or opened is not None
+        opened = [
+            new
+            for target, default_start in wanted.items()
+            if target not in kept
+            and (new := _timer(conv, clock, target, started.get(target, default_start)))
+        ]
+        if opened:
+            await _schedule(session, opened)
+            still_open += opened
+            changed = True
     if changed:
-        await sync(session, conv)
+        await sync(session, conv, still_open)
 
 
 async def on_agent_reply(session: AsyncSession, conv: Conversation) -> None:
@@ -188,10 +211,17 @@ def due_view(values: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-async def sync(session: AsyncSession, conv: Conversation) -> None:
-    """Refresh the conversation's "due first" row and tell the lists."""
+async def sync(
+    session: AsyncSession, conv: Conversation, open_timers: list[SlaTimer] | None = None
+) -> None:
+    """Refresh the conversation's "due first" row and tell the lists.
+
+    ``open_timers``: the conversation's open timers when the caller has just read and
+    changed them all (:func:`align`), so they are not read again.
+    """
     await session.flush()
-    open_timers = await repository.open_timers(session, conv.id)
+    if open_timers is None:
+        open_timers = await repository.open_timers(session, conv.id)
     values: dict[str, Any] | None = None
     if open_timers:
         # A breached clock stays first: it is the one the supervisor must see.
