@@ -20,6 +20,7 @@ from omniline import __version__, db
 from omniline.auth.deps import LoginRequired
 from omniline.config import Settings, get_settings, set_settings
 from omniline.errors import DomainError
+from omniline.kit import log_redaction
 from omniline.kit.allowed_methods import allowed_methods
 from omniline.kit.security_headers import SecurityHeaders
 from omniline.wiring import include_routers, register_all
@@ -66,10 +67,24 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
     )
 
 
+async def _check_secrets_readable() -> None:
+    """Refuse to start when the encryption keys cannot read the stored channel secrets."""
+    from omniline.inboxes.secrets import check_readable
+    from omniline.kit.encryption import SecretsUnreadable
+
+    try:
+        async with db.sessionmaker()() as session:
+            await check_readable(session)
+    except SecretsUnreadable as exc:
+        log.critical("%s", exc)
+        raise
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:
         set_settings(settings)
     settings = get_settings()
+    log_redaction.install()
     register_all()
 
     @asynccontextmanager
@@ -83,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from omniline.realtime.service import init_realtime
 
         db.init_engine(settings)
+        await _check_secrets_readable()
         realtime = init_realtime(settings.redis_url, settings.realtime_buffer)
         await realtime.start()
         init_throttle(settings)

@@ -28,10 +28,12 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _migrate(settings: Settings) -> None:
+    from omniline.inboxes.commands import encrypt_stored_secrets
     from omniline.migrate import upgrade
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
+    encrypt_stored_secrets()
 
 
 # Collect young objects every 10,000 allocations instead of 700: a push to thousands of
@@ -103,6 +105,9 @@ async def _run_worker() -> None:
     from omniline.wiring import register_all
 
     settings = get_settings()
+    from omniline.kit import log_redaction
+
+    log_redaction.install()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -445,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     from omniline.bots import commands as bots_commands
 
     bots_commands.register(sub)
+    from omniline.inboxes import commands as inbox_commands
+
+    inbox_commands.register(sub)
     return parser
 
 

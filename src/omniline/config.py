@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=20.0, gt=0)
     # How often each web process checks that its open staff sockets' sessions are still
     # valid (revoked, expired, user deactivated) and reloads changed memberships: one query.
+    # Fernet keys (comma-separated, newest first) for channel secrets at rest; empty: one key
+    # derived from secret_key. See docs/security.md, "Secrets at rest".
+    encryption_keys: str = ""
     session_check_seconds: float = Field(default=1.0, gt=0, le=60)
     # Login throttling (auth/throttle.py), in the `limits` notation "N/period": failed sign-ins
     # per account and per client address, and failed widget identity checks per address.

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from omniline.kit.encryption import EncryptedString, SettingsWithSecrets
 from omniline.kit.models import Base, BigId, CreatedMixin, IdMixin
 
 
@@ -21,9 +22,10 @@ class Inbox(IdMixin, CreatedMixin, Base):
     # Public key the widget script tag carries; unique across the installation.
     key: Mapped[str] = mapped_column(String(64), unique=True)
     # Secret the lender's server signs logged-in customers' external ids with.
-    identity_secret: Mapped[str] = mapped_column(String(128))
+    identity_secret: Mapped[str] = mapped_column(EncryptedString(512))
     default_queue_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("queues.id", ondelete="SET NULL"), default=None
     )
-    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Secret-named entries (tokens, passwords) are stored encrypted (kit/encryption.py).
+    settings: Mapped[dict[str, Any]] = mapped_column(SettingsWithSecrets(), default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
