@@ -78,6 +78,8 @@ async def _check_secrets_readable() -> None:
     except SecretsUnreadable as exc:
         log.critical("%s", exc)
         raise
+    except Exception as exc:  # the database is down: start anyway, requests answer 503
+        log.warning("could not check the stored channel secrets at start: %s", exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=20.0, gt=0)
     # How often each web process checks that its open staff sockets' sessions are still
     # valid (revoked, expired, user deactivated) and reloads changed memberships: one query.
+    # A job a runner claims is leased for this long and renewed while it runs; when a runner
+    # dies, its jobs are taken over by another within about this time.
+    job_lease_seconds: float = Field(default=15.0, ge=1, le=3600)
     # Fernet keys (comma-separated, newest first) for channel secrets at rest; empty: one key
     # derived from secret_key. See docs/security.md, "Secrets at rest".
     encryption_keys: str = ""

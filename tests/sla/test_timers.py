@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from omniline import db
 from omniline.jobs.models import Job, JobState
-from omniline.jobs.runner import LEASE, Runner
+from omniline.jobs.runner import Runner
 from omniline.kit import hooks
 from omniline.sla import jobs as sla_jobs
 from omniline.sla import timers
@@ -86,7 +86,7 @@ async def test_breach_fires_exactly_once_when_the_runner_restarts_midway(
         pass
     assert await sla_events(conv_id) == []
 
-    clock.advance(LEASE.total_seconds() + 1)
+    clock.advance(crashed.lease.total_seconds() + 1)
     restarted = Runner()
     assert await restarted.run_due() >= len(claimed)
     # And the same check once more, as a second runner might.
@@ -125,7 +125,7 @@ async def test_a_check_committed_before_the_crash_is_not_repeated(
     # The handler's work commits, then the worker dies before marking the job done.
     async with db.unit_of_work() as session:
         assert await timers.check(session, first.id) == "breached"
-    clock.advance(LEASE.total_seconds() + 1)
+    clock.advance(crashed.lease.total_seconds() + 1)
     assert await Runner().run_due() >= len(claimed)
     assert [e.type for e in await sla_events(conv_id)] == ["sla_breached"]
 

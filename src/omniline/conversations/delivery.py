@@ -21,9 +21,10 @@ from omniline.conversations import notify, repository
 from omniline.conversations.models import Conversation, Delivery, Direction, Message
 from omniline.errors import Conflict, NotFound
 from omniline.inboxes.models import Inbox
+from omniline.jobs.models import Job, JobState
 from omniline.jobs.registry import job
 from omniline.jobs.runner import backoff_seconds
-from omniline.jobs.service import enqueue
+from omniline.jobs.service import enqueue, wake_runners
 from omniline.kit.clock import utcnow
 
 
@@ -61,9 +62,13 @@ def register_reply_guard(channel: str, guard: ReplyGuard) -> None:
 
 
 MAX_ATTEMPTS = 8
+SENDABLE = frozenset({Delivery.queued.value, Delivery.retrying.value, Delivery.failed.value})
+# Message.meta key: the scheduled delivery job of a message, so a manual retry moves it.
+RETRY_JOB = "delivery_job_id"
 # Statuses only move forward; "failed" may follow "sent" (a later bounce or error report).
 RANK = {
     Delivery.queued.value: 0,
+    Delivery.retrying.value: 0,
     Delivery.sent.value: 1,
     Delivery.delivered.value: 2,
     Delivery.read.value: 3,
@@ -84,11 +89,7 @@ async def reply_blocked_reason(
 @job("deliver_message")
 async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> None:
     msg = await session.scalar(select(Message).where(Message.id == int(payload["message_id"])))
-    if (
-        msg is None
-        or msg.private
-        or msg.delivery_status not in (Delivery.queued.value, Delivery.failed.value)
-    ):
+    if msg is None or msg.private or msg.delivery_status not in SENDABLE:
         return  # deleted, or already delivered by an earlier attempt
     conv = await session.get(Conversation, msg.conversation_id)
     # A message may leave through another inbox than its conversation's (an email fallback).
@@ -108,6 +109,11 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
         # Rate limited: still on its way, not a failure the agent must act on.
         msg.delivery_status = Delivery.queued.value
         msg.delivery_error = f"waiting {result.retry_after:g} s: {result.error or 'rate limited'}"
+    elif retry:
+        # Shown as "retrying", not "failed": the agent need not act, and sending it again by
+        # hand moves this attempt forward instead of adding a second one.
+        msg.delivery_status = Delivery.retrying.value
+        msg.delivery_error = (result.error or "")[:500] or None
     else:
         msg.delivery_status = result.status.value
         msg.delivery_error = (result.error or "")[:500] or None
@@ -118,13 +124,15 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
     if retry:
         # The failure is committed (the agent sees why) and a later attempt is scheduled.
         delay = result.retry_after if result.retry_after is not None else backoff_seconds(attempt)
-        await enqueue(
+        pending = await enqueue(
             session,
             "deliver_message",
             {**payload, "message_id": msg.id, "attempt": attempt + 1},
             run_at=utcnow() + timedelta(seconds=delay),
             workspace_id=msg.workspace_id,
         )
+        await session.flush()
+        msg.meta = {**(msg.meta or {}), RETRY_JOB: pending.id}
 
 
 async def _publish(session: AsyncSession, conv: Conversation, msg: Message) -> None:
@@ -175,16 +183,38 @@ async def do_retry_delivery(
     msg = await session.get(Message, message_id)
     if msg is None or msg.conversation_id != conv.id or msg.private:
         raise NotFound("no such message in this conversation")
-    if msg.direction != Direction.outbound.value or msg.delivery_status != Delivery.failed.value:
+    if msg.direction != Direction.outbound.value or msg.delivery_status not in (
+        Delivery.failed.value,
+        Delivery.retrying.value,
+    ):
         raise Conflict("only a message whose delivery failed can be sent again")
+    pending = await _pending_retry(session, msg)
     msg.delivery_status = Delivery.queued.value
     msg.delivery_error = None
+    if pending is not None:
+        # Never a second delivery of the same reply: the scheduled attempt runs now.
+        pending.run_at = utcnow()
+        pending.payload = {**pending.payload, "manual": True}
+    else:
+        job = await enqueue(
+            session,
+            "deliver_message",
+            {"message_id": msg.id, "attempt": 1, "manual": True},
+            workspace_id=conv.workspace_id,
+        )
+        await session.flush()
+        msg.meta = {**(msg.meta or {}), RETRY_JOB: job.id}
     await session.flush()
-    await enqueue(
-        session,
-        "deliver_message",
-        {"message_id": msg.id, "attempt": 1, "manual": True},
-        workspace_id=conv.workspace_id,
-    )
+    wake_runners(session)
     await _publish(session, conv, msg)
     return msg
+
+
+async def _pending_retry(session: AsyncSession, msg: Message) -> Job | None:
+    job_id = (msg.meta or {}).get(RETRY_JOB)
+    if not isinstance(job_id, int):
+        return None
+    job = await session.get(Job, job_id)
+    if job is None or job.state != JobState.pending.value or job.kind != "deliver_message":
+        return None
+    return job

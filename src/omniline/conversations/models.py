@@ -38,6 +38,8 @@ class AuthorType(StrEnum):
 class Delivery(StrEnum):
     received = "received"
     queued = "queued"
+    # A send failed for a reason that may pass (a timeout, a 5xx); another attempt is scheduled.
+    retrying = "retrying"
     sent = "sent"
     delivered = "delivered"
     read = "read"

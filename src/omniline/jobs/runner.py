@@ -2,8 +2,9 @@
 
 PostgreSQL: any number of runners claim rows with ``FOR UPDATE SKIP LOCKED``.
 SQLite: one runner per database (the embedded default runs it in the server).
-A claimed job holds a lease (``locked_until``); a runner that dies mid-job
-leaves it to be claimed again after the lease runs out.
+A claimed job holds a short lease (``locked_until``) that the runner renews every few seconds
+while it holds the job; a runner that dies (kill -9, a lost host) stops renewing, and its jobs
+are claimed again by another runner within one lease.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from omniline.config import get_settings
 from omniline.db import sessionmaker, unit_of_work
 from omniline.jobs import service
 from omniline.jobs.models import Job, JobState
@@ -26,7 +28,6 @@ from omniline.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
 BATCH = 20
 
 
@@ -36,22 +37,55 @@ def backoff_seconds(attempts: int) -> float:
 
 
 class Runner:
-    def __init__(self, *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, *, poll_seconds: float = 1.0, lease_seconds: float | None = None) -> None:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds or get_settings().job_lease_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
+        self._held: set[int] = set()
         service.on_enqueue(self._wake.set)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="job-runner")
+        self._renewer = asyncio.create_task(self._renew_loop(), name="job-lease-renewer")
 
     async def stop(self) -> None:
         service.off_enqueue(self._wake.set)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._renewer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _renew_loop(self) -> None:
+        """Keeps the leases of the jobs this runner holds fresh: a third of a lease apart."""
+        every = self.lease.total_seconds() / 3
+        failing = False
+        while True:
+            await asyncio.sleep(every)
+            if not self._held:
+                continue
+            try:
+                async with unit_of_work() as session:
+                    await session.execute(
+                        update(Job)
+                        .where(
+                            Job.id.in_(sorted(self._held)),
+                            Job.state == JobState.running.value,
+                            Job.locked_by == self.name,
+                        )
+                        .values(locked_until=utcnow() + self.lease)
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if not failing:
+                    log.warning("renewing job leases failed; retrying", exc_info=True)
+                failing = True
+            else:
+                failing = False
 
     async def _loop(self) -> None:
         while True:
@@ -93,7 +127,7 @@ class Runner:
                     .values(
                         state=JobState.running.value,
                         locked_by=self.name,
-                        locked_until=now + LEASE,
+                        locked_until=now + self.lease,
                         attempts=Job.attempts + 1,
                     )
                 )
@@ -101,8 +135,15 @@ class Runner:
 
     async def run_due(self) -> int:
         ids = await self.claim()
-        for job_id in ids:
-            await self.run_one(job_id)
+        self._held.update(ids)
+        try:
+            for job_id in ids:
+                try:
+                    await self.run_one(job_id)
+                finally:
+                    self._held.discard(job_id)
+        finally:
+            self._held.difference_update(ids)
         return len(ids)
 
     async def run_one(self, job_id: int) -> None:

@@ -43,6 +43,13 @@ async def enqueue(
         max_attempts=max_attempts,
     )
     session.add(job)
+    wake_runners(session)
+    return job
+
+
+def wake_runners(session: AsyncSession) -> None:
+    """The in-process runner looks for due jobs once this transaction commits (a job was
+    added, or an existing one was made due now)."""
     if session.info.get("jobs_wake") is None:
         session.info["jobs_wake"] = True
 
@@ -52,7 +59,6 @@ async def enqueue(
                 waker()
 
         after_commit(session, _wake)
-    return job
 
 
 async def do_retry(session: AsyncSession, job_id: int) -> Job:

@@ -17,6 +17,8 @@ import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omniline.kit import db_unavailable
+
 log = logging.getLogger("omniline")
 
 CSP = (
@@ -30,6 +32,14 @@ EMBEDDABLE_FALLBACK_CSP = "default-src 'none'; frame-ancestors *"
 HSTS = "max-age=31536000; includeSubDomains"
 CRASH_BODY = orjson.dumps(
     {"error": {"code": "internal_error", "message": "internal error; it is logged"}}
+)
+UNAVAILABLE_BODY = orjson.dumps(
+    {
+        "error": {
+            "code": "service_unavailable",
+            "message": "the service is briefly unavailable; nothing was saved, try again shortly",
+        }
+    }
 )
 
 
@@ -55,21 +65,28 @@ class SecurityHeaders:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+        except Exception as exc:
+            unavailable = db_unavailable.is_database_unavailable(exc)
+            if unavailable:
+                db_unavailable.note_failure(f"{type(exc).__name__} on {scope.get('path')}")
+            else:
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return  # the answer is already on its way; the client sees it cut short
+            status, body = (503, UNAVAILABLE_BODY) if unavailable else (500, CRASH_BODY)
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            if unavailable:
+                headers.append((b"retry-after", str(db_unavailable.RETRY_AFTER_SECONDS).encode()))
             await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(CRASH_BODY)).encode()),
-                    ],
-                }
+                {"type": "http.response.start", "status": status, "headers": headers}
             )
-            await send({"type": "http.response.body", "body": CRASH_BODY})
+            await send({"type": "http.response.body", "body": body})
+        else:
+            if db_unavailable.is_down():
+                db_unavailable.note_success()
 
 
 def _defaults(headers: Any, strict: bool, hsts: bool, error: bool) -> None:

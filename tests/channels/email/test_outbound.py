@@ -229,7 +229,7 @@ async def test_a_busy_server_is_tried_again(
     await run_jobs()
 
     stored = await message(msg_id)
-    assert stored.delivery_status == "failed"
+    assert stored.delivery_status == "retrying"  # not "failed": it is tried again
     assert "greylisted" in (stored.delivery_error or "")
     (retry,) = await pending_jobs("deliver_message")
     assert retry.payload["message_id"] == msg_id
@@ -249,7 +249,7 @@ async def test_an_unreachable_server_is_tried_again(client: httpx.AsyncClient, d
     await run_jobs()
 
     stored = await message(msg_id)
-    assert stored.delivery_status == "failed"
+    assert stored.delivery_status == "retrying"  # not "failed": it is tried again
     assert "cannot be reached" in (stored.delivery_error or "")
     assert len(await pending_jobs("deliver_message")) == 1
 
@@ -267,3 +267,55 @@ async def test_settings_asking_for_starttls_the_server_lacks_fail_for_good(
     assert "STARTTLS" in (stored.delivery_error or "")
     assert smtp_server.letters == []
     assert await pending_jobs("deliver_message") == []
+
+
+async def test_a_letter_sent_again_after_a_crash_has_the_same_message_id(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    """The worker sent the letter and died before marking it sent: the job runs again, and the
+    customer's mail program shows the two copies as one letter."""
+    from sqlalchemy import update
+
+    from omniline.conversations.models import Message
+    from omniline.jobs.service import enqueue
+
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello again")
+    await run_jobs()
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(Message).where(Message.id == msg_id).values(delivery_status="queued")
+        )
+        await enqueue(session, "deliver_message", {"message_id": msg_id, "attempt": 1})
+    await run_jobs()
+    ids = [letter.message["Message-ID"].strip() for letter in smtp_server.letters]
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+    assert f"omniline.{msg_id}." in ids[0]
+
+
+async def test_sending_a_retrying_reply_by_hand_moves_the_attempt_never_adds_one(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    smtp_server.refuse[CUSTOMER] = "451 4.3.0 greylisted, try again later"
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Hello!")
+    await run_jobs()
+    assert (await message(msg_id)).delivery_status == "retrying"
+    (scheduled,) = await pending_jobs("deliver_message")
+
+    token = await staff_token(client, "agent@demo.omniline", "demo-agent")
+    for _ in range(3):  # an impatient agent clicks three times
+        r = await client.post(
+            f"/api/v1/conversations/{conv_id}/messages/{msg_id}/retry", headers=bearer(token)
+        )
+        assert r.status_code in (200, 409), r.text
+    (pending,) = await pending_jobs("deliver_message")
+    assert pending.id == scheduled.id
+
+    del smtp_server.refuse[CUSTOMER]
+    await run_jobs()
+    assert (await message(msg_id)).delivery_status == "sent"
+    assert len(smtp_server.letters) == 1

@@ -99,7 +99,7 @@ function attachmentNode(a, fallbackName) {
     icon('clip', 'att-icon'), el('span', { text: label }));
 }
 
-const DELIVERY_RANK = { received: 0, pending: 0, queued: 0, sending: 0, sent: 1, failed: 1, delivered: 2, read: 3 };
+const DELIVERY_RANK = { received: 0, pending: 0, queued: 0, retrying: 0, sending: 0, sent: 1, failed: 1, delivered: 2, read: 3 };
 
 function deliveryRank(m) {
   return DELIVERY_RANK[m?.delivery_status] ?? 0;
@@ -107,7 +107,7 @@ function deliveryRank(m) {
 
 /** A failed message sent again goes back to "queued": the one step backwards allowed. */
 function isRetry(before, after) {
-  return before?.delivery_status === 'failed' && after?.delivery_status === 'queued';
+  return ['failed', 'retrying'].includes(before?.delivery_status) && ['queued', 'retrying'].includes(after?.delivery_status);
 }
 
 function deliveryNode(m) {
@@ -123,7 +123,8 @@ function deliveryNode(m) {
 }
 
 function retryButton(m, onRetry) {
-  if (!onRetry || m.direction !== 'out' || m.private || m.delivery_status !== 'failed') return null;
+  // "Retrying": sending it by hand runs the scheduled attempt now (never a second delivery).
+  if (!onRetry || m.direction !== 'out' || m.private || !['failed', 'retrying'].includes(m.delivery_status)) return null;
   const button = el('button', { type: 'button', class: 'btn-link msg-retry', 'data-testid': 'retry-delivery', text: t('retry_send') });
   button.addEventListener('click', async () => {
     button.disabled = true;
