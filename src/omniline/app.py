@@ -17,6 +17,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omniline import __version__, db
+from omniline.audit.context import AuditContext
 from omniline.auth.deps import LoginRequired
 from omniline.config import Settings, get_settings, set_settings
 from omniline.errors import DomainError
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AuditContext)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

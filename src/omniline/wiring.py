@@ -43,6 +43,9 @@ def register_domains() -> None:
     from omniline.presence import jobs as presence_jobs
 
     presence_jobs.register()
+    from omniline.audit import listeners as audit_listeners
+
+    audit_listeners.register()
 
 
 def register_all() -> None:
@@ -57,6 +60,8 @@ def include_routers(app: FastAPI) -> None:
     the router tries routes in order, and each route it passes costs a few microseconds,
     which at a thousand messages a second was 15 % of a webhook's CPU (docs/benchmarks.md).
     """
+    from omniline.audit import api as audit_api
+    from omniline.audit import pages as audit_pages
     from omniline.auth import api as auth_api
     from omniline.auth import pages as auth_pages
     from omniline.autoreplies import api as autoreplies_api
@@ -102,5 +107,6 @@ def include_routers(app: FastAPI) -> None:
     modules += [sla_api, sla_calendar_pages, sla_pages]
     modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
     modules += [presence_api, presence_pages]
+    modules += [audit_api, audit_pages]
     for module in hot_paths + modules:
         app.include_router(module.router)

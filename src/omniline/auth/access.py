@@ -101,3 +101,12 @@ def event_payload_for(p: Principal, audience: Any) -> str:
     if can_see(p, audience.queue_id, audience.assignee_id):
         return "full"
     return "locked" if audience.locked_data is not None else "none"
+
+
+AUDIT_READERS = frozenset({Role.admin.value, Role.qa.value})
+
+
+def check_may_read_audit(p: Principal) -> None:
+    """Administrators and quality reviewers read the audit log; nobody edits it."""
+    if p.role not in AUDIT_READERS:
+        raise Forbidden("only an administrator or a quality reviewer may read the audit log")

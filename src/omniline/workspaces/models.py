@@ -15,6 +15,9 @@ class Workspace(IdMixin, CreatedMixin, Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     default_locale: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Conversations closed longer ago than this many days lose their personal text
+    # (omniline/retention); None keeps everything.
+    retention_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class Team(IdMixin, CreatedMixin, Base):
