@@ -79,7 +79,7 @@ async def test_api_filters_pages_and_refuses_agents(client: httpx.AsyncClient, d
         for n in range(5):
             await audit.record(
                 session,
-                "queue.updated" if n % 2 else "user.updated",
+                "sample_b.updated" if n % 2 else "sample_a.updated",
                 workspace_id=demo.workspace_id,
                 target_type="queue" if n % 2 else "user",
                 target_id=n,
@@ -87,7 +87,7 @@ async def test_api_filters_pages_and_refuses_agents(client: httpx.AsyncClient, d
                 after={"name": f"new {n}", "secret_key": "s2"},
             )
     admin = bearer(await staff_token(client, *ADMIN))
-    r = await client.get("/api/v1/audit", params={"action": "user.", "limit": 2}, headers=admin)
+    r = await client.get("/api/v1/audit", params={"action": "sample_a.", "limit": 2}, headers=admin)
     assert r.status_code == 200, r.text
     body = r.json()
     assert [i["target_id"] for i in body["items"]] == ["4", "2"]
@@ -97,7 +97,7 @@ async def test_api_filters_pages_and_refuses_agents(client: httpx.AsyncClient, d
     }
     nxt = await client.get(
         "/api/v1/audit",
-        params={"action": "user.", "limit": 2, "before_id": body["next_before_id"]},
+        params={"action": "sample_a.", "limit": 2, "before_id": body["next_before_id"]},
         headers=admin,
     )
     assert [i["target_id"] for i in nxt.json()["items"]] == ["0"]
@@ -111,7 +111,7 @@ async def test_api_filters_pages_and_refuses_agents(client: httpx.AsyncClient, d
 async def test_rows_cannot_be_changed_or_deleted_and_outlive_their_user(demo: Demo) -> None:
     uid = demo.users["agent"]
     async with db.unit_of_work() as session:
-        await audit.record(session, "user.updated", workspace_id=demo.workspace_id, actor_id=uid)
+        await audit.record(session, "sample.kept", workspace_id=demo.workspace_id, actor_id=uid)
     for stmt in (
         update(AuditEntry).values(action="forged"),
         delete(AuditEntry),
@@ -121,5 +121,5 @@ async def test_rows_cannot_be_changed_or_deleted_and_outlive_their_user(demo: De
                 await session.execute(stmt)
     async with db.unit_of_work() as session:
         await session.execute(delete(User).where(User.id == uid))
-    (row,) = await _entries("user.updated")
+    (row,) = await _entries("sample.kept")
     assert row.actor_id == uid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,28 +11,44 @@ REDACTED = "[redacted]"
 SECRET_WORDS = ("secret", "password", "token", "key", "credential", "hash", "totp", "signature")
 
 
+class _Secret(str):
+    """A secret inside a snapshot: a digest, so a change is seen; written out as REDACTED."""
+
+
 def is_secret(name: str) -> bool:
     lowered = name.lower()
     return any(word in lowered for word in SECRET_WORDS)
 
 
-def clean(value: Any, name: str = "") -> Any:
-    """A JSON-safe copy of ``value`` with secret-named fields replaced, at any depth."""
+def _fingerprint(value: Any) -> _Secret:
+    return _Secret(hashlib.sha256(repr(value).encode()).hexdigest())
+
+
+def clean(value: Any, name: str = "", *, keep_digest: bool = False) -> Any:
+    """A JSON-safe copy of ``value`` with secret-named fields replaced, at any depth.
+
+    ``keep_digest`` (snapshots only) leaves a digest in place of a secret so that
+    :func:`diff` can tell a changed secret from an unchanged one.
+    """
+    if isinstance(value, _Secret):
+        return value if keep_digest else REDACTED
     if name and is_secret(name):
-        return REDACTED if value not in (None, "", {}, []) else value
+        if value in (None, "", {}, []):
+            return value
+        return _fingerprint(value) if keep_digest else REDACTED
     if isinstance(value, Mapping):
-        return {str(k): clean(v, str(k)) for k, v in value.items()}
+        return {str(k): clean(v, str(k), keep_digest=keep_digest) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        return [clean(v) for v in items]
+        return [clean(v, keep_digest=keep_digest) for v in items]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
 
 
 def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
-    """The named attributes of a model row, cleaned."""
-    return {name: clean(getattr(obj, name, None), name) for name in fields}
+    """The named attributes of a model row, secrets as digests (see :func:`clean`)."""
+    return {name: clean(getattr(obj, name, None), name, keep_digest=True) for name in fields}
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,10 +56,10 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
 
     A changed secret shows as redacted on both sides: the log says it changed, not to what.
     """
-    b, a = clean(dict(before)), clean(dict(after))
-    keys = [
-        k
-        for k in {**b, **a}
-        if b.get(k) != a.get(k) or (is_secret(k) and before.get(k) != after.get(k))
-    ]
-    return {"before": {k: b.get(k) for k in keys}, "after": {k: a.get(k) for k in keys}}
+    b = clean(dict(before), keep_digest=True)
+    a = clean(dict(after), keep_digest=True)
+    keys = [k for k in {**b, **a} if b.get(k) != a.get(k)]
+    return {
+        "before": {k: clean(b.get(k), k) for k in keys},
+        "after": {k: clean(a.get(k), k) for k in keys},
+    }

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.audit import context, repository
 from omniline.audit.models import AuditEntry
-from omniline.audit.redact import clean, diff
+from omniline.audit.redact import clean, diff, snapshot
 from omniline.auth import access
 from omniline.auth.principal import Principal
 
@@ -117,3 +117,31 @@ async def search(
 ) -> list[AuditEntry]:
     access.check_may_read_audit(p)
     return await repository.search(session, p.workspace_id, filters, limit)
+
+
+async def record_change(
+    session: AsyncSession,
+    action: str,
+    obj: Any,
+    fields: tuple[str, ...],
+    before: dict[str, Any] | None,
+    *,
+    target_type: str,
+    label: str = "",
+    deleted: bool = False,
+) -> AuditEntry | None:
+    """A created (``before`` None), changed or ``deleted`` row, with its fields before and after.
+
+    Take ``before = snapshot(obj, fields)`` ahead of the change, call this after the flush.
+    """
+    after = None if deleted else snapshot(obj, fields)
+    return await record(
+        session,
+        action,
+        workspace_id=getattr(obj, "workspace_id", None),
+        target_type=target_type,
+        target_id=getattr(obj, "id", ""),
+        target_label=label,
+        before=before if before is not None else ({} if after is not None else None),
+        after=after if after is not None else {},
+    )

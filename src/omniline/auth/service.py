@@ -7,6 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.audit import service as audit
+from omniline.audit.redact import snapshot
 from omniline.auth import access, repository
 from omniline.auth.models import AuthToken, Role, TokenKind, User
 from omniline.auth.passwords import DUMMY_HASH, hash_password, verify_password
@@ -107,6 +109,10 @@ def _check_user_fields(email: str, name: str, password: str | None, role: str, l
         raise Invalid("locale", "must be one of en, ru, uk")
 
 
+USER_FIELDS = ("email", "name", "role", "locale", "active", "password_hash")
+TOKEN_FIELDS = ("name", "user_id", "expires_at", "revoked_at")
+
+
 async def do_create_user(
     session: AsyncSession,
     *,
@@ -131,6 +137,9 @@ async def do_create_user(
     )
     session.add(user)
     await session.flush()
+    await audit.record_change(
+        session, "user.created", user, USER_FIELDS, None, target_type="user", label=user.email
+    )
     return user
 
 
@@ -152,6 +161,7 @@ async def do_update_user(
         user.role if role is None else role,
         user.locale if locale is None else locale,
     )
+    before = snapshot(user, USER_FIELDS)
     if name is not None:
         user.name = name.strip()
     if role is not None:
@@ -163,6 +173,9 @@ async def do_update_user(
     if active is not None:
         user.active = active
     await session.flush()
+    await audit.record_change(
+        session, "user.updated", user, USER_FIELDS, before, target_type="user", label=user.email
+    )
     return user
 
 
@@ -243,7 +256,11 @@ async def do_create_api_token(
     user = await repository.user_by_id(session, actor.workspace_id, actor.user_id)
     if user is None:
         raise NotFound("no such user in this workspace")
-    return await do_issue_token(session, user, TokenKind.api, hours=None, name=name)
+    secret, token = await do_issue_token(session, user, TokenKind.api, hours=None, name=name)
+    await audit.record_change(
+        session, "api_token.created", token, TOKEN_FIELDS, None, target_type="api_token", label=name
+    )
+    return secret, token
 
 
 async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id: int) -> AuthToken:
@@ -260,4 +277,12 @@ async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await session.flush()
+        await audit.record(
+            session,
+            "api_token.revoked",
+            workspace_id=token.workspace_id,
+            target_type="api_token",
+            target_id=token.id,
+            target_label=token.name,
+        )
     return token
