@@ -44,8 +44,7 @@ async def test_routing_rule_changes_name_the_admin_and_the_difference(
     assert updated.actor_id == demo.users["admin"] and updated.user_agent == "AdminBrowser/2"
     assert updated.data == {"before": {"priority": 10}, "after": {"priority": 20}}
     assert updated.target_id == str(rid) and updated.target_label == "Mail"
-    assert deleted.data["after"] == {"name": None, "priority": None, "enabled": None,
-                                     "conditions": None, "actions": None, "position": None}  # fmt: skip
+    assert set(deleted.data["after"].values()) == {None}
     assert deleted.data["before"]["name"] == "Mail"
 
 
