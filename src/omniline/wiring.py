@@ -49,6 +49,9 @@ def register_domains() -> None:
 
 
 def register_all() -> None:
+    from omniline.conversations.document_numbers import install_log_masking
+
+    install_log_masking()
     register_channels()
     register_domains()
 
