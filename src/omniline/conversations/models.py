@@ -93,6 +93,8 @@ class Conversation(IdMixin, CreatedMixin, Base):
     first_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     first_agent_reply_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when retention or an erasure request removed the personal text (privacy/).
+    anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ConversationTag(Base):

@@ -1,4 +1,4 @@
-"""Audit log (append-only) and the retention setting of a workspace.
+"""Audit log (append-only), a workspace's retention setting, anonymised conversations.
 
 Revision ID: 0110_audit
 Revises: 0109
@@ -42,6 +42,9 @@ def upgrade() -> None:
         "ix_audit_log_target", "audit_log", ["workspace_id", "target_type", "target_id"]
     )
     op.add_column("workspaces", sa.Column("retention_days", sa.Integer(), nullable=True))
+    op.add_column(
+        "conversations", sa.Column("anonymised_at", sa.DateTime(timezone=True), nullable=True)
+    )
     for stmt in append_only_ddl(op.get_bind().dialect.name):
         op.execute(stmt)
 
@@ -51,5 +54,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     op.drop_table("audit_log")
+    with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("anonymised_at")
     with op.batch_alter_table("workspaces") as batch:
         batch.drop_column("retention_days")
