@@ -9,7 +9,9 @@ from omniline import db
 from omniline.audit.models import AuditEntry
 from omniline.auth import service as users
 from omniline.auth.models import User
+from omniline.auth.principal import Principal
 from omniline.inboxes import service as inboxes
+from omniline.webhooks import service as webhooks
 from tests.conftest import Demo, bearer, staff_token
 from tests.routing.helpers import bank, issue_rules
 
@@ -64,3 +66,19 @@ async def test_user_and_inbox_changes_redact_secrets_and_skip_no_ops(demo: Demo)
     (made,) = [e for e in await _log("inbox.created") if e.target_id == str(inbox.id)]
     assert made.data["after"]["identity_secret"] == "[redacted]"
     assert "s3cr3t" not in str(made.data)
+
+
+async def test_webhook_secret_rotation_is_logged_without_the_secret(demo: Demo) -> None:
+    admin = Principal(demo.users["admin"], demo.workspace_id, "admin", "Alex", "a@x", "en", None)
+    async with db.unit_of_work() as session:
+        sub = await webhooks.do_create(
+            session, admin, url="https://hooks.example.com/in", event_types=["message.created"]
+        )
+        old_secret = sub.secret
+        await webhooks.do_rotate_secret(session, admin, sub.id)
+        new_secret = sub.secret
+    created, rotated = await _log("webhook.")
+    assert created.action == "webhook.created" and rotated.action == "webhook.secret_rotated"
+    assert rotated.data == {"before": {"secret": "[redacted]"}, "after": {"secret": "[redacted]"}}
+    assert rotated.actor_id == demo.users["admin"]
+    assert old_secret not in str(created.data) and new_secret not in str(rotated.data)

@@ -129,6 +129,7 @@ async def record_change(
     target_type: str,
     label: str = "",
     deleted: bool = False,
+    actor: Principal | None = None,
 ) -> AuditEntry | None:
     """A created (``before`` None), changed or ``deleted`` row, with its fields before and after.
 
@@ -138,6 +139,7 @@ async def record_change(
     return await record(
         session,
         action,
+        actor=actor,
         workspace_id=getattr(obj, "workspace_id", None),
         target_type=target_type,
         target_id=getattr(obj, "id", ""),
