@@ -55,3 +55,17 @@ async def test_customer_and_agent_messages_are_stored_masked(
         texts = list(await session.scalars(select(Message.text)))
     assert not any("8301" in t for t in texts)
     assert "pay with 427683******6781" in texts
+
+
+async def test_an_edited_message_is_masked_too(client: httpx.AsyncClient, demo: Demo) -> None:
+    token = await visitor(client)
+    r = await client.post("/api/v1/widget/messages", json={"text": "hi"}, headers=bearer(token))
+    msg_id = r.json()["id"]
+    async with db.unit_of_work() as session:
+        msg = await session.get(Message, msg_id)
+        assert msg is not None
+        msg.text = f"corrected: {VISA}"
+    async with db.unit_of_work() as session:
+        msg = await session.get(Message, msg_id)
+        assert msg is not None
+        assert msg.text == "corrected: 427683******6781" and msg.meta["cards_masked"] == 1
