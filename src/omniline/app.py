@@ -17,6 +17,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omniline import __version__, db
+from omniline.audit.context import AuditContext
 from omniline.auth.deps import LoginRequired
 from omniline.config import Settings, get_settings, set_settings
 from omniline.errors import DomainError
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Unexpected errors become a 500 inside SecurityHeaders (kit/security_headers.py), so the
     # answer carries the same headers as any other and the traceback is logged once.
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(AuditContext)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

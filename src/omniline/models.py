@@ -1,5 +1,6 @@
 """Imports every model so that metadata (Alembic, tests) sees all tables."""
 
+from omniline.audit.models import AuditEntry
 from omniline.auth.models import AuthToken, User
 from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
 from omniline.canned.models import CannedResponse
@@ -31,6 +32,7 @@ __all__ = [
     "AgentSkill",
     "AgentState",
     "Attachment",
+    "AuditEntry",
     "AuthToken",
     "AutoReplyRule",
     "AutoReplyText",

@@ -43,9 +43,16 @@ def register_domains() -> None:
     from omniline.presence import jobs as presence_jobs
 
     presence_jobs.register()
+    from omniline.audit import listeners as audit_listeners
+
+    audit_listeners.register()
+    from omniline.privacy import jobs as privacy_jobs  # noqa: F401  (the retention_sweep job)
 
 
 def register_all() -> None:
+    from omniline.conversations.document_numbers import install_log_masking
+
+    install_log_masking()
     register_channels()
     register_domains()
 
@@ -57,6 +64,8 @@ def include_routers(app: FastAPI) -> None:
     the router tries routes in order, and each route it passes costs a few microseconds,
     which at a thousand messages a second was 15 % of a webhook's CPU (docs/benchmarks.md).
     """
+    from omniline.audit import api as audit_api
+    from omniline.audit import pages as audit_pages
     from omniline.auth import api as auth_api
     from omniline.auth import pages as auth_pages
     from omniline.autoreplies import api as autoreplies_api
@@ -75,6 +84,8 @@ def include_routers(app: FastAPI) -> None:
     from omniline.conversations import pages as conversations_pages
     from omniline.presence import api as presence_api
     from omniline.presence import pages as presence_pages
+    from omniline.privacy import api as privacy_api
+    from omniline.privacy import pages as privacy_pages
     from omniline.routing import api as routing_api
     from omniline.routing import pages as routing_pages
     from omniline.sla import api as sla_api
@@ -102,5 +113,6 @@ def include_routers(app: FastAPI) -> None:
     modules += [sla_api, sla_calendar_pages, sla_pages]
     modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
     modules += [presence_api, presence_pages]
+    modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     for module in hot_paths + modules:
         app.include_router(module.router)

@@ -133,3 +133,21 @@ def event_payload_for(p: Principal, audience: Any) -> str:
     if can_see(p, audience.queue_id, audience.assignee_id):
         return "full"
     return "locked" if audience.locked_data is not None else "none"
+
+
+AUDIT_READERS = frozenset({Role.admin.value, Role.qa.value})
+
+
+def check_may_read_audit(p: Principal) -> None:
+    """Administrators and quality reviewers read the audit log; nobody edits it."""
+    if p.role not in AUDIT_READERS:
+        raise Forbidden("only an administrator or a quality reviewer may read the audit log")
+
+
+# Passport and tax numbers in messages are shown in full to these roles only
+# (conversations/document_numbers.py); the others see them masked.
+SEES_DOCUMENTS = frozenset({Role.admin.value, Role.supervisor.value})
+
+
+def may_see_documents(p: Principal) -> bool:
+    return p.role in SEES_DOCUMENTS

@@ -8,6 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.audit import service as audit
+from omniline.audit.redact import snapshot
 from omniline.auth import access, repository, sessions
 from omniline.auth.models import AuthToken, Role, TokenKind, User
 from omniline.auth.passwords import DUMMY_HASH, hash_password, verify_password
@@ -120,6 +122,10 @@ def _check_user_fields(email: str, name: str, password: str | None, role: str, l
         raise Invalid("locale", "must be one of en, ru, uk")
 
 
+USER_FIELDS = ("email", "name", "role", "locale", "active", "password_hash")
+TOKEN_FIELDS = ("name", "user_id", "expires_at", "revoked_at")
+
+
 async def do_create_user(
     session: AsyncSession,
     *,
@@ -144,6 +150,9 @@ async def do_create_user(
     )
     session.add(user)
     await session.flush()
+    await audit.record_change(
+        session, "user.created", user, USER_FIELDS, None, target_type="user", label=user.email
+    )
     return user
 
 
@@ -170,6 +179,7 @@ async def do_update_user(
     )
     deactivated = active is False and user.active
     ends_sessions = password is not None or (role is not None and role != user.role)
+    before = snapshot(user, USER_FIELDS)
     if name is not None:
         user.name = name.strip()
     if role is not None:
@@ -185,6 +195,9 @@ async def do_update_user(
         await sessions.do_end_sessions(session, user.id, kinds=sessions.EVERY_KIND)
     elif ends_sessions:
         await sessions.do_end_sessions(session, user.id, keep_token_id=keep_token_id)
+    await audit.record_change(
+        session, "user.updated", user, USER_FIELDS, before, target_type="user", label=user.email
+    )
     return user
 
 
@@ -255,7 +268,11 @@ async def do_create_api_token(
     user = await repository.user_by_id(session, actor.workspace_id, actor.user_id)
     if user is None:
         raise NotFound("no such user in this workspace")
-    return await do_issue_token(session, user, TokenKind.api, hours=None, name=name)
+    secret, token = await do_issue_token(session, user, TokenKind.api, hours=None, name=name)
+    await audit.record_change(
+        session, "api_token.created", token, TOKEN_FIELDS, None, target_type="api_token", label=name
+    )
+    return secret, token
 
 
 async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id: int) -> AuthToken:
@@ -272,4 +289,12 @@ async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await session.flush()
+        await audit.record(
+            session,
+            "api_token.revoked",
+            workspace_id=token.workspace_id,
+            target_type="api_token",
+            target_id=token.id,
+            target_label=token.name,
+        )
     return token

@@ -215,6 +215,9 @@ async def contact_view(session: AsyncSession, p: Principal, contact_id: int) -> 
     if not access.can_see_contact(p, [(r.conv.queue_id, r.conv.assignee_id) for r in rows]):
         # Contacts are reached through conversations; no visible one means no access.
         raise NotFound("no such contact")
+    from omniline.audit import service as audit
+
+    await audit.record_contact_view(session, p, contact.id, contact.name)
     idents = [
         i for i in await repository.identities(session, contact.id) if i.channel != MERGED_CHANNEL
     ]

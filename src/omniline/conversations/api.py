@@ -142,7 +142,8 @@ async def list_messages(
     conv = await service.get_visible(session, p, conv_id)
     msgs = await repository.messages(session, [conv.id], after_id=after_id)
     atts = await repository.attachments_for(session, [m.id for m in msgs])
-    return {"items": [message_view(m, atts.get(m.id)) for m in msgs]}
+    reveal = access.may_see_documents(p)
+    return {"items": [message_view(m, atts.get(m.id), reveal_documents=reveal) for m in msgs]}
 
 
 @router.get("/conversations/{conv_id}/events")

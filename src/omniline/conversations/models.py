@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from omniline.conversations.card_numbers import mask_message_fields
 from omniline.kit.clock import utcnow
 from omniline.kit.models import Base, BigId, CreatedMixin, IdMixin
 
@@ -96,6 +97,8 @@ class Conversation(IdMixin, CreatedMixin, Base):
     first_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     first_agent_reply_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when retention or an erasure request removed the personal text (privacy/).
+    anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ConversationTag(Base):
@@ -180,3 +183,15 @@ class ConversationEvent(IdMixin, CreatedMixin, Base):
     actor_id: Mapped[int | None] = mapped_column(BigId, default=None)
     actor_name: Mapped[str] = mapped_column(String(200), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def _mask_card_numbers(_mapper: Any, _conn: Any, msg: Message) -> None:
+    """Every message written through the ORM (replies, auto-replies, notes, edits): see
+    conversations/card_numbers.py; the batched customer path masks in receive.py."""
+    text, meta = mask_message_fields(msg.text or "", msg.meta or {})
+    if meta is not msg.meta and meta:
+        msg.text, msg.meta = text, meta
+
+
+event.listen(Message, "before_insert", _mask_card_numbers)
+event.listen(Message, "before_update", _mask_card_numbers)

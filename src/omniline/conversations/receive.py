@@ -12,6 +12,7 @@ from omniline.contacts import repository as contacts_repo
 from omniline.contacts import service as contacts
 from omniline.conversations import notify, repository
 from omniline.conversations.attachments import StoredFile
+from omniline.conversations.card_numbers import mask_message_fields
 from omniline.conversations.inbound import InboundMessage
 from omniline.conversations.models import (
     AuthorType,
@@ -39,6 +40,7 @@ from omniline.kit.hooks import DomainEvent, emit
 def _message_row(
     conv: Conversation, it: InboundMessage, names: dict[int, str], now: datetime
 ) -> dict[str, object]:
+    text, meta = mask_message_fields(it.text, it.meta)
     return {
         "workspace_id": conv.workspace_id,
         "conversation_id": conv.id,
@@ -48,8 +50,8 @@ def _message_row(
         "author_type": AuthorType.contact.value,
         "author_id": it.contact_id,
         "author_name": it.sender_name or names.get(it.contact_id or 0) or "",
-        "text": it.text,
-        "meta": dict(it.meta, media_pending=len(it.media)) if it.media else dict(it.meta),
+        "text": text,
+        "meta": dict(meta, media_pending=len(it.media)) if it.media else dict(meta),
         "delivery_status": Delivery.received.value,
         "created_at": it.received_at or now,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from omniline.conversations.document_numbers import mask_documents
 from omniline.conversations.models import Attachment, Conversation, ConversationEvent, Message
 from omniline.kit.clock import iso
 
@@ -21,14 +22,17 @@ def attachment_view(att: Attachment, *, widget_token: str | None = None) -> dict
     }
 
 
-def message_view(msg: Message, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+def message_view(
+    msg: Message, attachments: list[Attachment] | None = None, *, reveal_documents: bool = False
+) -> dict[str, Any]:
+    """``reveal_documents``: passport and tax numbers in full (see document_numbers.py)."""
     return {
         "id": msg.id,
         "conversation_id": msg.conversation_id,
         "direction": msg.direction,
         "private": msg.private,
         "author": {"type": msg.author_type, "id": msg.author_id, "name": msg.author_name},
-        "text": msg.text,
+        "text": msg.text if reveal_documents else mask_documents(msg.text),
         "attachments": [attachment_view(a) for a in attachments or []],
         "delivery_status": msg.delivery_status,
         "delivery_error": msg.delivery_error,

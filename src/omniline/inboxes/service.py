@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.audit import service as audit
+from omniline.audit.redact import snapshot
 from omniline.errors import Conflict, DomainError, Invalid
 from omniline.inboxes import repository
 from omniline.inboxes.channel_types import ChannelType, clean_settings
@@ -36,6 +38,17 @@ def _check_name(name: str) -> None:
 def _check_greeting(greeting: str) -> None:
     if len(greeting) > GREETING_MAX:
         raise Invalid("greeting", f"at most {GREETING_MAX:,} characters")
+
+
+INBOX_FIELDS = ("channel", "name", "default_queue_id", "enabled", "settings", "identity_secret")
+
+
+async def _audit(
+    session: AsyncSession, action: str, inbox: Inbox, before: dict[str, Any] | None
+) -> None:
+    await audit.record_change(
+        session, action, inbox, INBOX_FIELDS, before, target_type="inbox", label=inbox.name
+    )
 
 
 async def do_create_inbox(
@@ -79,6 +92,7 @@ async def do_create_inbox(
     )
     session.add(inbox)
     await session.flush()
+    await _audit(session, "inbox.created", inbox, None)
     return inbox
 
 
@@ -100,11 +114,13 @@ async def do_update_inbox(
         await workspaces.queue(session, inbox.workspace_id, default_queue_id) is None
     ):
         raise Invalid("default_queue_id", "no such queue in this workspace")
+    before = snapshot(inbox, INBOX_FIELDS)
     inbox.name = name.strip()
     inbox.default_queue_id = default_queue_id
     inbox.settings = {**(inbox.settings or {}), "color": color, "greeting": greeting.strip()}
     inbox.enabled = enabled
     await session.flush()
+    await _audit(session, "inbox.updated", inbox, before)
     return inbox
 
 
@@ -139,6 +155,7 @@ async def do_create_channel_inbox(
     )
     session.add(inbox)
     await session.flush()
+    await _audit(session, "inbox.created", inbox, None)
     return inbox
 
 
@@ -155,11 +172,13 @@ async def do_update_channel_inbox(
     """Save the admin form; an empty secret keeps the stored one."""
     _check_name(name)
     await _check_queue(session, inbox.workspace_id, default_queue_id)
+    before = snapshot(inbox, INBOX_FIELDS)
     inbox.settings = clean_settings(ct, values, inbox.settings)
     inbox.name = name.strip()
     inbox.default_queue_id = default_queue_id
     inbox.enabled = enabled
     await session.flush()
+    await _audit(session, "inbox.updated", inbox, before)
     return inbox
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.audit import service as audit
+from omniline.audit.redact import snapshot
 from omniline.errors import Invalid, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
@@ -89,6 +91,17 @@ def _store(row: RoutingRule, rule: RuleIn) -> None:
     row.updated_at = utcnow()
 
 
+RULE_FIELDS = ("name", "priority", "enabled", "conditions", "actions", "position")
+
+
+async def _audit(
+    session: AsyncSession, action: str, row: RoutingRule, before: dict[str, Any] | None
+) -> None:
+    await audit.record_change(
+        session, action, row, RULE_FIELDS, before, target_type="routing_rule", label=row.name
+    )
+
+
 async def do_create_rule(session: AsyncSession, workspace_id: int, data: Any) -> RoutingRule:
     rule = await check_rule(session, workspace_id, data)
     row = RoutingRule(
@@ -98,6 +111,7 @@ async def do_create_rule(session: AsyncSession, workspace_id: int, data: Any) ->
     session.add(row)
     await repository.bump_version(session, workspace_id)
     await session.flush()
+    await _audit(session, "routing_rule.created", row, None)
     return row
 
 
@@ -113,9 +127,11 @@ async def do_update_rule(
 ) -> RoutingRule:
     row = await get_rule(session, workspace_id, rule_id)
     rule = await check_rule(session, workspace_id, data, rule_id=rule_id)
+    before = snapshot(row, RULE_FIELDS)
     _store(row, rule)
     await repository.bump_version(session, workspace_id)
     await session.flush()
+    await _audit(session, "routing_rule.updated", row, before)
     return row
 
 
@@ -123,18 +139,31 @@ async def do_set_enabled(
     session: AsyncSession, workspace_id: int, rule_id: int, enabled: bool
 ) -> RoutingRule:
     row = await get_rule(session, workspace_id, rule_id)
+    before = snapshot(row, RULE_FIELDS)
     row.enabled = enabled
     row.updated_at = utcnow()
     await repository.bump_version(session, workspace_id)
     await session.flush()
+    await _audit(session, "routing_rule.updated", row, before)
     return row
 
 
 async def do_delete_rule(session: AsyncSession, workspace_id: int, rule_id: int) -> None:
     row = await get_rule(session, workspace_id, rule_id)
+    before = snapshot(row, RULE_FIELDS)
     await session.delete(row)
     await repository.bump_version(session, workspace_id)
     await session.flush()
+    await audit.record(
+        session,
+        "routing_rule.deleted",
+        workspace_id=workspace_id,
+        target_type="routing_rule",
+        target_id=rule_id,
+        target_label=str(before["name"]),
+        before=before,
+        after={},
+    )
 
 
 async def do_reorder(session: AsyncSession, workspace_id: int, ids: list[int]) -> list[RoutingRule]:
@@ -146,10 +175,19 @@ async def do_reorder(session: AsyncSession, workspace_id: int, ids: list[int]) -
     by_id = {r.id: r for r in rows}
     if len(ids) != len(set(ids)) or set(ids) != set(by_id):
         raise Invalid("ids", "list every rule of the workspace exactly once")
+    before = [r.id for r in rows]
     for pos, rid in enumerate(ids):
         by_id[rid].position = pos
     await repository.bump_version(session, workspace_id)
     await session.flush()
+    await audit.record(
+        session,
+        "routing_rule.reordered",
+        workspace_id=workspace_id,
+        target_type="routing_rule",
+        before={"order": before},
+        after={"order": list(ids)},
+    )
     return await repository.rules(session, workspace_id)
 
 

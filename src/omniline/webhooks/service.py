@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.audit import service as audit
+from omniline.audit.redact import snapshot
 from omniline.auth import access
 from omniline.auth.principal import Principal
 from omniline.errors import Conflict, NotFound
@@ -35,6 +37,21 @@ async def get_subscription(session: AsyncSession, p: Principal, sub_id: int) -> 
     return sub
 
 
+SUB_FIELDS = ("url", "description", "event_types", "enabled", "secret")
+
+
+async def _audit(
+    session: AsyncSession,
+    p: Principal,
+    action: str,
+    sub: WebhookSubscription,
+    before: dict[str, Any] | None,
+) -> None:
+    await audit.record_change(
+        session, action, sub, SUB_FIELDS, before, target_type="webhook", label=sub.url, actor=p
+    )
+
+
 async def do_create(
     session: AsyncSession,
     p: Principal,
@@ -55,6 +72,7 @@ async def do_create(
     )
     session.add(sub)
     await session.flush()
+    await _audit(session, p, "webhook.created", sub, None)
     return sub
 
 
@@ -72,6 +90,7 @@ async def do_update(
     # Validate everything before changing anything: nothing half-saved.
     new_url = clean_url(url) if url is not None else sub.url
     new_types = clean_event_types(event_types) if event_types is not None else sub.event_types
+    before = snapshot(sub, SUB_FIELDS)
     sub.url = new_url
     sub.event_types = list(new_types)
     if description is not None:
@@ -80,20 +99,34 @@ async def do_update(
         sub.enabled = enabled
     sub.updated_at = utcnow()
     await session.flush()
+    await _audit(session, p, "webhook.updated", sub, before)
     return sub
 
 
 async def do_delete(session: AsyncSession, p: Principal, sub_id: int) -> None:
     sub = await get_subscription(session, p, sub_id)
+    before = snapshot(sub, SUB_FIELDS)
     await session.delete(sub)
     await session.flush()
+    await audit.record(
+        session,
+        "webhook.deleted",
+        actor=p,
+        target_type="webhook",
+        target_id=sub_id,
+        target_label=str(before["url"]),
+        before=before,
+        after={},
+    )
 
 
 async def do_rotate_secret(session: AsyncSession, p: Principal, sub_id: int) -> WebhookSubscription:
     sub = await get_subscription(session, p, sub_id)
+    before = snapshot(sub, SUB_FIELDS)
     sub.secret = new_secret()
     sub.updated_at = utcnow()
     await session.flush()
+    await _audit(session, p, "webhook.secret_rotated", sub, before)
     return sub
 
 

@@ -22,6 +22,9 @@ class Workspace(IdMixin, CreatedMixin, Base):
     access_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     # Roles that must use two-factor sign-in (auth/totp.py).
     two_factor_roles: Mapped[list[Any]] = mapped_column(default=list)
+    # Conversations closed longer ago than this many days lose their personal text
+    # (omniline/retention); None keeps everything.
+    retention_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class Team(IdMixin, CreatedMixin, Base):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.audit import service as audit
 from omniline.auth.models import AuthToken, TokenKind, User
 from omniline.errors import Conflict, Invalid, NotFound
 from omniline.inboxes.models import Inbox
@@ -55,6 +56,7 @@ async def do_create_team(session: AsyncSession, workspace_id: int, name: str) ->
     team = Team(workspace_id=workspace_id, name=name.strip())
     session.add(team)
     await session.flush()
+    await audit.record_change(session, "team.created", team, TEAM_FIELDS, None, target_type="team")
     return team
 
 
@@ -81,6 +83,9 @@ async def do_create_queue(
     if team_id is not None:  # the team's supervisors see the new queue
         await touch_access(session, workspace_id)
     await session.flush()
+    await audit.record_change(
+        session, "queue.created", queue, QUEUE_FIELDS, None, target_type="queue"
+    )
     return queue
 
 
@@ -89,6 +94,30 @@ async def touch_access(session: AsyncSession, workspace_id: int) -> None:
     (auth/session_watch.py), within a second."""
     await session.execute(
         update(Workspace).where(Workspace.id == workspace_id).values(access_changed_at=utcnow())
+    )
+
+
+TEAM_FIELDS = ("name",)
+QUEUE_FIELDS = ("name", "team_id", "priority")
+WORKSPACE_FIELDS = ("name", "default_locale", "timezone", "retention_days")
+
+
+async def _record_members(
+    session: AsyncSession,
+    workspace_id: int,
+    kind: str,
+    target_id: int,
+    before: list[int],
+    after: list[int],
+) -> None:
+    await audit.record(
+        session,
+        f"{kind}.members_changed",
+        workspace_id=workspace_id,
+        target_type=kind,
+        target_id=target_id,
+        before={"user_ids": before},
+        after={"user_ids": sorted(set(after))},
     )
 
 
@@ -108,10 +137,12 @@ async def do_set_queue_members(
         raise NotFound("no such queue")
     for uid in set(user_ids):
         await _user_in(session, workspace_id, uid)
+    before = sorted(u.id for u in await repository.queue_members(session, queue_id))
     await session.execute(delete(QueueMember).where(QueueMember.queue_id == queue_id))
     session.add_all(QueueMember(queue_id=queue_id, user_id=uid) for uid in sorted(set(user_ids)))
     await touch_access(session, workspace_id)
     await session.flush()
+    await _record_members(session, workspace_id, "queue", queue_id, before, user_ids)
 
 
 async def do_add_queue_member(
@@ -125,6 +156,14 @@ async def do_add_queue_member(
         session.add(QueueMember(queue_id=queue_id, user_id=user_id))
         await touch_access(session, workspace_id)
         await session.flush()
+        await audit.record(
+            session,
+            "queue.member_added",
+            workspace_id=workspace_id,
+            target_type="queue",
+            target_id=queue_id,
+            data={"user_id": user_id},
+        )
 
 
 async def do_set_team_members(
@@ -134,10 +173,12 @@ async def do_set_team_members(
         raise NotFound("no such team")
     for uid in set(user_ids):
         await _user_in(session, workspace_id, uid)
+    before = sorted(u.id for u in await repository.team_members(session, team_id))
     await session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
     session.add_all(TeamMember(team_id=team_id, user_id=uid) for uid in sorted(set(user_ids)))
     await touch_access(session, workspace_id)
     await session.flush()
+    await _record_members(session, workspace_id, "team", team_id, before, user_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +231,11 @@ async def do_set_user_memberships(
     known_queues = {q.id for q in await repository.queues(session, workspace_id)}
     if not queues <= known_queues:
         raise Invalid("queue_ids", "no such queue in this workspace")
+    ms = await memberships(session, workspace_id)
+    before = {
+        "team_ids": sorted(ms.teams_of_user.get(user_id, [])),
+        "queue_ids": sorted(ms.queues_of_user.get(user_id, [])),
+    }
     # A user belongs to one workspace, so all their memberships are this workspace's.
     await session.execute(delete(TeamMember).where(TeamMember.user_id == user_id))
     await session.execute(delete(QueueMember).where(QueueMember.user_id == user_id))
@@ -197,6 +243,15 @@ async def do_set_user_memberships(
     session.add_all(QueueMember(queue_id=qid, user_id=user_id) for qid in sorted(queues))
     await touch_access(session, workspace_id)
     await session.flush()
+    await audit.record(
+        session,
+        "user.memberships_changed",
+        workspace_id=workspace_id,
+        target_type="user",
+        target_id=user_id,
+        before=before,
+        after={"team_ids": sorted(teams), "queue_ids": sorted(queues)},
+    )
 
 
 async def _count(session: AsyncSession, model: Any, *where: ColumnElement[bool]) -> int:

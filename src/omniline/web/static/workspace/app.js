@@ -45,6 +45,8 @@ function main() {
   const sidebar = new ContactSidebar($('#contact-sidebar'), (id) => openConversation(id, true), {
     canMerge: user.role !== 'qa',
     mergeDialog,
+    // Mirrors privacy/service.py: export and erasure are for administrators.
+    canManageData: user.role === 'admin',
   });
 
   const view = new ConversationView({

@@ -97,6 +97,9 @@ export function metaBody(meta, outbound) {
   if (typeof meta.html === 'string' && meta.html.trim()) {
     out.push(toggle(t('show_original'), t('hide_original'), () => originalFrame(meta.html), 'show-original'));
   }
+  if ((Number(meta.cards_masked) || 0) > 0) {
+    out.push(el('div', { class: 'msg-note msg-cards-masked', 'data-testid': 'cards-masked', text: t('cards_masked') }));
+  }
   const pending = Number(meta.media_pending) || 0;
   if (pending > 0) {
     out.push(el('div', { class: 'msg-note msg-media-pending', 'data-testid': 'media-pending', text: t('media_pending') }));

@@ -51,6 +51,7 @@ export class ContactSidebar {
     this.onOpenConversation = onOpenConversation;
     this.canMerge = Boolean(o.canMerge && o.mergeDialog);
     this.mergeDialog = o.mergeDialog || null;
+    this.canManageData = Boolean(o.canManageData);
     this.contactId = null;
     this.conversationId = null;
     this.channel = null;
@@ -160,6 +161,31 @@ export class ContactSidebar {
       : el('p', { class: 'muted small', text: t('no_conversations') })));
     this.dupes = el('section', { class: 'side-section', 'data-testid': 'same-person', hidden: true });
     root.append(this.dupes);
+    if (this.canManageData) root.append(this._dataSection(c, name));
+  }
+
+  /** Administrators: the customer's data as a JSON file, or erased on their request. */
+  _dataSection(c, name) {
+    const exportBtn = el('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'contact-export', text: t('contact_export') });
+    const eraseBtn = el('button', { type: 'button', class: 'btn btn-small btn-danger', 'data-testid': 'contact-erase', text: t('contact_erase') });
+    exportBtn.addEventListener('click', async () => {
+      try {
+        const data = await api.get(`/api/v1/contacts/${encodeURIComponent(c.id)}/export`);
+        const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+        const link = el('a', { href: URL.createObjectURL(blob), download: `contact-${c.id}.json` });
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+      } catch { /* api.js already showed the error */ }
+    });
+    eraseBtn.addEventListener('click', async () => {
+      if (!window.confirm(t('contact_erase_confirm', { name }))) return;
+      try {
+        await api.post(`/api/v1/contacts/${encodeURIComponent(c.id)}/erase`, { confirm: true });
+        notify(t('contact_erased'), 'ok');
+        this.refresh();
+      } catch { /* shown by api.js */ }
+    });
+    return section(t('contact_data'), el('div', { class: 'side-actions' }, exportBtn, ' ', eraseBtn));
   }
 
   async _duplicates(seq, contact) {

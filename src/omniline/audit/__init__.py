@@ -1,0 +1,1 @@
+"""Audit log: an append-only record of sign-ins, contact access and administrative changes."""
