@@ -13,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omniline import __version__, db
@@ -24,6 +23,7 @@ from omniline.errors import DomainError
 from omniline.kit import log_redaction
 from omniline.kit.allowed_methods import allowed_methods
 from omniline.kit.security_headers import SecurityHeaders
+from omniline.ops.request_context import RequestContext
 from omniline.wiring import include_routers, register_all
 
 log = logging.getLogger("omniline")
@@ -172,16 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # answer carries the same headers as any other and the traceback is logged once.
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(AuditContext)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> Response:
-        try:
-            async with db.sessionmaker()() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database does not answer")
-            return JSONResponse({"status": "error", "database": "error"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+    # Outermost: the request id covers everything below, including a crash's 500.
+    app.add_middleware(RequestContext)
 
     include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -65,6 +66,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from omniline.app import create_app
+    from omniline.ops import logs
 
     app = create_app(settings)
     _raise_open_files()
@@ -74,6 +76,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=logs.config(settings.log_level, settings.log_format),
         ws=settings.ws_impl,
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws_ping_interval=None,  # our own heartbeats; fewer timers per idle socket
@@ -106,11 +109,10 @@ async def _run_worker() -> None:
 
     settings = get_settings()
     from omniline.kit import log_redaction
+    from omniline.ops import logs
 
     log_redaction.install()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.config.dictConfig(logs.config(settings.log_level, settings.log_format))
     register_all()
     db.init_engine(settings)
     realtime = init_realtime(settings.redis_url, settings.realtime_buffer)

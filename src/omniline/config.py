@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,11 @@ class Settings(BaseSettings):
     ws_impl: str = "auto"
     ws_per_message_deflate: bool = False
     log_level: str = "info"
+    # "text" (readable) or "json" (one object per line, for a log collector); both carry the
+    # request id. See docs/deployment.md, "Operations".
+    log_format: Literal["text", "json"] = "text"
+    # Bearer token Prometheus sends to /metrics; empty: /metrics answers only from loopback.
+    metrics_token: str = ""
     # Built-in SMTP receiver for letters forwarded to Omniline's email inboxes: off unless a
     # port is set (docs/channels/email.md). Set the host to 0.0.0.0 to take mail from outside.
     smtp_receiver_host: str = "127.0.0.1"

@@ -114,5 +114,8 @@ def include_routers(app: FastAPI) -> None:
     modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
     modules += [presence_api, presence_pages]
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
+    from omniline.ops import api as ops_api
+
     for module in hot_paths + modules:
         app.include_router(module.router)
+    app.include_router(ops_api.router)

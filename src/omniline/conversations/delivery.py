@@ -26,6 +26,7 @@ from omniline.jobs.registry import job
 from omniline.jobs.runner import backoff_seconds
 from omniline.jobs.service import enqueue, wake_runners
 from omniline.kit.clock import utcnow
+from omniline.ops import metrics
 
 
 @dataclass(slots=True)
@@ -117,6 +118,9 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
     else:
         msg.delivery_status = result.status.value
         msg.delivery_error = (result.error or "")[:500] or None
+        if result.status == Delivery.sent:
+            waited = (utcnow() - msg.created_at).total_seconds()
+            metrics.delivery_seconds.labels(inbox.channel).observe(max(0.0, waited))
     if result.external_id and not msg.external_id:
         msg.external_id = result.external_id
     await session.flush()

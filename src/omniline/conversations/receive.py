@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 
@@ -30,11 +31,13 @@ from omniline.conversations.records import (
     _conv_event,
     _touch,
 )
+from omniline.db import after_commit
 from omniline.errors import NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
 from omniline.kit.hooks import DomainEvent, emit
+from omniline.ops import metrics
 
 
 def _message_row(
@@ -243,6 +246,9 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
         res = results[_i]
         assert res is not None
         notify.message_created(session, conv, msg, res.attachments)
+    if new_msgs:
+        stored = Counter(conv.channel for _i, conv, _m, _f in new_msgs)
+        after_commit(session, lambda: metrics.count_ingested(stored))
     return [r for r in results if r is not None]
 
 

@@ -35,3 +35,5 @@ class Job(IdMixin, CreatedMixin, Base):
     locked_by: Mapped[str | None] = mapped_column(String(64), default=None)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The request that caused it (its X-Request-ID): the job's log lines carry it too.
+    request_id: Mapped[str] = mapped_column(String(64), default="")

@@ -16,6 +16,7 @@ import os
 import socket
 import traceback
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 
@@ -25,6 +26,8 @@ from omniline.jobs import service
 from omniline.jobs.models import Job, JobState
 from omniline.jobs.registry import GiveUp, RetryLater, handler_for
 from omniline.kit.clock import utcnow
+from omniline.ops import metrics
+from omniline.ops.request_context import request_id
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +154,22 @@ class Runner:
             job = await peek.get(Job, job_id)
             if job is None:
                 return
-            kind, payload, attempts, max_attempts = (
+            kind, payload, attempts, max_attempts, rid = (
                 job.kind,
                 dict(job.payload),
                 job.attempts,
                 job.max_attempts,
+                job.request_id or f"job-{job.id}",
             )
+        token = request_id.set(rid)
+        try:
+            await self._run_one(job_id, kind, payload, attempts, max_attempts)
+        finally:
+            request_id.reset(token)
+
+    async def _run_one(
+        self, job_id: int, kind: str, payload: dict[str, Any], attempts: int, max_attempts: int
+    ) -> None:
         handler = handler_for(kind)
         error: str | None = None
         delay = 0.0
@@ -176,6 +189,8 @@ class Runner:
                 log.warning("job %s (%s) failed: %s", job_id, kind, exc)
                 error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
                 delay = backoff_seconds(attempts)
+        if error is not None:
+            metrics.job_failures.labels(kind).inc()
         async with unit_of_work() as session:
             job = await session.get(Job, job_id)
             if job is None:

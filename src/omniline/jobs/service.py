@@ -12,6 +12,7 @@ from omniline.db import after_commit
 from omniline.errors import Conflict, NotFound
 from omniline.jobs.models import Job, JobState
 from omniline.kit.clock import utcnow
+from omniline.ops.request_context import request_id
 
 _wakers: list[Any] = []
 
@@ -41,6 +42,7 @@ async def enqueue(
         workspace_id=workspace_id,
         run_at=run_at or utcnow(),
         max_attempts=max_attempts,
+        request_id=request_id.get(),
     )
     session.add(job)
     wake_runners(session)
