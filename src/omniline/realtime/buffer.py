@@ -19,6 +19,10 @@ class EventBuffer:
         self._floor = parse_event_id(event_id)
         self.head_id = event_id
 
+    def clear(self) -> None:
+        """Forget kept events (after a gap they no longer lead up to what comes next)."""
+        self._events.clear()
+
     def append(self, event: RealtimeEvent) -> None:
         key = parse_event_id(event.id)
         self._events.append((key, event))

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from omniline.realtime.buffer import EventBuffer
-from omniline.realtime.events import RealtimeEvent
+from omniline.realtime.events import RealtimeEvent, parse_event_id
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,23 @@ class Bus:
     def __init__(self, buffer_size: int) -> None:
         self.buffer = EventBuffer(buffer_size)
         self._listeners: list[Listener] = []
+        self._gap_listeners: list[Callable[[], None]] = []
+        # False while the event source (Redis) is unreachable: readiness reports it.
+        self.healthy = True
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def on_gap(self, listener: Callable[[], None]) -> None:
+        """Called when events may have been lost (the source was away): sockets resync."""
+        self._gap_listeners.append(listener)
+
+    def _gap(self) -> None:
+        for listener in self._gap_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("realtime gap listener failed")
 
     def _deliver(self, event: RealtimeEvent) -> None:
         self.buffer.append(event)
@@ -76,13 +90,18 @@ class RedisBus(Bus):
 
         self._url = url
         self._size = buffer_size
-        self._redis: Any = aioredis.from_url(url)
+        # Short timeouts: a publish during an outage must fail fast, not hold the request.
+        self._redis: Any = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         # The read timeout must outlast the XREAD block, or every idle block ends in a
         # TimeoutError (redis-py's default socket timeout is 5 s, as long as the block).
-        self._reader: Any = aioredis.from_url(url, socket_timeout=BLOCK_MS / 1000 + 10)
+        self._reader: Any = aioredis.from_url(
+            url, socket_timeout=BLOCK_MS / 1000 + 10, socket_connect_timeout=2
+        )
         self._task: asyncio.Task[None] | None = None
         self._last = "$"
         self._stopping = False
+        self._down_since: float | None = None
+        self._lost = 0
 
     async def start(self) -> None:
         # Prefill the buffer so that a client reconnecting to this process can resume.
@@ -127,27 +146,72 @@ class RedisBus(Bus):
     async def publish(self, events: list[RealtimeEvent]) -> None:
         if not events:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(
-                    STREAM,
-                    {"e": orjson.dumps(event.to_wire())},
-                    maxlen=self._size,
-                    approximate=True,
-                )
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.xadd(
+                        STREAM,
+                        {"e": orjson.dumps(event.to_wire())},
+                        maxlen=self._size,
+                        approximate=True,
+                    )
+                await pipe.execute()
+        except Exception as exc:
+            # The data is committed; these pushes are lost. Sockets are told to resync when
+            # Redis answers again (see _recovered), and the outage is logged once.
+            self._lost += len(events)
+            self._went_down(exc)
+
+    def _went_down(self, exc: BaseException) -> None:
+        self.healthy = False
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.error(
+                "redis does not answer (%s: %s): realtime events are not delivered until it is "
+                "back; open sockets will be told to resync",
+                type(exc).__name__,
+                exc,
+            )
+
+    async def _recovered(self) -> None:
+        """Redis answers again: what was published meanwhile is gone, and a restarted Redis
+        numbers its stream anew. Every event id from before is made too old to resume from, and
+        every open socket is told to resync (reload its view from the API)."""
+        if self._down_since is None:
+            return
+        seconds, micros = await self._redis.time()
+        now_id = f"{int(seconds) * 1000 + int(micros) // 1000}-0"
+        latest = await self._redis.xrevrange(STREAM, count=1)
+        floor = max(
+            [now_id, self.buffer.head_id, *(r[0].decode() for r in latest)], key=parse_event_id
+        )
+        self.buffer.set_floor(floor)
+        self.buffer.clear()
+        self._last = floor
+        log.warning(
+            "redis answers again after %.1f s (%d events were not delivered); open sockets resync",
+            time.monotonic() - self._down_since,
+            self._lost,
+        )
+        self._down_since = None
+        self._lost = 0
+        self.healthy = True
+        self._gap()
 
     async def _tail(self) -> None:
         while not self._stopping:
             try:
                 answer = await self._reader.xread({STREAM: self._last}, block=BLOCK_MS, count=500)
+                if self._down_since is not None:
+                    await self._recovered()
+                    continue
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 if self._stopping:
                     return
-                log.exception("redis stream read failed; retrying")
-                await asyncio.sleep(1)
+                self._went_down(exc)
+                await asyncio.sleep(0.5)
                 continue
             for _stream, entries in answer or []:
                 for raw_id, fields in entries:

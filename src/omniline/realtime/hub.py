@@ -16,6 +16,7 @@ from omniline.realtime.events import RealtimeEvent
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 1000  # a socket that falls this far behind is told to resync
+RESYNC = '{"type":"resync"}'
 
 
 class FrameQueue:
@@ -148,6 +149,15 @@ class Hub:
             _discard(self._staff, conn.principal.workspace_id, conn)
         elif isinstance(conn, VisitorConnection):
             _discard(self._visitors, conn.visitor.contact_id, conn)
+
+    def resync_all(self) -> None:
+        """Events may have been lost: every socket reloads its view from the API."""
+        for staff in self._staff.values():
+            for conn in staff:
+                conn.push(RESYNC)
+        for visitors in self._visitors.values():
+            for vconn in visitors:
+                vconn.push(RESYNC)
 
     def staff_connections(self) -> list[StaffConnection]:
         return [conn for group in self._staff.values() for conn in group]

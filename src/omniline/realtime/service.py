@@ -15,6 +15,7 @@ class Realtime:
         self.bus = bus
         self.hub = Hub()
         bus.listen(self.hub.dispatch)
+        bus.on_gap(self.hub.resync_all)
 
     async def start(self) -> None:
         await self.bus.start()

@@ -10,13 +10,12 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from omniline.config import get_settings
-from omniline.realtime.hub import Connection
+from omniline.realtime.hub import RESYNC, Connection
 from omniline.realtime.service import get_realtime
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT = '{"type":"heartbeat"}'
-RESYNC = '{"type":"resync"}'
 PONG = '{"type":"pong"}'
 
 
