@@ -125,3 +125,61 @@ async def test_the_background_loop_listens_on_the_configured_port(
         loop.cancel()
         with pytest.raises(asyncio.CancelledError):
             await loop
+
+
+async def _raw_smtp(port: int, to: str, payload: bytes) -> bytes:
+    """A sending server as many real ones talk: bare LF line ends and long lines in DATA."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    answers = []
+
+    async def say(line: bytes) -> bytes:
+        writer.write(line)
+        await writer.drain()
+        answer = await reader.readline()
+        while answer[3:4] == b"-":  # multi-line EHLO answer
+            answer = await reader.readline()
+        answers.append(answer)
+        return answer
+
+    await reader.readline()  # greeting
+    await say(b"EHLO mta.example\r\n")
+    await say(b"MAIL FROM:<anna@customer.example>\r\n")
+    await say(f"RCPT TO:<{to}>\r\n".encode())
+    await say(b"DATA\r\n")
+    final = await say(payload + b"\r\n.\r\n")
+    writer.write(b"QUIT\r\n")
+    writer.close()
+    return final
+
+
+async def test_bare_lf_letters_and_long_lines_are_accepted(demo: Demo, receiver: int) -> None:
+    inbox_id = await email_inbox(demo, SUPPORT)
+    long_line = "Loan contract 12-345: " + "very long text " * 400
+    payload = (
+        b"From: Anna <anna@customer.example>\n"
+        b"To: " + SUPPORT.encode() + b"\n"
+        b"Subject: Long lines\n"
+        b"Message-ID: <bare-lf-1@customer.example>\n"
+        b"Content-Type: text/plain; charset=utf-8\n\n" + long_line.encode() + b"\nsecond line\n"
+    )
+    answer = await _raw_smtp(receiver, SUPPORT, payload)
+    assert answer.startswith(b"250"), answer
+    (msg,) = await messages_of(inbox_id)
+    assert "Loan contract 12-345" in msg.text
+    assert "second line" in msg.text
+
+
+async def test_a_letter_over_the_size_limit_is_refused(
+    demo: Demo, receiver: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await email_inbox(demo, SUPPORT)
+    monkeypatch.setattr(smtp_receiver, "MAX_LETTER_BYTES", 20_000)
+    port = free_port()
+    server = await smtp_receiver.start("127.0.0.1", port)
+    try:
+        payload = b"Subject: big\n\n" + b"x" * 30_000 + b"\n"
+        answer = await _raw_smtp(port, SUPPORT, payload)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert answer.startswith(b"552"), answer

@@ -52,6 +52,19 @@ async def deliver(box: inbound.Mailbox, letters: list[inbound.Incoming]) -> int:
             return len(await inbound.store(session, box, prepared))
 
 
+class LenientSMTP(SMTP):
+    """Takes letters as real mail servers do: lines longer than RFC 5321's 1,000 bytes and
+    bare LF line ends (about one letter in eight in the wild) are accepted; the bound is the
+    letter's size (552 above it), not its line lengths."""
+
+    def __init__(self, *args: Any, size_limit: int, **kwargs: Any) -> None:
+        # aiosmtpd reads a DATA line (a bare-LF letter is one "line") into a buffer of at most
+        # this many bytes. Twice the size limit: a letter over the limit reads to its end and
+        # gets 552 ("too much mail data"), not a misleading "line too long".
+        self.line_length_limit = 2 * size_limit + 1024
+        super().__init__(*args, data_size_limit=size_limit, **kwargs)
+
+
 class Receiver:
     """aiosmtpd handler."""
 
@@ -90,11 +103,8 @@ async def start(host: str, port: int) -> asyncio.Server:
     loop = asyncio.get_running_loop()
     handler = Receiver()
     return await loop.create_server(
-        lambda: SMTP(
-            handler,
-            data_size_limit=MAX_LETTER_BYTES,
-            enable_SMTPUTF8=True,
-            ident="Omniline",
+        lambda: LenientSMTP(
+            handler, size_limit=MAX_LETTER_BYTES, enable_SMTPUTF8=True, ident="Omniline"
         ),
         host=host,
         port=port,
