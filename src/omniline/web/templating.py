@@ -7,22 +7,37 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from omniline.config import get_settings
+from omniline.kit.bidi import CONTROLS, neutralise
 from omniline.web.i18n import LOCALE_NAMES, LOCALES, translations
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @lru_cache(maxsize=8)
+def _shown(value: Any) -> Any:
+    if not isinstance(value, str) or not CONTROLS.search(value):
+        return value
+    # Markup (already escaped, e.g. |tojson) must stay Markup, or it would be escaped twice.
+    # Removing characters from escaped text cannot make markup: it stays safe.
+    if isinstance(value, Markup):
+        return Markup(neutralise(value))  # noqa: S704
+    return neutralise(value)
+
+
 def environment(locale: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
         extensions=["jinja2.ext.i18n"],
         auto_reload=True,
+        # Every value a page shows loses bidi overrides (kit/bidi.py): a name or a file name
+        # cannot turn itself around.
+        finalize=_shown,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(locales=LOCALES, locale_names=LOCALE_NAMES, static_url="/static")

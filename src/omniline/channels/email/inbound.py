@@ -32,7 +32,9 @@ from omniline.channels.email.parse import Letter, parse
 from omniline.config import Settings
 from omniline.conversations import attachments
 from omniline.conversations.attachments import StoredFile
+from omniline.conversations.delivery import update_delivery_status
 from omniline.conversations.inbound import InboundMessage
+from omniline.conversations.models import Delivery, Message
 from omniline.conversations.service import Received, receive_inbound
 from omniline.errors import DomainError
 from omniline.inboxes.models import Inbox
@@ -137,6 +139,9 @@ def _meta(letter: Letter, failed: list[dict[str, str]]) -> dict[str, Any]:
         meta["auto_submitted"] = True
     if failed:
         meta["media_failed"] = failed
+    if letter.problems:
+        # The agent is told; what could be read is shown and the letter is attached whole.
+        meta["not_fully_read"] = True
     refs = threading.ids_in(letter.references)
     refs += [r for r in threading.ids_in(letter.in_reply_to) if r not in refs]
     meta[CHANNEL] = {
@@ -177,7 +182,35 @@ async def store(
     stored: list[Received] = []
     for group in _groups(fresh):
         stored.extend(await _store_group(session, box, group))
+    await _apply_bounces(session, box, fresh)
     return stored
+
+
+async def _apply_bounces(session: AsyncSession, box: Mailbox, prepared: Sequence[Prepared]) -> None:
+    """A bounce marks the reply it reports on as failed, with the server's reason."""
+    for p in prepared:
+        bounce = p.letter.bounce
+        if bounce is None or not bounce.failed or not bounce.original_id:
+            continue
+        ref = await session.scalar(
+            select(EmailRef).where(
+                EmailRef.workspace_id == box.workspace_id,
+                EmailRef.message_id_header == bounce.original_id,
+                EmailRef.message_id.is_not(None),
+            )
+        )
+        if ref is None:
+            continue
+        sent = await session.get(Message, ref.message_id)
+        if sent is None or sent.external_id is None:
+            continue
+        await update_delivery_status(
+            session,
+            sent.inbox_id,
+            sent.external_id,
+            Delivery.failed,
+            f"bounced: {bounce.reason}",
+        )
 
 
 async def _not_ours(

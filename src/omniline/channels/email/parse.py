@@ -22,15 +22,22 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from omniline.channels.email import body
 from omniline.channels.email.threading import normalize_id
+from omniline.kit.bidi import neutralise
 
 log = logging.getLogger(__name__)
 
 MAX_PARTS = 200
+SUBJECT_MAX = 998  # RFC 5322's line limit
 MAX_DEPTH = 20
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 SYSTEM_SENDERS = {"mailer-daemon", "postmaster"}
 # Technical parts of a delivery report: not the customer's words, not worth a file.
-REPORT_PARTS = {"message/delivery-status", "message/disposition-notification"}
+# Parts of a delivery or read report: read for the report, never kept as files.
+REPORT_PARTS = {
+    "message/delivery-status",
+    "message/disposition-notification",
+    "text/rfc822-headers",
+}
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")
 # C0 controls but tab, newline and carriage return (PostgreSQL refuses NUL in text).
 _CONTROLS = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
@@ -59,10 +66,20 @@ class Letter:
     auto_submitted: bool = False
     files: list[FilePart] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    bounce: Bounce | None = None
 
     def fingerprint(self, raw: bytes) -> str:
         """The id of a letter without a Message-ID: a digest of its bytes."""
         return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class Bounce:
+    """A delivery status notification (RFC 3464) about a letter we sent."""
+
+    original_id: str  # the Message-ID of the letter it reports on (normalised), or ""
+    failed: bool
+    reason: str
 
 
 def clean(value: str) -> str:
@@ -95,17 +112,61 @@ def _parse(raw: bytes) -> Letter:
         message_id=normalize_id(header(msg, "Message-ID")),
         in_reply_to=header(msg, "In-Reply-To") or None,
         references=header(msg, "References") or None,
-        subject=" ".join(header(msg, "Subject").split())[:998],
+        subject=neutralise(" ".join(header(msg, "Subject").split())),
         from_address=clean(address).strip().lower()[:320],
-        from_name=decode_words(name).strip()[:200],
+        from_name=neutralise(decode_words(name)).strip()[:200],
         recipients=_recipients(msg),
         sent_at=_date(header(msg, "Date")),
     )
+    if len(letter.subject) > SUBJECT_MAX:
+        # The whole subject stays in the attached original letter.
+        letter.problems.append(f"the subject was cut at {SUBJECT_MAX} characters")
+        letter.subject = letter.subject[: SUBJECT_MAX - 1] + "…"
     if msg.defects:
         letter.problems.extend(_defects(msg))
     letter.auto_submitted = is_automatic(msg, letter.from_address)
     _read_body(msg, letter)
+    if msg.get_content_type() == "multipart/report":
+        letter.bounce = _bounce(msg, letter)
     return letter
+
+
+def _bounce(msg: Message, letter: Letter) -> Bounce | None:
+    if str(msg.get_param("report-type", "")).lower() != "delivery-status":
+        return None
+    actions: list[str] = []
+    reasons: list[str] = []
+    original = ""
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status":
+            blocks = part.get_payload()
+            for block in blocks if isinstance(blocks, list) else []:
+                if not isinstance(block, Message):
+                    continue
+                action = str(block.get("Action", "")).strip().lower()
+                if action:
+                    actions.append(action)
+                status = str(block.get("Status", "")).strip()
+                diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+                if action == "failed":
+                    reasons.append(" ".join(x for x in (status, diagnostic) if x))
+        elif ctype == "text/rfc822-headers" and not original:
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                headers = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
+                original = normalize_id(headers.get("Message-ID"))
+        elif ctype == "message/rfc822" and not original:
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                original = normalize_id(inner[0].get("Message-ID"))
+    if not original and letter.in_reply_to:
+        original = normalize_id(letter.in_reply_to)
+    failed = "failed" in actions
+    reason = (
+        clean("; ".join(r for r in reasons if r))[:400] or "the recipient's mail server refused it"
+    )
+    return Bounce(original, failed, reason)
 
 
 def raw_header(msg: Message, name: str) -> str:
@@ -179,9 +240,10 @@ def is_automatic(msg: Message, from_address: str) -> bool:
 
 
 def _leaves(part: Message, depth: int = 0) -> list[Message]:
-    """The parts that carry content; an attached letter is one part (a file)."""
+    """The parts that carry content; an attached letter is one part (a file). Parts nested
+    deeper than ``MAX_DEPTH`` are read flat (no text is dropped for being deep)."""
     if depth > MAX_DEPTH:
-        return []
+        return [p for p in part.walk() if not p.is_multipart()]
     if part.get_content_type() == "message/rfc822" and depth > 0:
         return [part]
     if part.is_multipart():
@@ -193,10 +255,24 @@ def _leaves(part: Message, depth: int = 0) -> list[Message]:
     return [part]
 
 
+def _deeper_than(msg: Message, limit: int) -> bool:
+    stack = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        if depth > limit:
+            return True
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend((p, depth + 1) for p in payload if isinstance(p, Message))
+    return False
+
+
 def _read_body(msg: Message, letter: Letter) -> None:
     plain: list[str] = []
     html: str | None = None
     leaves = _leaves(msg)
+    if _deeper_than(msg, MAX_DEPTH):
+        letter.problems.append(f"parts nested deeper than {MAX_DEPTH} levels were read flat")
     if len(leaves) > MAX_PARTS:
         letter.problems.append(f"{len(leaves)} parts: only the first {MAX_PARTS} were read")
         leaves = leaves[:MAX_PARTS]

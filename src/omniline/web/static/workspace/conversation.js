@@ -1,6 +1,6 @@
 // Middle column: conversation header, actions, tags editor, timeline and reply box.
 import { api, ApiError, notify } from './api.js';
-import { el, t, clear, statusLabel, channelBadgeContent, shortTime, fullTime, debounce } from './util.js';
+import { el, t, clear, shown, statusLabel, channelBadgeContent, shortTime, fullTime, debounce } from './util.js';
 import { Timeline } from './timeline.js';
 import { Composer } from './composer.js';
 import { slaBadge, tickCountdowns } from './rows.js';
@@ -209,7 +209,7 @@ export class ConversationView {
 
   _header(c) {
     const h = this.h;
-    h.name.textContent = c.contact?.name || t('unknown_contact', { id: c.contact?.id ?? '' });
+    h.name.textContent = shown(c.contact?.name || t('unknown_contact', { id: c.contact?.id ?? '' }));
     const channel = c.inbox?.channel;
     clear(h.channel).append(...(channel ? channelBadgeContent(channel) : []));
     h.channel.dataset.channel = channel || '';

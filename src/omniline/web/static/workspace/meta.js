@@ -97,6 +97,9 @@ export function metaBody(meta, outbound) {
   if (typeof meta.html === 'string' && meta.html.trim()) {
     out.push(toggle(t('show_original'), t('hide_original'), () => originalFrame(meta.html), 'show-original'));
   }
+  if (meta.not_fully_read) {
+    out.push(el('div', { class: 'msg-note msg-not-fully-read', 'data-testid': 'not-fully-read', text: t('not_fully_read') }));
+  }
   if ((Number(meta.cards_masked) || 0) > 0) {
     out.push(el('div', { class: 'msg-note msg-cards-masked', 'data-testid': 'cards-masked', text: t('cards_masked') }));
   }

@@ -37,13 +37,20 @@ export function tOr(key, fallback, vars) {
  * el('div', {class: 'x', text: 'hello', dataset: {id: 1}, onclick: fn}, child, 'text', [more])
  * Strings among children become text nodes. Attribute values are set with setAttribute (never parsed as HTML).
  */
+// Bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what follows them:
+// "gpj.exe" shown as "exe.jpg". Every text the workspace shows goes through this.
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+export function shown(value) {
+  return String(value).replace(BIDI_CONTROLS, '');
+}
+
 export function el(tag, props, ...children) {
   const node = document.createElement(tag);
   if (props) {
     for (const [k, v] of Object.entries(props)) {
       if (v === null || v === undefined || v === false) continue;
       if (k === 'class') node.className = v;
-      else if (k === 'text') node.textContent = String(v);
+      else if (k === 'text') node.textContent = shown(v);
       else if (k === 'dataset') {
         for (const [dk, dv] of Object.entries(v)) if (dv !== null && dv !== undefined) node.dataset[dk] = String(dv);
       } else if (k === 'hidden') node.hidden = Boolean(v);
@@ -58,7 +65,7 @@ export function el(tag, props, ...children) {
 export function appendChildren(node, children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    node.append(c instanceof Node ? c : document.createTextNode(shown(c)));
   }
   return node;
 }
