@@ -95,7 +95,7 @@ async def test_agent_outside_the_queue_sees_a_locked_row_and_no_content(
     await agent.hello()
     await admin.hello()
 
-    secret = "My card number is 4111 1111 1111 1111"
+    secret = "My secret word for the bank is blue-horse-42"
     tech_guest = await visitor(http, "tech-widget")
     tech_msg = await say(http, tech_guest, secret)
     # The admin sees everything: proof that the events went out at all.
@@ -121,7 +121,7 @@ async def test_agent_outside_the_queue_sees_a_locked_row_and_no_content(
     assert row["tags"] == []
     assert row["queue"]["id"] == demo.queues["Tech support"]
     for frame in got:
-        assert "4111" not in frame["_raw"], f"content leaked to the agent: {frame['_raw']}"
+        assert "blue-horse-42" not in frame["_raw"], f"content leaked to the agent: {frame['_raw']}"
     await agent.ws.close()
     await admin.ws.close()
 

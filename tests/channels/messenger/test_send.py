@@ -107,7 +107,7 @@ async def test_a_retry_sends_only_the_parts_still_missing(
     fake_graph.fail_next += [None, graph_error(2, "Service temporarily unavailable")]
     await run_jobs()  # the file goes out, the text fails
     failed = await message(msg_id)
-    assert failed.delivery_status == "failed" and "temporarily" in (failed.delivery_error or "")
+    assert failed.delivery_status == "retrying" and "temporarily" in (failed.delivery_error or "")
     await run_jobs()
     assert [("file" in s, s["message"].get("text")) for s in fake_graph.sent] == [
         (True, None),

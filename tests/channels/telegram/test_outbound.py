@@ -143,7 +143,7 @@ async def test_a_server_error_is_retried(
     msg_id = await _reply(demo, conv_id, "Try again")
     await run_jobs()
     msg = await _message(msg_id)
-    assert msg.delivery_status == "failed" and msg.delivery_error == "Bad Gateway"
+    assert msg.delivery_status == "retrying" and msg.delivery_error == "Bad Gateway"
     async with db.unit_of_work() as session:
         await session.execute(update(Job).where(Job.state == "pending").values(run_at=utcnow()))
     await run_jobs()
@@ -230,7 +230,7 @@ async def test_an_unreachable_telegram_is_retried_later(
     msg_id = await _reply(demo, incoming.conversation_id, "Hello!")
     await run_jobs()
     msg = await _message(msg_id)
-    assert msg.delivery_status == "failed"
+    assert msg.delivery_status == "retrying"
     assert "cannot be reached" in (msg.delivery_error or "")
     async with db.sessionmaker()() as session:
         pending = (await session.scalars(select(Job).where(Job.state == "pending"))).all()

@@ -252,7 +252,7 @@ async def test_meta_server_errors_are_retried(
     sent = await reply(client, conv_id, "Thanks for waiting")
     await run_jobs()
     msg = await message_row(sent["id"])
-    assert msg.delivery_status == "failed"
+    assert msg.delivery_status == "retrying"
     assert "Something went wrong" in (msg.delivery_error or "")
     assert (await deliver_job()).state == JobState.pending.value
     await make_due()
