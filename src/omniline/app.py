@@ -20,7 +20,7 @@ from omniline.audit.context import AuditContext
 from omniline.auth.deps import LoginRequired
 from omniline.config import Settings, get_settings, set_settings
 from omniline.errors import DomainError
-from omniline.kit import log_redaction
+from omniline.kit import log_redaction, openapi
 from omniline.kit.allowed_methods import allowed_methods
 from omniline.kit.security_headers import SecurityHeaders
 from omniline.ops.request_context import RequestContext
@@ -176,5 +176,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
 
     include_routers(app)
+    openapi.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

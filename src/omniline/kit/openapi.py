@@ -1,0 +1,73 @@
+"""The OpenAPI schema tells the truth about errors: every operation documents the error
+answers any endpoint may give (one shared error body), not only its success and 422."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+# What any operation may answer besides its own success: malformed input, not signed in,
+# not allowed, not found (or not visible), a conflict with the current state, a body too large
+# or of a refused type, invalid fields, throttled, the database briefly away.
+COMMON = {
+    "400": "The body is not valid JSON or the request is malformed",
+    "401": "Not signed in, or the token is not valid",
+    "403": "Signed in, but not allowed",
+    "404": "No such thing, or not visible to the caller",
+    "409": "Conflicts with the current state",
+    "413": "The body or file is too large",
+    "415": "The file type is not accepted",
+    "422": "A field is missing or not valid",
+    "429": "Too many attempts; see Retry-After",
+    "503": "Briefly unavailable (the database does not answer); see Retry-After",
+}
+
+
+def install(app: FastAPI) -> None:
+    def schema() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for operations in doc.get("paths", {}).values():
+            for op in operations.values():
+                responses = op.setdefault("responses", {})
+                for status, description in COMMON.items():
+                    responses.setdefault(status, {"description": description, **ref})
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = schema  # type: ignore[method-assign]
