@@ -146,3 +146,14 @@ async def test_turning_it_off_needs_the_password_and_a_code(
     async with db.sessionmaker()() as session:
         user = await session.get(User, demo.users["agent"])
         assert user is not None and user.totp_secret == secret
+
+
+async def test_the_two_factor_secret_is_encrypted_at_rest(demo: Demo) -> None:
+    from sqlalchemy import text
+
+    secret, _ = await _enable(demo)
+    async with db.sessionmaker()() as session:
+        raw = await session.scalar(
+            text("SELECT totp_secret FROM users WHERE id = :id"), {"id": demo.users["agent"]}
+        )
+    assert raw is not None and secret not in raw and raw.startswith("enc:v1:")

@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from omniline.kit.encryption import EncryptedString
 from omniline.kit.models import Base, BigId, CreatedMixin, IdMixin
 
 
@@ -38,8 +39,9 @@ class User(IdMixin, CreatedMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Two-factor (auth/totp.py): the base32 secret once confirmed, one being set up, and the
     # last 30-second step accepted (a code is never accepted twice).
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
-    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Encrypted at rest like channel secrets (kit/encryption.py).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(512), default=None)
+    totp_pending_secret: Mapped[str | None] = mapped_column(EncryptedString(512), default=None)
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

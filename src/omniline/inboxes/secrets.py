@@ -20,6 +20,7 @@ async def do_reencrypt_all(session: AsyncSession) -> int:
     Reading decrypts with any configured key; writing encrypts with the first: run after
     putting a new key first, then the old one can go. Returns the number of inboxes.
     """
+    await _reencrypt_two_factor(session)
     count = 0
     last = 0
     while True:
@@ -41,3 +42,18 @@ async def do_reencrypt_all(session: AsyncSession) -> int:
 async def check_readable(session: AsyncSession) -> None:
     """Raises kit.encryption.SecretsUnreadable when the configured keys cannot read them."""
     await session.scalar(select(Inbox).order_by(Inbox.id.desc()).limit(1))
+
+
+async def _reencrypt_two_factor(session: AsyncSession) -> None:
+    """Staff two-factor secrets are encrypted with the same keys."""
+    from omniline.auth.models import User
+
+    users = await session.scalars(
+        select(User).where(
+            (User.totp_secret.is_not(None)) | (User.totp_pending_secret.is_not(None))
+        )
+    )
+    for user in users:
+        flag_modified(user, "totp_secret")
+        flag_modified(user, "totp_pending_secret")
+    await session.flush()
