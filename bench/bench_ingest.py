@@ -101,22 +101,70 @@ class Phase:
     server_cpu: float = 0.0
     server_cpu_s: float = 0.0
     client_cpu: float = 0.0
+    resyncs_before: int = 0
 
 
 class Load:
     """Posts messages and notes when each was sent, answered and seen on the agent socket."""
 
-    def __init__(self, port: int, path: str, sessions: list[Session]) -> None:
+    def __init__(
+        self, port: int, path: str, sessions: list[Session], agent_token: str = ""
+    ) -> None:
         self.port = port
         self.path = path
         self.sessions = sessions
         self.delivered: dict[str, float] = {}
+        # As the workspace does: a `resync` frame means events were lost on the way; the
+        # client reads what it missed from the HTTP API.
+        self.agent_token = agent_token
+        self.resyncs = 0
+        self.recovered: dict[str, float] = {}
+        self._catching_up: asyncio.Task[None] | None = None
 
     def on_agent_frame(self, payload: bytes, received_at: float) -> None:
+        if b'"resync"' in payload and b'"type":"resync"' in payload.replace(b" ", b""):
+            self.resyncs += 1
+            if self.agent_token and (self._catching_up is None or self._catching_up.done()):
+                self._catching_up = asyncio.get_running_loop().create_task(self.catch_up())
+            return
         if b'"message.created"' not in payload:
             return
         event = orjson.loads(payload)
         self.delivered.setdefault(event["data"]["message"]["text"], received_at)
+
+    async def catch_up(self) -> None:
+        """Every message of every conversation, from the staff API (after a resync)."""
+        conn = await http_connect(self.port)
+        headers = f"Authorization: Bearer {self.agent_token}\r\n".encode()
+        try:
+            ids: list[int] = []
+            cursor = ""
+            while True:
+                path = "/api/v1/conversations?status=all&limit=100" + (
+                    f"&cursor={cursor}" if cursor else ""
+                )
+                status, body = await conn.request("GET", path, b"", headers)
+                if status != 200:
+                    return
+                page = orjson.loads(body)
+                ids += [c["id"] for c in page["items"]]
+                cursor = page.get("next_cursor") or ""
+                if not cursor:
+                    break
+            now = time.perf_counter()
+            for conv_id in ids:
+                after = 0
+                while True:
+                    path = f"/api/v1/conversations/{conv_id}/messages?after_id={after}"
+                    status, body = await conn.request("GET", path, b"", headers)
+                    items = orjson.loads(body)["items"] if status == 200 else []
+                    for m in items:
+                        self.recovered.setdefault(m["text"], now)
+                    if len(items) < 1000:
+                        break
+                    after = items[-1]["id"]
+        finally:
+            conn.close()
 
     async def post(self, session: Session, phase: Phase, text: str) -> None:
         async with session.slots:
@@ -166,12 +214,21 @@ class Load:
 
     async def wait_delivered(self, phase: Phase, patience: float = 5.0) -> None:
         await wait_all_delivered(self.delivered, phase.sent, patience)
+        if self._catching_up is not None:
+            await self._catching_up
+        if (
+            self.resyncs
+            and self.agent_token
+            and any(t not in self.delivered and t not in self.recovered for t in phase.sent)
+        ):
+            await self.catch_up()  # a resync came while the last catch-up was running
 
 
 async def run_phase(
     load: Load, server_pid: int, name: str, mode: str, seconds: float, rate: float = 0.0
 ) -> Phase:
     phase = Phase(name)
+    phase.resyncs_before = load.resyncs
     cpu0, own0 = cpu_seconds(server_pid), own_cpu_seconds()
     phase.started = time.perf_counter()
     if mode == "open":
@@ -200,6 +257,14 @@ def summarise(load: Load | None, phase: Phase) -> dict[str, float]:
         "client_cpu": phase.client_cpu,
     }
     if load is not None:
+        live = sum(1 for t in phase.sent if t in load.delivered)
+        after_resync = sum(1 for t in phase.sent if t not in load.delivered and t in load.recovered)
+        out.update(
+            seen_live=live,
+            seen_after_resync=after_resync,
+            never_seen=len(phase.sent) - live - after_resync - phase.errors,
+            resyncs=load.resyncs - phase.resyncs_before,
+        )
         seen = [load.delivered[t] for t in phase.sent if t in load.delivered]
         lat = [(load.delivered[t] - s) * 1000 for t, s in phase.sent.items() if t in load.delivered]
         out.update(
@@ -280,7 +345,7 @@ async def open_widget_sessions(port: int, count: int) -> list[Session]:
 async def drive_omniline(port: int, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     token = await login(port, *AGENT)
     sessions = await open_widget_sessions(port, args.sessions)
-    load = Load(port, WIDGET_PATH, sessions)
+    load = Load(port, WIDGET_PATH, sessions, agent_token=token)
     agent = await ws_connect(port, f"/api/v1/stream?token={token}", load.on_agent_frame)
     log(f"{len(sessions)} widget sessions, agent socket open; warming up")
     await run_phase(load, pid, "warm", "closed", 2.0)
@@ -470,6 +535,23 @@ def report(
             f"p99 <= {GOAL_P99_MS:.0f} ms at {GOAL_RATE:,.0f}/s",
         ],
         rows,
+    )
+    print_table(
+        f"Ingest on {kind}: did the agent see every message? (the client follows the realtime "
+        "protocol: on `resync` it reads what it missed from the HTTP API)",
+        ["offered msg/s", "stored", "seen live", "seen after resync", "never seen", "resyncs"],
+        [
+            [
+                f"{rate:,.0f}" if rate else "saturation",
+                f"{r['ok']:.0f}",
+                f"{r['seen_live']:.0f}",
+                f"{r['seen_after_resync']:.0f}",
+                f"{r['never_seen']:.0f}",
+                f"{r['resyncs']:.0f}",
+            ]
+            for rate, r in [*ours["rated"].items(), (0, s)]
+            if "seen_live" in r
+        ],
     )
     top = ours["rated"].get(GOAL_RATE) or ours["rated"][max(ours["rated"])]
     p99_ok = top["p99"] <= GOAL_P99_MS and top["committed"] >= 0.98 * GOAL_RATE
