@@ -32,3 +32,13 @@ async def browser() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+async def sign_in(page: Any, base: str, email: str, password: str) -> None:
+    """Through the login page, to the workspace with its realtime stream open."""
+    await page.goto(f"{base}/login")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/app**")
+    await page.wait_for_selector("[data-testid=stream-status][data-state=open]")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from omniline.realtime.service import get_realtime
+from tests.browser.conftest import sign_in
 from tests.conftest import Demo, LiveServer, bearer, visitor
 
 pytestmark = pytest.mark.browser
@@ -20,12 +21,7 @@ async def test_after_a_resync_the_workspace_shows_every_message(
     base = live_server.url
     ctx = await browser.new_context(locale="en-US")
     page = await ctx.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=email]", "agent@demo.omniline")
-    await page.fill("input[name=password]", "demo-agent")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/app**")
-    await page.wait_for_selector("[data-testid=stream-status][data-state=open]")
+    await sign_in(page, base, "agent@demo.omniline", "demo-agent")
 
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
         guest = await visitor(http)

@@ -9,6 +9,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from tests.browser.conftest import sign_in
 from tests.conftest import Demo, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -20,11 +21,7 @@ async def test_set_up_and_sign_in_with_a_code(
     base = live_server.url
     ctx = await browser.new_context(locale="en-US")
     page = await ctx.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=email]", "agent@demo.omniline")
-    await page.fill("input[name=password]", "demo-agent")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/app**")
+    await sign_in(page, base, "agent@demo.omniline", "demo-agent")
 
     await page.goto(f"{base}/me/two-factor")
     await page.wait_for_selector("[data-testid=two-factor-qr] svg")
