@@ -127,3 +127,16 @@ async def test_a_bounce_marks_the_reply_it_answers_as_failed(
     # The report's parts are not offered to the agent as refused files.
     for m in await messages_of(inbox_id):
         assert not m.meta.get("media_failed"), m.meta
+
+
+async def test_the_agent_is_told_how_many_parts_are_not_listed(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    from omniline.channels.email.parse import MAX_PARTS
+
+    inbox_id = await email_inbox(demo, SUPPORT)
+    files = [(f"scan-{i}.txt", "text/plain", f"page {i}".encode()) for i in range(MAX_PARTS + 7)]
+    await _deliver(SUPPORT, letter("Documents attached", files=files))
+    (msg,) = await messages_of(inbox_id)
+    assert msg.meta["files_not_listed"] == 8  # the text part counts among the first MAX_PARTS
+    assert "original.eml" in [a.filename for a in await attachments_of(msg.id)]

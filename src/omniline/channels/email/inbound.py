@@ -142,6 +142,8 @@ def _meta(letter: Letter, failed: list[dict[str, str]]) -> dict[str, Any]:
     if letter.problems:
         # The agent is told; what could be read is shown and the letter is attached whole.
         meta["not_fully_read"] = True
+    if letter.unlisted_parts:
+        meta["files_not_listed"] = letter.unlisted_parts
     refs = threading.ids_in(letter.references)
     refs += [r for r in threading.ids_in(letter.in_reply_to) if r not in refs]
     meta[CHANNEL] = {

@@ -67,6 +67,8 @@ class Letter:
     files: list[FilePart] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     bounce: Bounce | None = None
+    # Parts past MAX_PARTS that were not read (the agent is told how many).
+    unlisted_parts: int = 0
 
     def fingerprint(self, raw: bytes) -> str:
         """The id of a letter without a Message-ID: a digest of its bytes."""
@@ -275,6 +277,7 @@ def _read_body(msg: Message, letter: Letter) -> None:
         letter.problems.append(f"parts nested deeper than {MAX_DEPTH} levels were read flat")
     if len(leaves) > MAX_PARTS:
         letter.problems.append(f"{len(leaves)} parts: only the first {MAX_PARTS} were read")
+        letter.unlisted_parts = len(leaves) - MAX_PARTS
         leaves = leaves[:MAX_PARTS]
     for part in leaves:
         try:

@@ -100,6 +100,9 @@ export function metaBody(meta, outbound) {
   if (meta.not_fully_read) {
     out.push(el('div', { class: 'msg-note msg-not-fully-read', 'data-testid': 'not-fully-read', text: t('not_fully_read') }));
   }
+  if ((Number(meta.files_not_listed) || 0) > 0) {
+    out.push(el('div', { class: 'msg-note', 'data-testid': 'files-not-listed', text: t('files_not_listed', { n: Number(meta.files_not_listed) }) }));
+  }
   if ((Number(meta.cards_masked) || 0) > 0) {
     out.push(el('div', { class: 'msg-note msg-cards-masked', 'data-testid': 'cards-masked', text: t('cards_masked') }));
   }
