@@ -3,6 +3,7 @@
 from omniline.audit.models import AuditEntry
 from omniline.auth.models import AuthToken, User
 from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
+from omniline.bots.models import BotFlow, BotFlowVersion, BotSecret, BotSession
 from omniline.canned.models import CannedResponse
 from omniline.channels.email.models import EmailRef, MailboxState
 from omniline.contacts.models import Contact, ContactEvent, ContactIdentity
@@ -37,6 +38,10 @@ __all__ = [
     "AutoReplyRule",
     "AutoReplyText",
     "Base",
+    "BotFlow",
+    "BotFlowVersion",
+    "BotSecret",
+    "BotSession",
     "BusinessCalendar",
     "CannedResponse",
     "Contact",

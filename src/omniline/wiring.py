@@ -27,6 +27,16 @@ def register_channels() -> None:
 def register_domains() -> None:
     """Domains that react to conversation changes subscribe here (omniline.kit.hooks)."""
     # One line per domain, e.g. `from omniline.sla import listeners; listeners.register()`.
+    # Who takes a new conversation: routing rules first, then the inbox's bot (its order
+    # matters: a rule may tell the bot to stay out).
+    from omniline.routing import listeners as routing_listeners
+
+    routing_listeners.register()
+    from omniline.bots import faq as bot_faq  # noqa: F401  (the bot_train_faq job)
+    from omniline.bots import listeners as bot_listeners
+    from omniline.bots import turns as bot_turns  # noqa: F401  (the bot_turn, bot_silence jobs)
+
+    bot_listeners.register()
     from omniline.autoreplies import listeners as autoreplies
     from omniline.conversations import media  # noqa: F401  (the fetch_media job)
 

@@ -160,8 +160,8 @@ async def greet(session: AsyncSession, conv: Conversation) -> bool:
 
     True when the out-of-hours reply was sent.
     """
-    if conv.status not in OPEN:
-        return False
+    if conv.status not in OPEN or conv.status == Status.bot.value:
+        return False  # a bot greets in its own words
     ooh = await _rule(session, conv, Kind.out_of_hours)
     greeting = await _rule(session, conv, Kind.greeting)
     if ooh is None and greeting is None:
@@ -228,6 +228,8 @@ async def on_queued(session: AsyncSession, event: hooks.DomainEvent) -> None:
 
 
 async def on_resolved(session: AsyncSession, event: hooks.DomainEvent) -> None:
+    if event.data.get("by") == "bot":
+        return  # the flow's end node says goodbye itself
     conv = await _conversation(session, event)
     if conv is not None:
         await closing(session, conv)

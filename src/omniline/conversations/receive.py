@@ -192,9 +192,10 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
             insert(ConversationEvent),
             [_event_row(conv, "created", {"channel": conv.channel}, now) for conv, _ in created],
         )
-        await _route(session, created)
+        await _open(session, created)
         for conv, _ in created:
-            events.append(_event_row(conv, "queued", {"queue_id": conv.queue_id}, now))
+            if conv.status != Status.bot.value:
+                events.append(_event_row(conv, "queued", {"queue_id": conv.queue_id}, now))
     for conv in reopened:
         events.append(_event_row(conv, "reopened", {"by": "customer"}, now))
 
@@ -301,14 +302,18 @@ async def _threads(
     return target, list(reopened.values())
 
 
-async def _route(session: AsyncSession, created: list[tuple[Conversation, InboundMessage]]) -> None:
-    """Routing rules decide queue, priority, tags and language of each new conversation."""
-    from omniline.routing.service import route_new_conversation
-
+async def _open(session: AsyncSession, created: list[tuple[Conversation, InboundMessage]]) -> None:
+    """Who takes each new conversation first. Listeners of ``conversation.opening``, wired in
+    ``wiring.py`` (routing rules, then the inbox's bot), set its queue, priority, tags, language
+    and status (``bot`` while a flow holds it); this module knows neither of them."""
     for conv, it in created:
-        await route_new_conversation(
-            session, conv, first_text=it.text, to_address=it.to_address, topic=it.topic
-        )
+        data: dict[str, object] = {
+            "conversation": conv,
+            "first_text": it.text,
+            "to_address": it.to_address,
+            "topic": it.topic,
+        }
+        await emit(session, DomainEvent("conversation.opening", conv.workspace_id, data))
     # The routed events get their ids before the queued ones written below.
     await session.flush()
 
@@ -328,7 +333,7 @@ async def _emit_inbound(
             "channel": conv.channel,
         }
         await emit(session, DomainEvent("conversation.created", conv.workspace_id, data))
-        if conv.queue_id is not None:
+        if conv.queue_id is not None and conv.status != Status.bot.value:
             await emit(session, _conv_event("conversation.queued", conv, reason="created"))
     for _i, conv, msg, _files in new_msgs:
         await emit(

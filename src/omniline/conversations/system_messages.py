@@ -19,6 +19,7 @@ async def do_send_system_message(
     author_type: str = AuthorType.system.value,
     author_name: str = "",
     kind: str = "auto_reply",
+    meta: dict[str, object] | None = None,
 ) -> Message:
     """Store an outbound message and queue its delivery in the caller's transaction.
 
@@ -32,6 +33,7 @@ async def do_send_system_message(
         author_type=author_type,
         author_name=author_name,
         text=text,
+        meta=dict(meta or {}),
         private=False,
         delivery_status=Delivery.queued.value,
         created_at=utcnow(),

@@ -171,3 +171,79 @@ async def do_requeue(session: AsyncSession, conv: Conversation, *, reason: str) 
         ),
     )
     return await _publish_row(session, conv)
+
+
+async def do_bot_handoff(
+    session: AsyncSession,
+    conv: Conversation,
+    *,
+    reason: str,
+    queue_id: int | None = None,
+    priority: int | None = None,
+    topic: str | None = None,
+    data: dict[str, object] | None = None,
+) -> None:
+    """The bot passes the conversation to the queue (routing may have moved it since).
+
+    The SLA clocks and the assignment start here, as for a conversation that had no bot.
+    """
+    if conv.status != Status.bot.value:
+        return
+    if queue_id is not None:
+        conv.queue_id = queue_id
+    if priority is not None:
+        conv.priority = priority
+    if topic:
+        conv.topic = topic[:100]
+    conv.status = Status.queued.value
+    conv.first_queued_at = utcnow()
+    ev = _add_event(
+        session,
+        conv,
+        "bot_handoff",
+        Actor(AuthorType.bot.value, None, ""),
+        {"reason": reason, "queue_id": conv.queue_id, **(data or {})},
+    )
+    queued = _add_event(session, conv, "queued", SYSTEM, {"queue_id": conv.queue_id})
+    await session.flush()
+    notify.timeline_event(session, conv, ev)
+    notify.timeline_event(session, conv, queued)
+    await emit(
+        session,
+        DomainEvent(
+            "conversation.bot_handoff",
+            conv.workspace_id,
+            {"conversation_id": conv.id, "queue_id": conv.queue_id, "reason": reason},
+        ),
+    )
+    await emit(
+        session,
+        DomainEvent(
+            "conversation.queued",
+            conv.workspace_id,
+            {"conversation_id": conv.id, "queue_id": conv.queue_id, "reason": "bot_handoff"},
+        ),
+    )
+    await _publish_row(session, conv)
+
+
+async def do_bot_resolve(session: AsyncSession, conv: Conversation, *, reason: str) -> None:
+    """The flow reached its end (or the customer fell silent): resolved without an agent."""
+    if conv.status != Status.bot.value:
+        return
+    conv.status = Status.resolved.value
+    conv.resolved_at = utcnow()
+    ev = _add_event(
+        session, conv, "bot_resolved", Actor(AuthorType.bot.value, None, ""), {"reason": reason}
+    )
+    await session.flush()
+    notify.timeline_event(session, conv, ev)
+    await emit(
+        session,
+        DomainEvent(
+            "conversation.resolved",
+            conv.workspace_id,
+            {"conversation_id": conv.id, "queue_id": conv.queue_id, "by": "bot", "reason": reason},
+        ),
+    )
+    await _publish_row(session, conv)

@@ -29,3 +29,7 @@ class Inbox(IdMixin, CreatedMixin, Base):
     # Secret-named entries (tokens, passwords) are stored encrypted (kit/encryption.py).
     settings: Mapped[dict[str, Any]] = mapped_column(SettingsWithSecrets(), default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
+    # The bot flow that greets new conversations of this inbox (None: straight to routing).
+    bot_flow_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("bot_flows.id", ondelete="SET NULL"), default=None
+    )

@@ -7,11 +7,17 @@ do network I/O themselves: they write jobs. Realtime pushes stay with the
 after-commit hooks of :mod:`omniline.db`.
 
 Event types (``data`` keys in brackets):
+- ``conversation.opening`` [conversation (the object), first_text, to_address, topic]: a new
+  conversation, flushed, before its ``queued`` event; listeners decide who takes it (routing
+  rules, then the inbox's bot) and may leave notes for the next listener in ``data``
+  (``skip_bot``)
 - ``conversation.created`` [conversation_id, queue_id, inbox_id, contact_id, channel]
 - ``conversation.queued`` [conversation_id, queue_id]  (created into a queue, transferred, requeued)
 - ``conversation.assigned`` [conversation_id, assignee_id, queue_id]
 - ``conversation.unassigned`` [conversation_id, previous_assignee_id, queue_id]
-- ``conversation.resolved`` / ``conversation.reopened`` [conversation_id, queue_id]
+- ``conversation.resolved`` / ``conversation.reopened`` [conversation_id, queue_id] (+ ``by``:
+  ``bot`` when a flow resolved it)
+- ``conversation.bot_handoff`` [conversation_id, queue_id, reason]
 - ``message.created`` [conversation_id, message_id, direction, private, author_type, queue_id]
 """
 

@@ -7,7 +7,8 @@ version (one indexed read per routing), so a change from any process is seen at 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -222,8 +223,12 @@ async def decide(
     first_text: str,
     to_address: str | None = None,
     topic: str | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> Decision | None:
-    """What the winning rule would do to ``conv``, changing nothing (one query when cached)."""
+    """What the winning rule would do to ``conv``, changing nothing (one query when cached).
+
+    ``variables`` (a bot's, at handoff) are seen by the rules as attributes ``bot.NAME``.
+    """
     cached, ctx, _ = await _prepare(
         session,
         workspace_id=conv.workspace_id,
@@ -235,6 +240,9 @@ async def decide(
         topic=topic,
         language=conv.language,
     )
+    if variables:
+        extra = {f"bot.{k}": v for k, v in variables.items()}
+        ctx = replace(ctx, attributes={**ctx.attributes, **extra})
     spec = evaluate(cached.compiled, ctx)
     return _decision(cached, spec) if spec is not None else None
 
@@ -246,17 +254,23 @@ async def route_new_conversation(
     first_text: str,
     to_address: str | None = None,
     topic: str | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> Decision | None:
-    """Apply the winning rule to a just-created (flushed) conversation; None when none matches.
+    """Apply the winning rule to a just-created (flushed) conversation, or to one a bot hands
+    over (``variables``: the flow's, which never skip the bot it has left); None when none
+    matches.
 
     Records a ``routed`` timeline event with the rule and the queue. Call it before
     the conversation's ``queued`` event so that event names the routed queue.
     """
     decision = await decide(
-        session, conv, first_text=first_text, to_address=to_address, topic=topic
-    )
+        session, conv, first_text=first_text, to_address=to_address, topic=topic,
+        variables=variables,
+    )  # fmt: skip
     if decision is None:
         return None
+    if variables is not None:
+        decision.skip_bot = False
     _apply(session, conv, decision)
     ev = conversations._add_event(
         session,

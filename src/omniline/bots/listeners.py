@@ -1,0 +1,64 @@
+"""The bot's part in a conversation's life (wired in ``wiring.py``, after routing)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.autoreplies.languages import wanted
+from omniline.bots.models import BotFlow, BotSession
+from omniline.contacts.models import Contact
+from omniline.conversations.models import Conversation, Direction, Status
+from omniline.inboxes.models import Inbox
+from omniline.jobs import service as jobs
+from omniline.kit import hooks
+
+
+async def on_opening(session: AsyncSession, event: hooks.DomainEvent) -> None:
+    """A new conversation of an inbox with a published greeting flow starts in that flow,
+    unless a routing rule said to skip the bot."""
+    conv = event.data["conversation"]
+    assert isinstance(conv, Conversation)
+    if event.data.get("skip_bot"):
+        return
+    inbox = await session.get(Inbox, conv.inbox_id)
+    if inbox is None or inbox.bot_flow_id is None:
+        return
+    flow = await session.get(BotFlow, inbox.bot_flow_id)
+    if flow is None or flow.published_version_id is None:
+        return
+    contact = await session.get(Contact, conv.contact_id)
+    language = wanted([conv.language, contact.language if contact else None]) or ""
+    conv.status = Status.bot.value
+    session.add(
+        BotSession(
+            workspace_id=conv.workspace_id,
+            conversation_id=conv.id,
+            flow_id=flow.id,
+            version_id=flow.published_version_id,
+            language=language or "",
+        )
+    )
+
+
+async def on_message(session: AsyncSession, event: hooks.DomainEvent) -> None:
+    """A customer's message to a conversation the bot holds: a turn, after commit, in a job."""
+    if event.data.get("direction") != Direction.inbound.value:
+        return
+    conv_id = event.data.get("conversation_id")
+    if not isinstance(conv_id, int):
+        return
+    conv = await session.get(Conversation, conv_id)
+    if conv is None or conv.status != Status.bot.value:
+        return
+    queued: set[int] = session.info.setdefault("bots.turns", set())
+    if conv_id in queued:
+        return
+    queued.add(conv_id)
+    await jobs.enqueue(
+        session, "bot_turn", {"conversation_id": conv_id}, workspace_id=conv.workspace_id
+    )
+
+
+def register() -> None:
+    hooks.on("conversation.opening", on_opening)
+    hooks.on("message.created", on_message)
