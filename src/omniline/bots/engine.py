@@ -120,7 +120,9 @@ def normalize(text: str) -> str:
 
 
 class Engine:
-    def __init__(self, graph: Graph, ctx: Context, effects: Effects) -> None:
+    def __init__(self, graph: Graph, ctx: Context, effects: Effects, *, prefix: str = "") -> None:
+        """``prefix`` goes before each node id in ``State.path`` (the flow's, for the funnel)."""
+        self.prefix = prefix
         self.graph = graph
         self.nodes = graph.by_id()
         self.ctx = ctx
@@ -348,7 +350,7 @@ class Engine:
 
     def _visit(self, state: State, node_id: str) -> None:
         if len(state.path) < MAX_PATH:
-            state.path.append(node_id)
+            state.path.append(self.prefix + node_id)
 
     async def _walk(self, start: str, state: State, says: list[Say]) -> Result:
         current: str | None = start

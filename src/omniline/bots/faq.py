@@ -1,9 +1,10 @@
 """FAQ answers of a published flow version: its intents trained once per process, matched
 off the event loop.
 
-A version never changes, so its model is keyed by the version id. Training embeds the
-examples through the disk cache (``var/nlu-cache``): a retrain after a few examples changed
-embeds only those. Publishing schedules a training job so the first customer does not wait.
+A version never changes, so its model is keyed by the version (id and publishing time).
+Training embeds the examples through the disk cache (``var/nlu-cache``): a retrain after a
+few examples changed embeds only those. Publishing schedules a training job so that the first
+customer does not wait.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,8 +27,8 @@ from omniline.jobs.registry import job
 
 log = logging.getLogger(__name__)
 
-_models: dict[int, IntentModel | None] = {}
-_locks: dict[int, threading.Lock] = {}
+_models: dict[Hashable, IntentModel | None] = {}
+_locks: dict[Hashable, threading.Lock] = {}
 _embedder: Embedder | None = None
 _embedder_lock = threading.Lock()
 MAX_MODELS = 200
@@ -52,7 +54,7 @@ def examples(graph: Graph) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def _train_sync(version_id: int, graph: Graph) -> IntentModel | None:
+def _train_sync(version_id: Hashable, graph: Graph) -> IntentModel | None:
     lock = _locks.setdefault(version_id, threading.Lock())
     with lock:
         if version_id in _models:
@@ -69,14 +71,14 @@ def _train_sync(version_id: int, graph: Graph) -> IntentModel | None:
         return model
 
 
-async def model_for(version_id: int, graph: Graph) -> IntentModel | None:
+async def model_for(version_id: Hashable, graph: Graph) -> IntentModel | None:
     hit = _models.get(version_id)
     if hit is not None or version_id in _models:
         return hit
     return await asyncio.to_thread(_train_sync, version_id, graph)
 
 
-async def match(version_id: int, graph: Graph, text: str) -> tuple[str | None, float]:
+async def match(version_id: Hashable, graph: Graph, text: str) -> tuple[str | None, float]:
     """The confident intent of ``text`` (or None) and the confidence. Never blocks the loop."""
     if not graph.faq or not text.strip():
         return None, 0.0
@@ -115,4 +117,6 @@ async def train_job(session: AsyncSession, payload: dict[str, Any]) -> None:
     version = await session.get(BotFlowVersion, int(payload["version_id"]))
     if version is None:
         return
-    await model_for(version.id, Graph.model_validate(version.graph))
+    from omniline.bots.turns import version_key
+
+    await model_for(version_key(version), Graph.model_validate(version.graph))

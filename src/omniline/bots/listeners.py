@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.autoreplies.languages import wanted
-from omniline.bots.models import BotFlow, BotSession
+from omniline.bots.models import BotFlow, BotSession, SessionStatus
 from omniline.contacts.models import Contact
 from omniline.conversations.models import Conversation, Direction, Status
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.kit import hooks
+from omniline.kit.clock import utcnow
 
 
 async def on_opening(session: AsyncSession, event: hooks.DomainEvent) -> None:
@@ -59,6 +61,26 @@ async def on_message(session: AsyncSession, event: hooks.DomainEvent) -> None:
     )
 
 
+async def on_taken(session: AsyncSession, event: hooks.DomainEvent) -> None:
+    """A person took the conversation (assigned, transferred, resolved by an agent): the flow
+    stops at once; messages after this go to the person."""
+    if event.data.get("by") == "bot" or event.data.get("reason") == "bot_handoff":
+        return
+    conv_id = event.data.get("conversation_id")
+    if not isinstance(conv_id, int):
+        return
+    await session.execute(
+        update(BotSession)
+        .where(
+            BotSession.conversation_id == conv_id,
+            BotSession.status == SessionStatus.active.value,
+        )
+        .values(status=SessionStatus.dropped.value, outcome="taken_over", ended_at=utcnow())
+    )
+
+
 def register() -> None:
     hooks.on("conversation.opening", on_opening)
     hooks.on("message.created", on_message)
+    for event_type in ("conversation.assigned", "conversation.queued", "conversation.resolved"):
+        hooks.on(event_type, on_taken)

@@ -10,13 +10,14 @@ reminder and then a close through ``bot_silence`` jobs that check the turn they 
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.bots import defaults, faq
@@ -47,16 +48,43 @@ NUMBERED = frozenset({"email", "sms"})
 MAX_MESSAGES_PER_TURN = 20
 MAX_JUMPS = 5
 HTTP_ANSWER_MAX = 1_000_000
-_graphs: dict[int, Graph] = {}
+_graphs: dict[tuple[int, float], Graph] = {}
+
+
+def version_key(version: BotFlowVersion) -> tuple[int, float]:
+    """Versions never change; the time tells a restored or another database's apart."""
+    return version.id, version.created_at.timestamp()
 
 
 def graph_of(version: BotFlowVersion) -> Graph:
-    hit = _graphs.get(version.id)
+    key = version_key(version)
+    hit = _graphs.get(key)
     if hit is None:
         if len(_graphs) > 1000:
             _graphs.clear()
-        hit = _graphs[version.id] = Graph.model_validate(version.graph)
+        hit = _graphs[key] = Graph.model_validate(version.graph)
     return hit
+
+
+async def call_http(
+    method: str, url: str, headers: dict[str, str], body: Any, seconds: float
+) -> Any:
+    """The JSON answer of the lender's system; anything else raises :class:`HttpFailed`."""
+    try:
+        async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as client:
+            response = await client.request(
+                method, url, headers=headers, json=body if body is not None else None
+            )
+    except (httpx.HTTPError, ValueError) as exc:
+        raise HttpFailed(f"{type(exc).__name__}: {exc}"[:200]) from None
+    if not 200 <= response.status_code < 300:
+        raise HttpFailed(f"the server answered {response.status_code}")
+    if len(response.content) > HTTP_ANSWER_MAX:
+        raise HttpFailed("the answer is too large")
+    try:
+        return orjson.loads(response.content) if response.content else {}
+    except orjson.JSONDecodeError:
+        raise HttpFailed("the answer is not JSON") from None
 
 
 @dataclass
@@ -65,28 +93,14 @@ class _Effects:
 
     session: AsyncSession
     conv: Conversation
-    version_id: int
+    version_id: Hashable
     graph: Graph
     secrets: dict[str, str]
 
     async def http(
         self, method: str, url: str, headers: dict[str, str], body: Any, seconds: float
     ) -> Any:
-        try:
-            async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as client:
-                response = await client.request(
-                    method, url, headers=headers, json=body if body is not None else None
-                )
-        except httpx.HTTPError as exc:
-            raise HttpFailed(f"{type(exc).__name__}: {exc}"[:200]) from None
-        if not 200 <= response.status_code < 300:
-            raise HttpFailed(f"the server answered {response.status_code}")
-        if len(response.content) > HTTP_ANSWER_MAX:
-            raise HttpFailed("the answer is too large")
-        try:
-            return orjson.loads(response.content) if response.content else {}
-        except orjson.JSONDecodeError:
-            raise HttpFailed("the answer is not JSON") from None
+        return await call_http(method, url, headers, body, seconds)
 
     async def faq(self, text: str) -> tuple[str | None, float]:
         return await faq.match(self.version_id, self.graph, text)
@@ -255,14 +269,29 @@ async def _jump(session: AsyncSession, bs: BotSession, key: str) -> BotFlowVersi
         return None
     version = await session.get(BotFlowVersion, flow.published_version_id)
     if version is not None:
-        bs.flow_id, bs.version_id = flow.id, version.id
+        # The session stays counted under the flow it started in (the funnel); it now runs
+        # the version it jumped to.
+        bs.version_id = version.id
     return version
 
 
-async def run_turns(session: AsyncSession, conversation_id: int) -> None:
-    bs = await session.scalar(
+async def _lock(session: AsyncSession, conversation_id: int) -> BotSession | None:
+    """The session row, locked until commit: a write comes first, so that on SQLite too (where
+    FOR UPDATE means nothing) a second turn of the conversation waits here, then reads what
+    the first one stored."""
+    await session.execute(
+        update(BotSession)
+        .where(BotSession.conversation_id == conversation_id)
+        .values(updated_at=utcnow())
+    )
+    found: BotSession | None = await session.scalar(
         select(BotSession).where(BotSession.conversation_id == conversation_id).with_for_update()
     )
+    return found
+
+
+async def run_turns(session: AsyncSession, conversation_id: int) -> None:
+    bs = await _lock(session, conversation_id)
     if bs is None or bs.status != SessionStatus.active.value:
         return
     conv = await session.get(Conversation, conversation_id)
@@ -329,7 +358,12 @@ async def _run(
     given: Input | None,
 ) -> Result:
     graph = graph_of(version)
-    engine = Engine(graph, ctx, _Effects(session, conv, version.id, graph, secrets))
+    engine = Engine(
+        graph,
+        ctx,
+        _Effects(session, conv, version_key(version), graph, secrets),
+        prefix=f"{version.flow_id}:",
+    )
     result = await engine.run(state, given)
     says = list(result.says)
     for _ in range(MAX_JUMPS):
@@ -340,7 +374,12 @@ async def _run(
             result = Result(says, Outcome("handoff", reason="error"), state)
             break
         graph = graph_of(target)
-        engine = Engine(graph, ctx, _Effects(session, conv, target.id, graph, secrets))
+        engine = Engine(
+            graph,
+            ctx,
+            _Effects(session, conv, version_key(target), graph, secrets),
+            prefix=f"{target.flow_id}:",
+        )
         state.node = None
         result = await engine.run(state, None)
         says.extend(result.says)
@@ -369,11 +408,7 @@ async def bot_turn(session: AsyncSession, payload: dict[str, Any]) -> None:
 @job("bot_silence")
 async def bot_silence(session: AsyncSession, payload: dict[str, Any]) -> None:
     """No answer since turn ``turn``: remind once, then close."""
-    bs = await session.scalar(
-        select(BotSession)
-        .where(BotSession.conversation_id == int(payload["conversation_id"]))
-        .with_for_update()
-    )
+    bs = await _lock(session, int(payload["conversation_id"]))
     if bs is None or bs.status != SessionStatus.active.value or bs.turn != payload.get("turn"):
         return
     conv = await session.get(Conversation, bs.conversation_id)
@@ -382,7 +417,9 @@ async def bot_silence(session: AsyncSession, payload: dict[str, Any]) -> None:
         return
     graph = graph_of(version)
     engine = Engine(
-        graph, Context(conv.channel, conv.id), _Effects(session, conv, version.id, graph, {})
+        graph,
+        Context(conv.channel, conv.id),
+        _Effects(session, conv, version_key(version), graph, {}),
     )
     state = _state(bs)
     if not bs.reminded:

@@ -51,8 +51,19 @@ def widget_message_view(
         "author": {"type": msg.author_type, "name": msg.author_name},
         "text": msg.text,
         "attachments": [attachment_view(a, widget_token="") for a in attachments or []],
+        # Quick replies of a bot message: [{"text", "payload"} or {"text", "url"}].
+        "buttons": _buttons(msg) if msg.direction == "out" else [],
         "created_at": iso(msg.created_at),
     }
+
+
+def _buttons(msg: Message) -> list[dict[str, str]]:
+    raw = (msg.meta or {}).get("buttons")
+    out = []
+    for b in raw if isinstance(raw, list) else []:
+        if isinstance(b, dict) and isinstance(b.get("text"), str):
+            out.append({k: str(v) for k, v in b.items() if k in ("text", "payload", "url")})
+    return out
 
 
 def event_view(ev: ConversationEvent) -> dict[str, Any]:

@@ -79,6 +79,7 @@ async def post_message(body: WidgetMessageIn, visitor: CurrentVisitor) -> dict[s
             contact_id=visitor.contact_id,
             text=body.text,
             external_id=external,
+            meta={"button_payload": body.payload} if body.payload else {},
         )
     )
     return widget_message_view(received.message, received.attachments)

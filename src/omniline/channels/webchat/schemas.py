@@ -37,6 +37,8 @@ class SessionIn(BaseModel):
 class WidgetMessageIn(BaseModel):
     text: str
     client_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # The bot's quick reply the customer pressed ("payload" of the button); ``text`` is its label.
+    payload: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("text")
     @classmethod

@@ -1,0 +1,101 @@
+"""Shapes the bots API takes and gives."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omniline.bots.models import BotFlow, BotFlowVersion, BotSession
+from omniline.kit.clock import iso
+from omniline.kit.ids import Id, Number
+
+
+class FlowIn(BaseModel):
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    # The graph (docs/bots.md); an empty flow when left out.
+    graph: dict[str, Any] | None = None
+
+
+class FlowSaveIn(BaseModel):
+    graph: dict[str, Any]
+    # The draft revision the editor loaded: a newer one on the server answers 409.
+    revision: Number | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class PublishIn(BaseModel):
+    note: str = Field(default="", max_length=500)
+
+
+class RollbackIn(BaseModel):
+    version: Number = Field(ge=1)
+
+
+class InboxFlowIn(BaseModel):
+    flow_id: Id | None
+
+
+class SecretIn(BaseModel):
+    value: str = Field(min_length=1, max_length=2000)
+
+
+class TestState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    node: str | None = Field(default=None, max_length=64)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    language: str = Field(default="en", max_length=16)
+    misses: int = Field(default=0, ge=0, le=100)
+    retries: int = Field(default=0, ge=0, le=100)
+    path: list[str] = Field(default_factory=list, max_length=200)
+
+
+class TestTurnIn(BaseModel):
+    """Leave ``state`` out to start the flow; send back the ``state`` of the last answer."""
+
+    state: TestState | None = None
+    text: str | None = Field(default=None, max_length=4000)
+    payload: str | None = Field(default=None, max_length=200)
+    language: str = Field(default="en", min_length=2, max_length=16)
+    channel: Literal["webchat", "telegram", "whatsapp", "vk", "messenger", "email"] = "webchat"
+
+
+def version_view(v: BotFlowVersion) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "number": v.number,
+        "published_at": iso(v.created_at),
+        "published_by": v.published_by_name,
+        "note": v.note,
+    }
+
+
+def flow_view(f: BotFlow, *, draft: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": f.id,
+        "key": f.key,
+        "name": f.name,
+        "revision": f.draft_revision,
+        "published_version_id": f.published_version_id,
+        "problems": list(f.problems or []),
+        "updated_at": iso(f.updated_at),
+    }
+    if draft:
+        out["graph"] = f.draft
+    return out
+
+
+def session_view(bs: BotSession, flow: BotFlow | None) -> dict[str, Any]:
+    return {
+        "flow": {"id": flow.id, "key": flow.key, "name": flow.name} if flow else None,
+        "status": bs.status,
+        "outcome": bs.outcome,
+        "language": bs.language,
+        "node": bs.node,
+        "variables": {k: v for k, v in (bs.variables or {}).items()},
+        "path": [p.split(":", 1)[-1] for p in bs.path or []],
+        "started_at": iso(bs.created_at),
+        "ended_at": iso(bs.ended_at),
+    }
