@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.bots.embeddings import Embedder
 from omniline.bots.graph import Graph
-from omniline.bots.intents import IntentModel, Prediction, train
+from omniline.bots.intents import OUT_OF_SCOPE, IntentModel, Prediction, train
+from omniline.bots.out_of_scope import PHRASES
 from omniline.bots.models import BotFlowVersion
 from omniline.config import get_settings
 from omniline.jobs import service as jobs
@@ -62,6 +63,10 @@ def _train_sync(version_id: Hashable, graph: Graph) -> IntentModel | None:
         texts, labels = examples(graph)
         model: IntentModel | None = None
         if len(set(labels)) >= 2:
+            # Small talk and off-topic questions set the threshold below which the bot says
+            # it did not understand (the FAQ has no examples of what to refuse).
+            texts += PHRASES
+            labels += [OUT_OF_SCOPE] * len(PHRASES)
             model = train(texts, labels, embedder())
         elif labels:
             log.info("flow version %s: one FAQ intent only, matched by its examples", version_id)

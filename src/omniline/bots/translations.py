@@ -22,8 +22,10 @@ def _slots(draft: dict[str, Any]) -> Iterator[tuple[str, dict[str, str]]]:
     """(name, the live dict of texts per language) of every translatable text of a draft."""
     for node in draft.get("nodes") or []:
         nid = node.get("id")
-        if isinstance(node.get("text"), dict):
-            yield f"{nid}/text", node["text"]
+        text = node.get("text")
+        # Optional texts (a handoff's, an end's) are rows only once written in some language.
+        if isinstance(text, dict) and (text or node.get("type") in ("message", "menu", "ask")):
+            yield f"{nid}/text", text
         if isinstance(node.get("retry_text"), dict) and node["retry_text"]:
             yield f"{nid}/retry_text", node["retry_text"]
         for i, b in enumerate(node.get("buttons") or []):
