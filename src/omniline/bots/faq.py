@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.bots.embeddings import Embedder
 from omniline.bots.graph import Graph
 from omniline.bots.intents import OUT_OF_SCOPE, IntentModel, Prediction, train
-from omniline.bots.out_of_scope import PHRASES
 from omniline.bots.models import BotFlowVersion
+from omniline.bots.out_of_scope import PHRASES
 from omniline.config import get_settings
 from omniline.jobs import service as jobs
 from omniline.jobs.registry import job

@@ -151,8 +151,11 @@ export class Session {
     return this.request("GET", `/api/v1/widget/messages${q}`);
   }
 
-  sendText(text, clientId) {
-    return this.request("POST", "/api/v1/widget/messages", { json: { text, client_id: clientId } });
+  /** ``payload``: the bot's quick reply pressed (``text`` is then its label). */
+  sendText(text, clientId, payload) {
+    const json = { text, client_id: clientId };
+    if (payload) json.payload = payload;
+    return this.request("POST", "/api/v1/widget/messages", { json });
   }
 
   upload(file) {

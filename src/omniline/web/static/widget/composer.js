@@ -94,6 +94,13 @@ export class Composer {
     this.input.focus({ preventScroll: true });
   }
 
+  /** A quick reply of the bot was pressed: sent as if typed, with its payload. */
+  choose(text, payload) {
+    if (!this.ready) return;
+    this.hideError();
+    this.sendText(text, uuid(), payload);
+  }
+
   submit() {
     const text = this.input.value.trim();
     if (!text || !this.ready) return;
@@ -106,21 +113,21 @@ export class Composer {
 
   // The same client_id on every retry: the server stores the message once even if an earlier
   // attempt did reach it and only the answer was lost.
-  async sendText(text, clientId) {
+  async sendText(text, clientId, payload) {
     if (this.list.pendingElement(clientId)) this.list.setPendingState(clientId, "sending", t("sending"));
     else this.list.addPending(clientId, { text });
     try {
-      const msg = await this.session.sendText(text, clientId);
+      const msg = await this.session.sendText(text, clientId, payload);
       this.list.confirm(clientId, msg);
       this.onSent(msg);
     } catch (e) {
       if (e.retryable) {
-        this.failed(clientId, () => this.sendText(text, clientId));
+        this.failed(clientId, () => this.sendText(text, clientId, payload));
         return;
       }
       this.list.removePending(clientId);
       // The text goes back where it came from so nothing typed is lost.
-      if (!this.input.value) {
+      if (!this.input.value && !payload) {
         this.input.value = text;
         this.autosize();
         this.updateButtons();

@@ -131,6 +131,7 @@ composer = new Composer(session, list, (msg) => {
   noteConversation(msg);
   bridge.update();
 });
+list.onQuickReply = (text, payload) => composer.choose(text, payload);
 
 session.onChange(() => list.refreshAttachmentUrls());
 

@@ -38,6 +38,7 @@ export class MessageList {
     this.closedLine = null;
     this.empty = document.getElementById("ol-empty");
     this.hasGreeting = Boolean(document.querySelector(".ol-greeting"));
+    this.onQuickReply = null; // (text, payload) => void, set by the frame
   }
 
   messages() {
@@ -83,6 +84,8 @@ export class MessageList {
 
   insertById(li, msg) {
     if (msg.id > this.maxId) {
+      // Quick replies belong to the newest message only: older ones are answered or moot.
+      for (const old of this.list.querySelectorAll(".ol-quick")) old.remove();
       const prev = this.lastMessage();
       const before = this.firstPending();
       const day = dayKey(parseTime(msg.created_at));
@@ -155,8 +158,35 @@ export class MessageList {
       li.appendChild(el("span", "ol-visually-hidden", t("you")));
     }
     li.appendChild(this.buildBubble(msg.text || "", msg.attachments || []));
+    if (msg.direction === "out" && Array.isArray(msg.buttons) && msg.buttons.length && msg.id >= this.maxId) {
+      li.appendChild(this.buildQuickReplies(msg.buttons));
+    }
     li.appendChild(this.buildMeta(parseTime(msg.created_at)));
     return li;
+  }
+
+  buildQuickReplies(buttons) {
+    const box = el("div", "ol-quick");
+    box.setAttribute("role", "group");
+    box.dataset.testid = "quick-replies";
+    for (const b of buttons) {
+      if (b.url) {
+        const a = el("a", "ol-quick-btn ol-quick-link", b.text);
+        a.href = b.url;
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        box.appendChild(a);
+        continue;
+      }
+      const button = el("button", "ol-quick-btn", b.text);
+      button.type = "button";
+      button.addEventListener("click", () => {
+        box.remove();
+        if (this.onQuickReply) this.onQuickReply(b.text, b.payload);
+      });
+      box.appendChild(button);
+    }
+    return box;
   }
 
   buildBubble(text, attachments) {

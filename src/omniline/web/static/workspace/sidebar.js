@@ -73,8 +73,10 @@ export class ContactSidebar {
       this.placeholder();
       return;
     }
+    if (conversation.id !== this.conversationId) this.bot = null;
     this.conversationId = conversation.id;
     if (conversation.inbox) this.channel = conversation.inbox.channel || null;
+    this._loadBot(seq, conversation.id);
     const id = conversation.contact.id;
     if (id !== this.contactId) {
       this.contactId = id;
@@ -139,6 +141,8 @@ export class ContactSidebar {
       return;
     }
 
+    if (this.bot) root.append(this._botSection(this.bot));
+
     const attrs = c.attributes && typeof c.attributes === 'object' ? Object.entries(c.attributes) : [];
     root.append(section(t('attributes'), attrs.length
       ? el('table', { class: 'table table-compact side-attrs' },
@@ -162,6 +166,30 @@ export class ContactSidebar {
     this.dupes = el('section', { class: 'side-section', 'data-testid': 'same-person', hidden: true });
     root.append(this.dupes);
     if (this.canManageData) root.append(this._dataSection(c, name));
+  }
+
+  /** What the bot collected before the handoff (or is collecting now). */
+  async _loadBot(seq, conversationId) {
+    try {
+      const answer = await api.get(`/api/v1/bots/conversations/${encodeURIComponent(conversationId)}`, null, { quiet: true });
+      if (seq !== this.seq || conversationId !== this.conversationId) return;
+      this.bot = answer?.session || null;
+      if (this.bot && this.contact) this.render(this.contact, false);
+    } catch {
+      // No bot part for this conversation (or no access): the panel shows the contact only.
+    }
+  }
+
+  _botSection(bot) {
+    const vars = Object.entries(bot.variables || {}).filter(([k]) => k !== 'last_message');
+    const status = `${t(`bot_status_${bot.status}`)}${bot.outcome ? ` · ${t(`bot_outcome_${bot.outcome}`)}` : ''}`;
+    return section(t('bot_title'),
+      el('p', { class: 'small', 'data-testid': 'bot-status', text: `${bot.flow ? bot.flow.name : ''} — ${status}` }),
+      vars.length
+        ? el('table', { class: 'table table-compact side-attrs', 'data-testid': 'bot-variables' },
+          el('tbody', {}, vars.map(([k, v]) => el('tr', {}, el('th', { scope: 'row', text: k }), el('td', { text: displayValue(v) })))))
+        : el('p', { class: 'muted small', text: t('bot_no_variables') }),
+      bot.path && bot.path.length ? el('p', { class: 'muted small', text: `${t('bot_path')}: ${bot.path.join(' → ')}` }) : null);
   }
 
   /** Administrators: the customer's data as a JSON file, or erased on their request. */
