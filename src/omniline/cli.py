@@ -144,7 +144,7 @@ async def _seed_demo() -> bool:
     db.init_engine()
     try:
         async with db.unit_of_work() as session:
-            return await seed(session)
+            return await seed(session, with_bot=True)
     finally:
         await db.dispose_engine()
 

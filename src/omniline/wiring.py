@@ -94,6 +94,7 @@ def include_routers(app: FastAPI) -> None:
     from omniline.contacts import api as contacts_api
     from omniline.conversations import api as conversations_api
     from omniline.conversations import pages as conversations_pages
+    from omniline.demo import bot as demo_bot
     from omniline.presence import api as presence_api
     from omniline.presence import pages as presence_pages
     from omniline.privacy import api as privacy_api
@@ -126,7 +127,7 @@ def include_routers(app: FastAPI) -> None:
     modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
     modules += [presence_api, presence_pages]
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
-    modules += [bots_api, bots_pages]
+    modules += [bots_api, bots_pages, demo_bot]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

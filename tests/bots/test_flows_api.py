@@ -35,7 +35,8 @@ async def test_a_broken_draft_is_saved_with_its_problems_and_cannot_be_published
         f"/api/v1/bots/flows/{flow_id}", json={"graph": broken, "revision": 1}, headers=h
     )
     assert r.status_code == 200
-    assert [(p["node"], p["code"]) for p in r.json()["problems"]][0] == ("menu", "missing_target")
+    first = r.json()["problems"][0]
+    assert (first["node"], first["code"]) == ("menu", "missing_target")
     r = await client.post(f"/api/v1/bots/flows/{flow_id}/publish", json={}, headers=h)
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "flow_invalid"

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from omniline.bots import defaults
 from omniline.bots.checks import check
@@ -156,12 +157,20 @@ class Engine:
             return state.language
         if name == "conversation.id":
             return self.ctx.conversation_id
+        if name == "omniline.base_url":
+            from omniline.config import get_settings
+
+            return get_settings().public_base_url.rstrip("/")
         return state.variables.get(name)
 
-    def render(self, template: str, state: State) -> str:
+    def render(self, template: str, state: State, *, url: bool = False) -> str:
+        """Fill in ``{{name}}``s; in a URL, values are percent-encoded (a phone's ``+`` would
+        read as a space), except one that starts the URL (its base, e.g. the CRM's address)."""
+
         def one(m: re.Match[str]) -> str:
             value = self.value_of(m.group(1), state)
-            return "" if value is None else str(value)
+            text = "" if value is None else str(value)
+            return quote(text, safe="") if url and m.start() > 0 else text
 
         return PLACEHOLDER.sub(one, template)
 
@@ -419,7 +428,7 @@ class Engine:
         return self._handoff(state, says, "error")
 
     async def _http(self, node: HttpNode, state: State, says: list[Say]) -> str | Outcome:
-        url = self.render(node.url, state)
+        url = self.render(node.url, state, url=True)
         headers = {k: self.render(v, state) for k, v in node.headers.items()}
         body = _render_json(node.body, lambda s: self.render(s, state))
         try:

@@ -13,13 +13,15 @@ import asyncio
 import logging
 import threading
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.bots.embeddings import Embedder
 from omniline.bots.graph import Graph
-from omniline.bots.intents import OUT_OF_SCOPE, IntentModel, Prediction, train
+from omniline.bots.intents import IntentModel, train
 from omniline.bots.models import BotFlowVersion
 from omniline.bots.out_of_scope import PHRASES
 from omniline.config import get_settings
@@ -28,11 +30,24 @@ from omniline.jobs.registry import job
 
 log = logging.getLogger(__name__)
 
-_models: dict[Hashable, IntentModel | None] = {}
+MAX_MODELS = 200
+# A question must be this much closer (cosine) to some FAQ example than to any small-talk
+# phrase to be answered; otherwise the bot says it did not understand instead of guessing.
+MARGIN = 0.03
+
+
+@dataclass
+class FaqModel:
+    model: IntentModel | None
+    examples: np.ndarray  # the FAQ examples' embeddings, one row each
+    labels: list[str]
+    small_talk: np.ndarray
+
+
+_models: dict[Hashable, FaqModel | None] = {}
 _locks: dict[Hashable, threading.Lock] = {}
 _embedder: Embedder | None = None
 _embedder_lock = threading.Lock()
-MAX_MODELS = 200
 
 
 def embedder() -> Embedder:
@@ -55,59 +70,51 @@ def examples(graph: Graph) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def _train_sync(version_id: Hashable, graph: Graph) -> IntentModel | None:
-    lock = _locks.setdefault(version_id, threading.Lock())
+def _train_sync(key: Hashable, graph: Graph) -> FaqModel | None:
+    lock = _locks.setdefault(key, threading.Lock())
     with lock:
-        if version_id in _models:
-            return _models[version_id]
+        if key in _models:
+            return _models[key]
         texts, labels = examples(graph)
-        model: IntentModel | None = None
-        if len(set(labels)) >= 2:
-            # Small talk and off-topic questions set the threshold below which the bot says
-            # it did not understand (the FAQ has no examples of what to refuse).
-            texts += PHRASES
-            labels += [OUT_OF_SCOPE] * len(PHRASES)
-            model = train(texts, labels, embedder())
-        elif labels:
-            log.info("flow version %s: one FAQ intent only, matched by its examples", version_id)
+        found: FaqModel | None = None
+        if texts:
+            e = embedder()
+            model = train(texts, labels, e) if len(set(labels)) >= 2 else None
+            found = FaqModel(model, e.embed(texts), labels, e.embed(PHRASES))
+            e.save()
         if len(_models) >= MAX_MODELS:
             _models.clear()
-        _models[version_id] = model
-        return model
+        _models[key] = found
+        return found
 
 
-async def model_for(version_id: Hashable, graph: Graph) -> IntentModel | None:
-    hit = _models.get(version_id)
-    if hit is not None or version_id in _models:
-        return hit
-    return await asyncio.to_thread(_train_sync, version_id, graph)
+async def model_for(key: Hashable, graph: Graph) -> FaqModel | None:
+    if key in _models:
+        return _models[key]
+    return await asyncio.to_thread(_train_sync, key, graph)
 
 
-async def match(version_id: Hashable, graph: Graph, text: str) -> tuple[str | None, float]:
-    """The confident intent of ``text`` (or None) and the confidence. Never blocks the loop."""
+def _predict(fm: FaqModel, text: str) -> tuple[str | None, float]:
+    vector = embedder().embed_uncached([text])
+    nearest = fm.examples @ vector[0]
+    closest_small_talk = float((fm.small_talk @ vector[0]).max())
+    if float(nearest.max()) < closest_small_talk + MARGIN:
+        return None, float(nearest.max())
+    if fm.model is None:  # one intent: nothing to tell apart
+        return fm.labels[int(nearest.argmax())], float(nearest.max())
+    (pred,) = fm.model.predict([text], vectors=vector)
+    return pred.intent, pred.confidence
+
+
+async def match(key: Hashable, graph: Graph, text: str) -> tuple[str | None, float]:
+    """The confident FAQ intent of ``text`` (or None) and the confidence. Never blocks the
+    event loop: training and embedding run in a thread."""
     if not graph.faq or not text.strip():
         return None, 0.0
-    model = await model_for(version_id, graph)
-    if model is None:
-        return _single(graph, text), 1.0
-    (pred,) = await asyncio.to_thread(model.predict, [text[:2000]])
-    return _accept(pred), pred.confidence
-
-
-def _accept(pred: Prediction) -> str | None:
-    return pred.intent
-
-
-def _single(graph: Graph, text: str) -> str | None:
-    """With one intent there is nothing to tell apart: an example typed as is matches."""
-    from omniline.bots.engine import normalize
-
-    typed = normalize(text)
-    for intent in graph.faq:
-        for phrases in intent.examples.values():
-            if any(normalize(p) == typed for p in phrases):
-                return intent.key
-    return None
+    fm = await model_for(key, graph)
+    if fm is None:
+        return None, 0.0
+    return await asyncio.to_thread(_predict, fm, text[:2000])
 
 
 async def schedule_training(session: AsyncSession, version: BotFlowVersion) -> None:

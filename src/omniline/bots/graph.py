@@ -35,6 +35,8 @@ BUILTIN_VARIABLES = frozenset(
         "first_message",
         "last_message",
         "conversation.id",
+        # This installation's own address (settings.public_base_url), for its own endpoints.
+        "omniline.base_url",
     }
 )
 # "{{ name }}" or "{{ contact.name }}" inside a text, a URL, a header or a value.

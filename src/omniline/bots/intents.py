@@ -118,13 +118,17 @@ class IntentModel:
     def intents(self) -> list[str]:
         return [str(c) for c in self._pair.classes]
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        # Customers' messages are not cached: they are personal data, and mostly unique.
-        vectors = self.embedder.embed_uncached(list(texts))
+    def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        """``vectors``: the texts' embeddings when the caller has them already."""
+        if vectors is None:
+            # Customers' messages are not cached: they are personal data, and mostly unique.
+            vectors = self.embedder.embed_uncached(list(texts))
         return blend(*self._pair.views(texts, vectors), self.tuning)
 
-    def predict(self, texts: Sequence[str], top: int = 3) -> list[Prediction]:
-        probs = self.probabilities(texts)
+    def predict(
+        self, texts: Sequence[str], top: int = 3, vectors: np.ndarray | None = None
+    ) -> list[Prediction]:
+        probs = self.probabilities(texts, vectors)
         out = []
         for row in probs:
             order = np.argsort(-row)[:top]

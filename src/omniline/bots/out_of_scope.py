@@ -1,8 +1,8 @@
 """Questions no lender's FAQ answers, in the languages we ship: small talk, weather, jokes.
 
-A workspace's FAQ rarely comes with examples of what it should refuse, and with fewer than five
-intents none can be held out to play the unknown questions; these phrases then set the
-confidence below which the bot says it did not understand instead of guessing.
+A workspace's FAQ rarely comes with examples of what it should refuse. A customer's question
+that is closer (in the multilingual embedding space) to one of these phrases than to every FAQ
+example is not answered: the bot says it did not understand instead of guessing.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from omniline.workspaces import repository
 from omniline.workspaces import service as workspaces
 
 SLUG = "demo"
-QUEUES = ("First line", "Business assistants", "Tech support")
+QUEUES = ("First line", "Business assistants", "Tech support", "Complaints")
 USERS = [
     ("admin@demo.omniline", "Alex Admin", "demo-admin", Role.admin),
     ("supervisor@demo.omniline", "Sofia Supervisor", "demo-supervisor", Role.supervisor),
@@ -24,8 +24,12 @@ USERS = [
 DEMO_MAILBOX = "help@demo.omniline"
 
 
-async def seed(session: AsyncSession) -> bool:
-    """Create the demo workspace once; returns False when it already exists."""
+async def seed(session: AsyncSession, *, with_bot: bool = False) -> bool:
+    """Create the demo workspace once; returns False when it already exists.
+
+    ``with_bot``: the website chat greets with the demo bot (``omniline demo``; the tests'
+    demo leaves it out so that their conversations go straight to the queues).
+    """
     if await repository.by_slug(session, SLUG) is not None:
         return False
     ws = await workspaces.do_create_workspace(session, name="MicroLend (demo)", slug=SLUG)
@@ -49,7 +53,7 @@ async def seed(session: AsyncSession) -> bool:
     await workspaces.do_set_queue_members(
         session, ws.id, business.id, [made["agent2@demo.omniline"].id]
     )
-    await inboxes.do_create_inbox(
+    widget = await inboxes.do_create_inbox(
         session,
         ws.id,
         channel="webchat",
@@ -59,6 +63,10 @@ async def seed(session: AsyncSession) -> bool:
         settings={
             "color": "#0b6e4f",
             "greeting": "Hello! We answer within 10 minutes, 8:00-20:00 Kyiv time.",
+            "greetings": {
+                "ru": "Здравствуйте! Отвечаем в течение 10 минут, 8:00-20:00 по Киеву.",
+                "uk": "Вітаємо! Відповідаємо протягом 10 хвилин, 8:00-20:00 за Києвом.",
+            },
         },
         identity_secret="demo-identity-secret",
     )
@@ -88,4 +96,8 @@ async def seed(session: AsyncSession) -> bool:
     client.attributes = {"client": True, "segment": "small business", "loan_product": "Micro 50"}
     await contacts.do_add_event(session, ws.id, client.id, "contract_signed", {"amount": 50000})
     await session.flush()
+    if with_bot:
+        from omniline.demo import bot
+
+        await bot.install(session, ws.id, widget.id)
     return True

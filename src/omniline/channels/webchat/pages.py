@@ -48,7 +48,7 @@ async def widget_frame(request: Request, session: SessionDep, key: str = "") -> 
     view = {
         "name": inbox.name,
         "color": (inbox.settings or {}).get("color", "#1f6feb"),
-        "greeting": (inbox.settings or {}).get("greeting", ""),
+        "greeting": service.greeting_for(inbox.settings or {}, locale),
     }
     response = render(
         request, "widget/frame.html", {"inbox": view, "inbox_key": inbox.key}, locale=locale

@@ -25,6 +25,18 @@ from omniline.kit.clock import iso, utcnow
 CHANNEL = "webchat"
 
 
+def greeting_for(settings: dict[str, Any], language: str | None) -> str:
+    """The widget's greeting in the visitor's language when the inbox has one (``greetings``),
+    else the inbox's default greeting."""
+    greetings = settings.get("greetings")
+    code = (language or "").lower()
+    if isinstance(greetings, dict) and code:
+        text = greetings.get(code) or greetings.get(code.split("-")[0])
+        if isinstance(text, str) and text.strip():
+            return text
+    return str(settings.get("greeting") or "")
+
+
 async def inbox_by_key(session: AsyncSession, key: str) -> Inbox:
     inbox = await inboxes.by_key(session, key)
     if inbox is None or not inbox.enabled or inbox.channel not in (CHANNEL, "mobile"):
@@ -134,7 +146,7 @@ async def do_start_session(
         "inbox": {
             "id": inbox.id,
             "name": inbox.name,
-            "greeting": (inbox.settings or {}).get("greeting", ""),
+            "greeting": greeting_for(inbox.settings or {}, contact.language or locale),
             "color": (inbox.settings or {}).get("color", "#1f6feb"),
         },
     }
