@@ -57,6 +57,10 @@ def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
 
 def init_engine(settings: Settings | None = None) -> AsyncEngine:
     global _engine, _sessionmaker
+    # Every table is known before the first query: a foreign key to another domain's table
+    # (inboxes.bot_flow_id -> bot_flows) resolves even in a script that imports one domain.
+    import omniline.models  # noqa: F401
+
     settings = settings or get_settings()
     _engine = make_engine(settings.database_url, settings.db_pool_size)
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False, autoflush=False)

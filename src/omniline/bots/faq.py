@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.bots.embeddings import Embedder
 from omniline.bots.graph import Graph
-from omniline.bots.intents import IntentModel, train
 from omniline.bots.models import BotFlowVersion
 from omniline.bots.out_of_scope import PHRASES
 from omniline.config import get_settings
@@ -38,7 +37,7 @@ MARGIN = 0.03
 
 @dataclass
 class FaqModel:
-    model: IntentModel | None
+    model: Any  # omniline.bots.intents.IntentModel (scikit-learn loads on first training)
     examples: np.ndarray  # the FAQ examples' embeddings, one row each
     labels: list[str]
     small_talk: np.ndarray
@@ -78,6 +77,8 @@ def _train_sync(key: Hashable, graph: Graph) -> FaqModel | None:
         texts, labels = examples(graph)
         found: FaqModel | None = None
         if texts:
+            from omniline.bots.intents import train
+
             e = embedder()
             model = train(texts, labels, e) if len(set(labels)) >= 2 else None
             found = FaqModel(model, e.embed(texts), labels, e.embed(PHRASES))
