@@ -81,7 +81,7 @@ MAILBOX = "support@faults.example"
 
 
 class Failed(Exception):
-    """No answer: ``refused`` (nothing was sent), ``lost`` (sent, no answer) or ``hang``."""
+    """No answer: ``refused`` (nothing was sent), ``cut`` (sent, the connection cut before the answer) or ``hang``."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -108,12 +108,12 @@ async def http(
     except TimeoutError as exc:
         raise Failed("hang") from exc
     except OSError as exc:
-        raise Failed("lost") from exc
+        raise Failed("cut") from exc
     finally:
         writer.close()
     top, _, rest = raw.partition(b"\r\n\r\n")
     if not top.startswith(b"HTTP/1.1 "):
-        raise Failed("lost")
+        raise Failed("cut")
     lines = top.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
     try:
@@ -269,7 +269,8 @@ class Agent:
             self._again = False
             try:
                 await self._read_everything()
-            except (Failed, KeyError, TypeError):
+            except Exception as exc:  # an outage: read again a moment later
+                log(f"agent: catching up failed ({exc!r}); again in 1 s")
                 await asyncio.sleep(1.0)
                 continue
             if not self._again:
@@ -279,7 +280,7 @@ class Agent:
         ids: list[int] = []
         cursor = ""
         while True:
-            path = "/api/v1/conversations?status=all&limit=100" + (
+            path = "/api/v1/conversations?limit=100" + (
                 f"&cursor={cursor}" if cursor else ""
             )
             status, _, page = await self.apps.call(0, "GET", path, token=self.token)
