@@ -81,7 +81,8 @@ MAILBOX = "support@faults.example"
 
 
 class Failed(Exception):
-    """No answer: ``refused`` (nothing was sent), ``cut`` (sent, the connection cut before the answer) or ``hang``."""
+    """No answer: ``refused`` (nothing was sent), ``cut`` (sent, then the connection was cut
+    before the answer) or ``hang`` (no answer in REQUEST_TIMEOUT)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -280,9 +281,7 @@ class Agent:
         ids: list[int] = []
         cursor = ""
         while True:
-            path = "/api/v1/conversations?limit=100" + (
-                f"&cursor={cursor}" if cursor else ""
-            )
+            path = "/api/v1/conversations?limit=100" + (f"&cursor={cursor}" if cursor else "")
             status, _, page = await self.apps.call(0, "GET", path, token=self.token)
             if status != 200:
                 raise Failed(str(status))
@@ -662,6 +661,11 @@ async def run_phase(
         restarts=len(rig.supervisor.restarts) - restarts_before,
         tracebacks=sum(p.log_since(offsets[p.name]).count("Traceback") for p in rig.procs),
         recovery=recovery_seconds(phase),
+        errors_span=(
+            (min(phase.failed_at) - phase.fault_at, max(phase.failed_at) - phase.fault_at)
+            if phase.failed_at and phase.fault_at
+            else None
+        ),
     )
     return phase
 
@@ -801,12 +805,13 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
             sla_text = "NOT FIRED" if sla else "no timer"
         detail.append([
             p.name, r["fault"], fmt_answers(r["answers"]), fmt_answers(r["reply_answers"]),
+            "-" if r["errors_span"] is None else "+{:.1f} .. +{:.1f}".format(*r["errors_span"]),
             f"{r['dup_msgid']} / {r['dup_mail_text']} / {r['dup_tg_text']}",
             f"{r['resyncs']} / {r['reconnects']}", r["restarts"], r["tracebacks"], sla_text,
         ])  # fmt: skip
     print_table(
         "What happened in each phase",
-        ["fault", "done", "widget failed tries", "reply failed tries",
+        ["fault", "done", "widget failed tries", "reply failed tries", "failures s after fault",
          "dup Message-ID / mail text / TG text", "resyncs / reconnects", "restarts",
          "tracebacks", "SLA breach due in the fault"],
         detail,
