@@ -662,7 +662,7 @@ async def run_phase(
         tracebacks=sum(p.log_since(offsets[p.name]).count("Traceback") for p in rig.procs),
         recovery=recovery_seconds(phase),
         errors_span=(
-            (min(phase.failed_at) - phase.fault_at, max(phase.failed_at) - phase.fault_at)
+            (max(0.0, min(phase.failed_at) - phase.fault_at), max(phase.failed_at) - phase.fault_at)
             if phase.failed_at and phase.fault_at
             else None
         ),
