@@ -265,9 +265,11 @@ class Arrival:
 
 
 class SmtpSink:
-    """Takes every letter (no relay, no checks) and keeps its Message-ID and plain text."""
+    """Takes every letter (no relay, no checks) and keeps its Message-ID and plain text;
+    ``delay`` seconds pass between reading a letter and answering 250, as on a real server."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.port = free_port()
         self.letters: list[Arrival] = []
         self._server: asyncio.base_events.Server | None = None
@@ -285,6 +287,7 @@ class SmtpSink:
                 text = body.get_content().strip() if body is not None else ""  # type: ignore[attr-defined]
                 msgid = str(msg.get("Message-ID") or "")
                 sink.letters.append(Arrival(msgid, text, time.perf_counter()))
+                await asyncio.sleep(sink.delay)
                 return "250 OK"
 
         loop = asyncio.get_running_loop()
@@ -300,8 +303,9 @@ class SmtpSink:
 class FakeTelegram:
     """The Bot API methods Omniline calls to send text, answering as Telegram documents."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, delay: float = 0.0) -> None:
         self.token = token
+        self.delay = delay  # seconds between taking a message and answering
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.sent: list[Arrival] = []
@@ -333,6 +337,7 @@ class FakeTelegram:
             chat = int(params["chat_id"])
             self._next_id += 1
             self.sent.append(Arrival(str(chat), str(params["text"]), time.perf_counter()))
+            await asyncio.sleep(self.delay)
             result = {
                 "message_id": self._next_id,
                 "date": int(time.time()),

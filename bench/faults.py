@@ -445,10 +445,10 @@ async def build(tmp: Path, args: argparse.Namespace) -> tuple[Rig, dict[str, Any
     await asyncio.to_thread(pg.init)
     redis = RedisServer(tmp)
     redis.start()
-    smtp = SmtpSink()
+    smtp = SmtpSink(args.sink_ms / 1000)
     await smtp.start()
     tg_settings = dict(CHANNELS["telegram"].settings)
-    telegram = FakeTelegram(tg_settings["bot_token"])
+    telegram = FakeTelegram(tg_settings["bot_token"], args.sink_ms / 1000)
     await telegram.start()
     receiver = free_port()
     env = omniline_env(tmp, pg, redis, receiver)
@@ -904,6 +904,12 @@ def main() -> int:
     parser.add_argument("--sla-seconds", type=float, default=6.0, help="first-response target")
     parser.add_argument("--restart-sec", type=float, default=2.0, help="supervisor delay, s")
     parser.add_argument("--drain", type=float, default=60.0, help="most wait after a phase, s")
+    parser.add_argument(
+        "--sink-ms",
+        type=float,
+        default=0.0,
+        help="the SMTP sink and the fake Telegram answer this many ms after taking a reply",
+    )
     parser.add_argument("--keep-logs", default="", help="copy the process logs to this folder")
     args = parser.parse_args()
     args.faults = [f.strip() for f in args.faults.split(",") if f.strip()]
