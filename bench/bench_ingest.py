@@ -140,9 +140,7 @@ class Load:
             ids: list[int] = []
             cursor = ""
             while True:
-                path = "/api/v1/conversations?status=all&limit=100" + (
-                    f"&cursor={cursor}" if cursor else ""
-                )
+                path = "/api/v1/conversations?limit=100" + (f"&cursor={cursor}" if cursor else "")
                 status, body = await conn.request("GET", path, b"", headers)
                 if status != 200:
                     return

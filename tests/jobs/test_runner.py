@@ -22,6 +22,8 @@ from omniline.jobs.runner import Runner
 from omniline.kit.clock import utcnow
 from tests.conftest import Demo, bearer, staff_token, visitor
 
+NOWHERE = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
+
 calls: list[dict[str, Any]] = []
 
 
@@ -288,3 +290,35 @@ async def test_failed_reply_leaves_neither_message_nor_job(
     assert view["assignee"] is None
     history = await client.get("/api/v1/widget/messages", headers=bearer(token))
     assert [m["text"] for m in history.json()["items"]] == ["Hi"]
+
+
+async def test_a_database_outage_is_logged_once_by_the_runner_not_every_poll(
+    client: httpx.AsyncClient, demo: Demo, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bench/faults.py: a worker logged a 120-line traceback every second while PostgreSQL
+    restarted. Now one line when the outage starts and one when it ends, and jobs run after."""
+    await db.dispose_engine()
+    db.init_engine(settings.model_copy(update={"database_url": NOWHERE}))
+    runner = Runner(poll_seconds=0.02)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="omniline.jobs.runner"):
+        runner.start()
+        try:
+            await asyncio.sleep(0.5)
+            down = [r for r in caplog.records if r.name == "omniline.jobs.runner"]
+            assert [r.getMessage().split(" (")[0] for r in down] == [
+                "job runner: the database is not answering"
+            ]
+            assert not any(r.exc_info for r in down)
+
+            await db.dispose_engine()
+            db.init_engine(settings)
+            job_id = await add_job("test.record", {"n": 1})
+            for _ in range(200):
+                if (await get_job(job_id)).state == JobState.done.value:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await runner.stop()
+    assert (await get_job(job_id)).state == JobState.done.value
+    assert any("answers again" in r.getMessage() for r in caplog.records)

@@ -371,3 +371,26 @@ async def test_cookie_socket_from_a_foreign_origin_is_refused(
 
     code = await close_code_of(url, additional_headers=headers, origin="http://evil.example")
     assert code == 4403
+
+
+async def test_a_message_sent_again_is_pushed_again_when_the_first_push_was_lost(
+    live_server: LiveServer, http: httpx.AsyncClient, demo: Demo
+) -> None:
+    """bench/faults.py, PostgreSQL killed: a commit reached the database as the connection
+    broke, so the request answered 503 and pushed nothing; the widget's retry with the same
+    client_id found the stored message and answered 201, and the agent never saw it live
+    (no push, no resync). A retry now pushes the stored message again."""
+    guest = await visitor(http)
+    body = {"text": "Is my payment through?", "client_id": "c-17"}
+    first = await http.post("/api/v1/widget/messages", json=body, headers=bearer(guest))
+    assert first.status_code == 201, first.text
+    # The agent's socket opens after the first attempt: like a push that never went out.
+    stream = await staff_stream(live_server, await staff_token(http, *AGENT))
+    await stream.hello()
+
+    again = await http.post("/api/v1/widget/messages", json=body, headers=bearer(guest))
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    got = await stream.until(is_event("message.created", message__id=first.json()["id"]))
+    assert got[-1]["data"]["message"]["text"] == "Is my payment through?"
+    await stream.ws.close()

@@ -111,6 +111,7 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
         key = (it.inbox_id, it.external_id) if it.external_id else None
         if key is not None and key in existing:
             results[i] = Received(existing[key], duplicate=True)
+            await _push_again(session, existing[key])
         elif key is not None and key in seen_in_batch:
             continue  # resolved after the first copy is stored
         else:
@@ -251,6 +252,20 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
         stored = Counter(conv.channel for _i, conv, _m, _f in new_msgs)
         after_commit(session, lambda: metrics.count_ingested(stored))
     return [r for r in results if r is not None]
+
+
+async def _push_again(session: AsyncSession, msg: Message) -> None:
+    """A message sent again (same external id) that an earlier attempt stored: that attempt's
+    answer, and maybe its realtime push, was lost. A commit that reached the database just as
+    the connection broke (a database crash) is answered 503 and pushes nothing, so without this
+    the message is stored and acknowledged on the retry but never shown live. Clients keep one
+    copy per message id: a second push of one they have changes nothing. Retries are rare, so
+    the extra reads cost nothing on the hot path."""
+    conv = await session.get(Conversation, msg.conversation_id)
+    if conv is None:
+        return
+    atts = (await repository.attachments_for(session, [msg.id])).get(msg.id, [])
+    notify.message_created(session, conv, msg, atts)
 
 
 def _new_conversation(inbox: Inbox, it: InboundMessage, now: datetime) -> Conversation:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import traceback
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from omniline.db import sessionmaker, unit_of_work
 from omniline.jobs import service
 from omniline.jobs.models import Job, JobState
 from omniline.jobs.registry import GiveUp, RetryLater, handler_for
+from omniline.kit import db_unavailable
 from omniline.kit.clock import utcnow
 from omniline.ops import metrics
 from omniline.ops.request_context import request_id
@@ -91,14 +93,31 @@ class Runner:
                 failing = False
 
     async def _loop(self) -> None:
+        down_since: float | None = None
         while True:
             try:
                 ran = await self.run_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("job runner iteration failed")
+            except Exception as exc:
                 ran = 0
+                if not db_unavailable.is_database_unavailable(exc):
+                    log.exception("job runner iteration failed")
+                elif down_since is None:
+                    # One line per outage, as the web side does: not a traceback every poll.
+                    down_since = time.monotonic()
+                    log.error(
+                        "job runner: the database is not answering (%s); trying every %g s",
+                        type(exc).__name__,
+                        self.poll_seconds,
+                    )
+            else:
+                if down_since is not None:
+                    log.warning(
+                        "job runner: the database answers again after %.1f s",
+                        time.monotonic() - down_since,
+                    )
+                    down_since = None
             if ran:
                 continue
             self._wake.clear()

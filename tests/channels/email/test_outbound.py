@@ -319,3 +319,31 @@ async def test_sending_a_retrying_reply_by_hand_moves_the_attempt_never_adds_one
     await run_jobs()
     assert (await message(msg_id)).delivery_status == "sent"
     assert len(smtp_server.letters) == 1
+
+
+async def test_a_letter_taken_before_the_database_went_away_is_not_sent_again(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    """bench/faults.py, PostgreSQL killed: the SMTP server took the letter, the job's commit
+    failed, and the job's next run in the same worker sent it a second time."""
+    from omniline.conversations.delivery import deliver_message
+
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Your payment is through")
+    async with db.sessionmaker()() as session:
+        await deliver_message(session, {"message_id": msg_id})
+        await session.rollback()  # the commit never happened: the database went away
+    assert len(smtp_server.letters) == 1
+
+    await run_jobs()  # the job again, once the database answers
+    assert len(smtp_server.letters) == 1
+    assert (await message(msg_id)).delivery_status == "sent"
+    # The Message-ID is still remembered, so the customer's answer threads back.
+    from sqlalchemy import select
+
+    from omniline.channels.email.models import EmailRef
+
+    async with db.sessionmaker()() as session:
+        refs = list(await session.scalars(select(EmailRef).where(EmailRef.message_id == msg_id)))
+    assert [r.conversation_id for r in refs] == [conv_id]

@@ -235,3 +235,25 @@ async def test_an_unreachable_telegram_is_retried_later(
     async with db.sessionmaker()() as session:
         pending = (await session.scalars(select(Job).where(Job.state == "pending"))).all()
     assert [j.payload["message_id"] for j in pending] == [msg_id]
+
+
+async def test_a_reply_sent_before_the_database_went_away_is_not_sent_again(
+    demo: Demo, client: httpx.AsyncClient, fake_telegram: FakeTelegram
+) -> None:
+    """bench/faults.py, PostgreSQL killed: Telegram took the reply, then the job's commit
+    failed, and the job's next run (same worker) sent the customer the reply a second time."""
+    from omniline.conversations.delivery import deliver_message
+
+    _bot, conv_id = await _customer_wrote(client, demo, fake_telegram)
+    msg_id = await _reply(demo, conv_id, "Your payment is through")
+    async with db.sessionmaker()() as session:
+        await deliver_message(session, {"message_id": msg_id})
+        await session.rollback()  # the commit never happened: the database went away
+    assert len(fake_telegram.called("sendMessage")) == 1
+    assert (await _message(msg_id)).delivery_status == "queued"
+
+    await run_jobs()  # the job again, once the database answers
+    assert len(fake_telegram.called("sendMessage")) == 1
+    msg = await _message(msg_id)
+    assert msg.delivery_status == "sent"
+    assert msg.external_id == f"{CHAT}:{fake_telegram._next_id}"

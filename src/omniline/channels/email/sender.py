@@ -30,6 +30,7 @@ from omniline.conversations import repository
 from omniline.conversations.attachments import path_of
 from omniline.conversations.delivery import DeliveryResult
 from omniline.conversations.models import AuthorType, Conversation, Delivery, Direction, Message
+from omniline.db import after_commit
 from omniline.inboxes.models import Inbox
 
 SECURITY = ("ssl", "starttls", "none")
@@ -38,6 +39,11 @@ TIMEOUT_SECONDS = 30.0
 # Enough history for any mail program to thread; long References headers get truncated
 # or refused by some servers.
 REFS_KEPT = 10
+# Letters the SMTP server took whose "sent" is not committed yet (message id -> Message-ID).
+# When the database goes away between the server's 250 and the commit, the job runs again
+# once it is back, usually in this same worker: it then records the letter instead of
+# sending it twice (bench/faults.py). Entries leave at the commit.
+_unrecorded: dict[int, str] = {}
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|ha|отв|відп)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
 
@@ -140,6 +146,10 @@ async def transmit(cfg: SmtpSettings, letter: EmailMessage, sender: str, to: str
         with contextlib.suppress(Exception):
             await client.quit()
         client.close()
+
+
+def _forget(message_id: int) -> None:
+    _unrecorded.pop(message_id, None)
 
 
 def domain_of(address: str) -> str:
@@ -280,11 +290,14 @@ async def send_letter(
     except (OSError, ValueError) as exc:
         return DeliveryResult(Delivery.failed, error=f"the letter cannot be made: {exc}")
     msgid = str(letter["Message-ID"])
-    try:
-        await transmit(cfg, letter, address, out.to)
-    except Exception as exc:
-        error, permanent = describe_smtp_error(exc)
-        return DeliveryResult(Delivery.failed, error=error, permanent=permanent)
+    if _unrecorded.get(message.id) != msgid:
+        try:
+            await transmit(cfg, letter, address, out.to)
+        except Exception as exc:
+            error, permanent = describe_smtp_error(exc)
+            return DeliveryResult(Delivery.failed, error=error, permanent=permanent)
+    _unrecorded[message.id] = msgid
+    after_commit(session, lambda: _forget(message.id))
     await threading.remember(session, conv.workspace_id, msgid, conv.id, message.id)
     return DeliveryResult(Delivery.sent, external_id=msgid)
 
