@@ -17,6 +17,7 @@ from omniline.conversations.models import (
 from omniline.inboxes.models import Inbox
 from omniline.jobs.models import Job
 from omniline.kit.models import Base
+from omniline.notifications.models import Notification, NotificationTemplate
 from omniline.presence.models import (
     AgentSkill,
     AgentState,
@@ -55,6 +56,8 @@ __all__ = [
     "Job",
     "MailboxState",
     "Message",
+    "Notification",
+    "NotificationTemplate",
     "Offer",
     "PresenceSettings",
     "Queue",

@@ -44,8 +44,8 @@ async def test_menu_ask_crm_message_end(client: httpx.AsyncClient, flow: int, cr
     await c.send("+44 20 7946 0958")
     texts = [m["text"] for m in await c.replies()]
     assert texts == ["Your application is approved (15000).", "Goodbye!"]
-    # The CRM got the checked number and the stored secret.
-    assert crm.calls[-1] == {"path": "/loans/+442079460958", "auth": "Bearer s3cret"}
+    # The CRM got the checked number (percent-encoded in the URL) and the stored secret.
+    assert crm.calls[-1] == {"path": "/loans/%2B442079460958", "auth": "Bearer s3cret"}
     conv = await conversation(c.conversation_id)
     assert conv.status == "resolved"
     bs = await bot_session(c.conversation_id)

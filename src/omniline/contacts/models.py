@@ -32,6 +32,8 @@ class Contact(IdMixin, CreatedMixin, Base):
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     verified: Mapped[bool] = mapped_column(default=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The customer asked not to get proactive notifications (a reply of STOP, or the CRM).
+    notifications_opt_out: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -205,9 +205,14 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     msgs = await _insert_messages(session, msg_rows)
     new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]] = []
     touched: dict[int, Conversation] = {}
+    answered: dict[int, Conversation] = {}
     for i, conv, msg in zip(fresh, convs, msgs, strict=True):
         if conv.status == Status.waiting_customer.value:
             conv.status = Status.assigned.value if conv.assignee_id else Status.queued.value
+            if conv.status == Status.queued.value and conv.id not in answered:
+                # A customer answering a notification: now there is something to do.
+                answered[conv.id] = conv
+                events.append(_event_row(conv, "queued", {"queue_id": conv.queue_id}, now))
         files = items[i].attachments
         atts = _attach(session, msg, files) if files else []
         _touch(conv, msg)
@@ -234,6 +239,8 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
     await session.flush()
 
     await _emit_inbound(session, [c for c, _ in created], new_msgs)
+    for conv in answered.values():
+        await emit(session, _conv_event("conversation.queued", conv, reason="customer_answered"))
     for conv in reopened:
         await emit(session, _conv_event("conversation.reopened", conv, by="customer"))
         if conv.assignee_id is None:

@@ -1,0 +1,72 @@
+"""Shapes of the notifications API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from omniline.kit.clock import iso
+from omniline.notifications.models import Notification, NotificationTemplate
+
+Channel = Literal["webchat", "telegram", "whatsapp", "vk", "messenger", "email"]
+
+
+class NotificationIn(BaseModel):
+    external_id: str = Field(min_length=1, max_length=200)
+    template: str = Field(min_length=1, max_length=64)
+    variables: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
+    # Or the Idempotency-Key header: the same key sends once, however often it is retried.
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    # Leave out to use the customer's preferred, else last used channel.
+    channel: Channel | None = None
+
+
+class TemplateWhatsApp(BaseModel):
+    name: str = Field(min_length=1, max_length=512)
+    # The approved template's language code per text language, e.g. {"ru": "ru", "en": "en_US"}.
+    language: dict[str, str] = Field(default_factory=dict)
+    params: list[str] = Field(default_factory=list, max_length=20)
+
+
+class TemplateIn(BaseModel):
+    key: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=200)
+    texts: dict[str, str] = Field(min_length=1, max_length=30)
+    fallback_language: str | None = Field(default=None, max_length=16)
+    whatsapp: TemplateWhatsApp | None = None
+    enabled: bool = True
+
+
+class OptOutIn(BaseModel):
+    external_id: str = Field(min_length=1, max_length=200)
+    opt_out: bool
+
+
+def template_view(t: NotificationTemplate) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "key": t.key,
+        "name": t.name,
+        "texts": t.texts,
+        "fallback_language": t.fallback_language,
+        "whatsapp": t.whatsapp or None,
+        "enabled": t.enabled,
+    }
+
+
+def notification_view(n: Notification, delivery: str | None, error: str | None) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "idempotency_key": n.idempotency_key,
+        "template": n.template_key,
+        "status": n.status,
+        "reason": n.reason or None,
+        "channel": n.channel,
+        "language": n.language,
+        "conversation_id": n.conversation_id,
+        "message_id": n.message_id,
+        "delivery_status": delivery,
+        "delivery_error": error,
+        "created_at": iso(n.created_at),
+    }
