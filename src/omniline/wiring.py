@@ -96,6 +96,7 @@ def include_routers(app: FastAPI) -> None:
     from omniline.conversations import pages as conversations_pages
     from omniline.demo import bot as demo_bot
     from omniline.notifications import api as notifications_api
+    from omniline.notifications import pages as notifications_pages
     from omniline.presence import api as presence_api
     from omniline.presence import pages as presence_pages
     from omniline.privacy import api as privacy_api
@@ -128,7 +129,7 @@ def include_routers(app: FastAPI) -> None:
     modules += [webhooks_api, webhooks_pages, canned_api, canned_pages]
     modules += [presence_api, presence_pages]
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
-    modules += [bots_api, bots_pages, demo_bot, notifications_api]
+    modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

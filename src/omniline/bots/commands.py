@@ -57,3 +57,6 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="do not keep embeddings on disk")
     p.set_defaults(fn=cmd_nlu_evaluate)
+    from omniline.bots import training
+
+    training.register(nlu)

@@ -100,4 +100,20 @@ async def seed(session: AsyncSession, *, with_bot: bool = False) -> bool:
         from omniline.demo import bot
 
         await bot.install(session, ws.id, widget.id)
+        from omniline.notifications import service as notifications
+
+        await notifications.do_save_template(
+            session,
+            ws.id,
+            {
+                "key": "application.approved",
+                "name": "Loan application approved",
+                "texts": {
+                    "ru": "Ваша заявка {{application}} на {{amount}} грн одобрена.",
+                    "uk": "Вашу заявку {{application}} на {{amount}} грн схвалено.",
+                    "en": "Your application {{application}} for {{amount}} UAH was approved.",
+                },
+                "fallback_language": "en",
+            },
+        )
     return True
