@@ -78,6 +78,10 @@ export function eventText(ev) {
       if (!changes) return actor ? `${t('ev_tags_changed')} · ${actor}` : t('ev_tags_changed');
       return actor ? t('ev_tags_changed_by', { actor, changes }) : t('ev_tags', { changes });
     }
+    case 'bot_handoff':
+      return t('ev_bot_handoff', { reason: tOr(`bot_outcome_${d.reason}`, String(d.reason || '')) });
+    case 'bot_resolved':
+      return t('ev_bot_resolved', { reason: tOr(`bot_outcome_${d.reason}`, String(d.reason || '')) });
     default: {
       const label = tOr(`ev_${ev.type}`, String(ev.type || '').replace(/_/g, ' '));
       return actor ? `${label} · ${actor}` : label;
