@@ -146,12 +146,12 @@ async def turn(customer: Customer, text: str, result: Result, patience: float = 
         if status != 201:
             result.errors += 1
             return
-        try:
-            seen = await asyncio.wait_for(customer.waiting, patience)
-        except TimeoutError:
+        waiting = customer.waiting
+        await asyncio.wait({waiting}, timeout=patience)
+        if not waiting.done() or waiting.cancelled():
             result.timeouts += 1
             return
-        result.latencies_ms.append((seen - started) * 1000)
+        result.latencies_ms.append((waiting.result() - started) * 1000)
         result.turns += 1
     finally:
         customer.busy = False

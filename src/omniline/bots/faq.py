@@ -49,16 +49,21 @@ _embedder: Embedder | None = None
 _embedder_lock = threading.Lock()
 
 
+def _one_thread() -> None:
+    """One BLAS and OpenMP thread for the libraries loaded so far: a message is one small
+    matrix product, and a server's cores are busy with requests; more threads spin against
+    each other (on 2 loaded cores a question took 126 ms of CPU with the default threads, 17 ms
+    with one)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
 def embedder() -> Embedder:
     global _embedder
     with _embedder_lock:
         if _embedder is None:
-            # One BLAS thread: a message is one small matrix product, and a server's cores are
-            # busy with requests; more threads spin against each other (on 2 loaded cores a
-            # question took 126 ms of CPU with the default threads, 17 ms with one).
-            from threadpoolctl import threadpool_limits
-
-            threadpool_limits(limits=1)
+            _one_thread()
             _embedder = Embedder(get_settings().var_dir / "nlu-cache")
         return _embedder
 
@@ -89,6 +94,7 @@ def _train_sync(key: Hashable, graph: Graph) -> FaqModel | None:
             model = train(texts, labels, e) if len(set(labels)) >= 2 else None
             found = FaqModel(model, e.embed(texts), labels, e.embed(PHRASES))
             e.save()
+            _one_thread()  # again: training loaded scikit-learn's OpenMP runtime
         if len(_models) >= MAX_MODELS:
             _models.clear()
         _models[key] = found

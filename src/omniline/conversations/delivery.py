@@ -52,10 +52,20 @@ ReplyGuard = Callable[[AsyncSession, Conversation, Inbox, dict[str, Any]], Await
 
 _senders: dict[str, Sender] = {}
 _guards: dict[str, ReplyGuard] = {}
+_on_commit: set[str] = set()
 
 
-def register_sender(channel: str, sender: Sender) -> None:
+def register_sender(channel: str, sender: Sender, *, on_commit: bool = False) -> None:
+    """``on_commit``: the channel has nothing to hand to a third party (the web chat reads
+    the message from the database and its socket), so a message Omniline itself writes there
+    is sent once committed, without a delivery job."""
     _senders[channel] = sender
+    if on_commit:
+        _on_commit.add(channel)
+
+
+def delivers_on_commit(channel: str) -> bool:
+    return channel in _on_commit
 
 
 def register_reply_guard(channel: str, guard: ReplyGuard) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.conversations import notify
+from omniline.conversations.delivery import delivers_on_commit
 from omniline.conversations.models import AuthorType, Conversation, Delivery, Direction, Message
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
@@ -25,6 +26,9 @@ async def do_send_system_message(
 
     It does not count as the agents' first reply and does not change the status.
     """
+    # The web chat reads it from the database and its socket: sent once committed (a bot's
+    # turn then costs no delivery job round trip).
+    at_once = delivers_on_commit(conv.channel)
     msg = Message(
         workspace_id=conv.workspace_id,
         conversation_id=conv.id,
@@ -35,14 +39,15 @@ async def do_send_system_message(
         text=text,
         meta=dict(meta or {}),
         private=False,
-        delivery_status=Delivery.queued.value,
+        delivery_status=Delivery.sent.value if at_once else Delivery.queued.value,
         created_at=utcnow(),
     )
     session.add(msg)
     await session.flush()
-    await jobs.enqueue(
-        session, "deliver_message", {"message_id": msg.id}, workspace_id=conv.workspace_id
-    )
+    if not at_once:
+        await jobs.enqueue(
+            session, "deliver_message", {"message_id": msg.id}, workspace_id=conv.workspace_id
+        )
     notify.message_created(session, conv, msg, [])
     await emit(
         session,

@@ -6,6 +6,6 @@ from omniline.conversations.delivery import register_sender
 def register() -> None:
     from omniline.channels.webchat import push, sender
 
-    register_sender("webchat", sender.send)
-    register_sender("mobile", sender.send)
+    register_sender("webchat", sender.send, on_commit=True)
+    register_sender("mobile", sender.send, on_commit=True)
     push.register()
