@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field
+from pydantic.json_schema import JsonDict
 
 from omniline.autoreplies import templates
 from omniline.autoreplies.models import AutoReplyRule, Kind
@@ -37,7 +38,7 @@ class RuleData:
 
 # check_text, for the schema: not blank, not too long, known variables only. Which of them a
 # kind offers is not said: an anyOf per kind makes schemathesis's generator stall.
-_TEXT = {"pattern": templates.schema_pattern(templates.VARIABLES)}
+_TEXT: JsonDict = {"pattern": templates.schema_pattern(templates.VARIABLES)}
 
 
 class TextIn(JsonIn):

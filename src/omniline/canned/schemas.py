@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from pydantic import Field
+from pydantic.json_schema import JsonDict
 
 from omniline.canned.models import SHARED_SCOPE, CannedResponse
 from omniline.errors import Invalid
@@ -22,9 +23,9 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # names a known variable.
 _AFTER_BRACES = r"(?:(?:" + "|".join(VARIABLES) + r")\}|[^\w{}]|\w+(?:[^\w{}]|$)|\}|$)"
 _PIECE = rf"\{{+(?:\w+\{{+)*{_AFTER_BRACES}"
-_SHORTCUT = {"pattern": rf"^[{SPACE}]*/*[\w-]{{1,64}}[{SPACE}]*$"}
-_TEXT = {"pattern": rf"^[{SPACE}]*(?:[^{SPACE}{{]|{_PIECE})(?:[^{{]|{_PIECE})*$"}
-_TRANSLATIONS = {
+_SHORTCUT: JsonDict = {"pattern": rf"^[{SPACE}]*/*[\w-]{{1,64}}[{SPACE}]*$"}
+_TEXT: JsonDict = {"pattern": rf"^[{SPACE}]*(?:[^{SPACE}{{]|{_PIECE})(?:[^{{]|{_PIECE})*$"}
+_TRANSLATIONS: JsonDict = {
     "propertyNames": {"pattern": rf"^[{SPACE}]*[A-Za-z]{{2,3}}(-[A-Za-z0-9]{{2,8}})?[{SPACE}]*$"},
     "additionalProperties": {"type": "string", "pattern": rf"^(?:[^{{]|{_PIECE})*$"},
 }

@@ -17,24 +17,30 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from omniline.errors import Invalid
 from omniline.kit.fields import NOT_BLANK, JsonIn
-from omniline.kit.ids import WHOLE, Id, Int
+from omniline.kit.ids import MAX_ID, WHOLE, Id
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 100
 Priority = Annotated[int, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX), WHOLE]
 Operator = Literal["eq", "neq", "in", "exists", "gt", "lt"]
 OPERATORS: tuple[str, ...] = ("eq", "neq", "in", "exists", "gt", "lt")
-Scalar = str | int | float | bool
+# Whole numbers within what a double holds exactly, like ids (kit/ids.py).
+Scalar = str | Annotated[int, Field(ge=-MAX_ID, le=MAX_ID), WHOLE] | float | bool
 # What _clean_list accepts, for the schema: at least one value, none blank or over 200.
-_LIST = {"minItems": 1, "items": {"type": "string", "pattern": NOT_BLANK, "maxLength": 200}}
-_TEXT = {"pattern": NOT_BLANK}
-_SCALAR = {
+_LIST: JsonDict = {
+    "minItems": 1,
+    "items": {"type": "string", "pattern": NOT_BLANK, "maxLength": 200},
+}
+# pydantic trims (str_strip_whitespace) Unicode White_Space, which leaves \x1c-\x1f alone.
+_TEXT: JsonDict = {"pattern": r"[^\s\x85]"}
+_SCALAR: JsonDict = {
     "anyOf": [{"type": "string", "pattern": NOT_BLANK}, {"type": "number"}, {"type": "boolean"}]
 }
 # _value_fits_operator, for the schema.
-_VALUE_FITS_OPERATOR = {
+_VALUE_FITS_OPERATOR: JsonDict = {
     "anyOf": [
         {"required": ["operator"], "properties": {"operator": {"const": "exists"}}},
         {
@@ -228,10 +234,13 @@ class Actions(_Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": ["queue_id"], "properties": {"queue_id": {"type": "integer"}}},
-                {"required": ["priority"], "properties": {"priority": {"type": "integer"}}},
+                {"required": ["queue_id"], "properties": {"queue_id": {"not": {"type": "null"}}}},
+                {"required": ["priority"], "properties": {"priority": {"not": {"type": "null"}}}},
                 {"required": ["tags"], "properties": {"tags": {"minItems": 1}}},
-                {"required": ["language"], "properties": {"language": {"type": "string", **_TEXT}}},
+                {
+                    "required": ["language"],
+                    "properties": {"language": {"type": "string", "pattern": NOT_BLANK}},
+                },
                 {"required": ["skip_bot"], "properties": {"skip_bot": {"const": True}}},
             ]
         }
@@ -287,7 +296,7 @@ class ReorderIn(_Strict):
 class DryRunIn(_Strict):
     """``contact`` is an id, an external id or an email."""
 
-    contact: str | Int = Field(json_schema_extra=_TEXT)
+    contact: str | Id = Field(json_schema_extra=_TEXT)
     inbox_id: Id
     first_text: str = Field(default="", max_length=10_000)
     to_address: str | None = Field(default=None, max_length=320)

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from pydantic import ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from omniline.kit.fields import JsonIn, NotBlank
 from omniline.kit.ids import Id, Number
@@ -17,8 +18,8 @@ from omniline.sla.business_time import WEEKDAYS
 TARGET_FIELDS = ("first_response_seconds", "next_response_seconds", "resolution_seconds")
 MAX_TARGET = 365 * 24 * 3600
 # 00:00 to 24:00
-_TIME = {"type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"}
-_SPANS = {
+_TIME: JsonDict = {"type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"}
+_SPANS: JsonDict = {
     "type": "array",
     "items": {
         "type": "object",
@@ -26,14 +27,14 @@ _SPANS = {
         "properties": {"start": _TIME, "end": _TIME},
     },
 }
-_HOURS = {
+_HOURS: JsonDict = {
     "type": "object",
-    "properties": dict.fromkeys(WEEKDAYS, _SPANS),
+    "properties": {d: _SPANS for d in WEEKDAYS},
     "additionalProperties": False,
     # Open on at least one day.
     "anyOf": [{"required": [d], "properties": {d: {"minItems": 1}}} for d in WEEKDAYS],
 }
-_HOLIDAY = {
+_HOLIDAY: JsonDict = {
     "type": "object",
     "required": ["date"],
     "properties": {
@@ -42,15 +43,15 @@ _HOLIDAY = {
         "hours": {"anyOf": [_SPANS, {"type": "null"}]},
     },
 }
-_TARGET = {"minimum": 1, "maximum": MAX_TARGET}
-_ACTIONS = {"items": {"type": "string", "enum": list(ACTIONS)}}
+_TARGET: JsonDict = {"minimum": 1, "maximum": MAX_TARGET}
+# The zones this system knows (what the service accepts, zoneinfo); unknown ones are refused.
+_ZONES: JsonDict = {"enum": [*sorted(available_timezones())]}
+_ACTIONS: JsonDict = {"items": {"type": "string", "enum": list(ACTIONS)}}
 
 
 class CalendarIn(JsonIn):
     name: NotBlank = Field(min_length=1, max_length=200)
-    timezone: str = Field(
-        min_length=1, max_length=64, json_schema_extra={"enum": sorted(available_timezones())}
-    )
+    timezone: str = Field(min_length=1, max_length=64, json_schema_extra=_ZONES)
     # {"mon": [{"start": "09:00", "end": "18:00"}], ...}
     hours: dict[str, Any] = Field(json_schema_extra=_HOURS)
     # [{"date": "2026-01-01", "name": "New Year", "hours": []}]
@@ -64,7 +65,8 @@ class PolicyIn(JsonIn):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": [f], "properties": {f: {"type": "integer"}}} for f in TARGET_FIELDS
+                {"required": [f], "properties": {f: {"not": {"type": "null"}}}}
+                for f in TARGET_FIELDS
             ]
         }
     )

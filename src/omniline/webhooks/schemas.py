@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
+from pydantic.json_schema import JsonDict
 
 from omniline.errors import Invalid
 from omniline.kit.clock import iso
@@ -24,7 +25,7 @@ _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|
 URL_PATTERN = rf"^[{SPACE}]*https?://[^{SPACE}/?#@:\[\]]+(:{_PORT})?([/?#][^{SPACE}]*)?[{SPACE}]*$"
 _URL = Field(max_length=URL_MAX, json_schema_extra={"pattern": URL_PATTERN})
 # clean_event_types words its own refusals (none chosen, an unknown one); the schema agrees.
-_EVENT_LIST = {"minItems": 1, "items": {"type": "string", "enum": list(EVENT_TYPES)}}
+_EVENT_LIST: JsonDict = {"minItems": 1, "items": {"type": "string", "enum": list(EVENT_TYPES)}}
 _EVENTS = Field(max_length=len(EVENT_TYPES), json_schema_extra=_EVENT_LIST)
 
 

@@ -36,7 +36,8 @@ def letter_with_picture() -> bytes:
         'alt="screenshot" onerror="steal()"><img src="https://tracker.example/p.gif">',
         subtype="html",
     )
-    html = msg.get_payload()[1]
+    html = msg.get_body(("html",))
+    assert html is not None
     html.add_related(PNG, maintype="image", subtype="png", cid="<shot.1@customer.example>")
     html.add_related(GIF, maintype="image", subtype="gif", cid="<unused@customer.example>")
     msg.add_attachment(b"%PDF-1.4 contract", maintype="application", subtype="pdf",
