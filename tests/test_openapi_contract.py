@@ -32,8 +32,10 @@ CHECKS = ",".join(
         "allow_header_conformance",
     ]
 )
-# Ending one's own sessions in the middle of the run would sign the run out.
-EXCLUDE = "logout-everywhere|/sessions"
+# Ending one's own sessions in the middle of the run would sign the run out. The calendars'
+# time zone is an enum of every zone (about 600): some 2,000 cases per run, left to the long
+# run (docs/security.md) to keep this one short.
+EXCLUDE = "logout-everywhere|/sessions|/sla/calendars"
 
 
 def _st() -> str:
