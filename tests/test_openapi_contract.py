@@ -118,7 +118,7 @@ HOOK = {"url": "https://crm.example/hooks", "event_types": ["message.created"]}
     ("method", "path", "body"),
     [
         ("PUT", "/api/v1/privacy/retention", {"retention_days": True}),
-        ("POST", "/api/v1/contacts/1/merge", {"other_id": "2"}),
+        ("POST", "/api/v1/canned", {"shortcut": "hi", "title": "Hi", "text": "Hi", "shared": 1}),
         ("POST", "/api/v1/webhooks", {**HOOK, "enabled": 0}),
         ("POST", "/api/v1/contacts/1/erase", {"confirm": False}),
         ("POST", "/api/v1/contacts/1/erase", {}),
