@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -11,10 +10,11 @@ from omniline.audit import repository, service
 from omniline.audit.schemas import ACTION_PATTERN, TARGET_TYPE_PATTERN, entry_view
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.errors import Invalid
+from omniline.kit.fields import DateTime
+from omniline.kit.ids import MAX_ID
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1", tags=["audit"])
-MAX_ID = 2**53
 
 
 @router.get("/audit")
@@ -25,8 +25,8 @@ async def list_audit(
     action: Annotated[str | None, Query(max_length=100, pattern=ACTION_PATTERN)] = None,
     target_type: Annotated[str | None, Query(max_length=32, pattern=TARGET_TYPE_PATTERN)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: DateTime | None = None,
+    until: DateTime | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:

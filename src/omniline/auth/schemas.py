@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from omniline.kit.fields import JsonIn
 from omniline.kit.ids import Id
 
 
-class LoginIn(BaseModel):
+class LoginIn(JsonIn):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
     # A code from the authenticator app, or a recovery code, for users with two-factor on.

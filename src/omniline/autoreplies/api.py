@@ -14,6 +14,8 @@ from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1/autoreplies", tags=["autoreplies"])
+# Ids only (``:int``): "/preview" must not reach the rule routes, so PUT /preview answers 405
+# with Allow: POST rather than 422 for a rule id that is a word.
 
 
 @router.get("")
@@ -31,14 +33,14 @@ async def create_rule(body: RuleIn, p: CurrentPrincipal, session: SessionDep) ->
     return rule_view(rule, (await repository.texts(session, [rule.id]))[rule.id])
 
 
-@router.get("/{rule_id}")
+@router.get("/{rule_id:int}")
 async def get_rule(rule_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     rule = await service.get_rule(session, p.workspace_id, rule_id)
     return rule_view(rule, (await repository.texts(session, [rule.id]))[rule.id])
 
 
-@router.put("/{rule_id}")
+@router.put("/{rule_id:int}")
 async def update_rule(
     rule_id: Id, body: RuleIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -47,7 +49,7 @@ async def update_rule(
     return rule_view(rule, (await repository.texts(session, [rule.id]))[rule.id])
 
 
-@router.delete("/{rule_id}", status_code=204)
+@router.delete("/{rule_id:int}", status_code=204)
 async def delete_rule(rule_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     access.check_admin(p)
     await service.do_delete_rule(session, p.workspace_id, rule_id)

@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic.json_schema import JsonDict
 
-from omniline.autoreplies.models import AutoReplyRule
+from omniline.autoreplies import templates
+from omniline.autoreplies.models import AutoReplyRule, Kind
+from omniline.kit.fields import JsonIn, NotBlank
 from omniline.kit.ids import Id, Number
+
+# The service words its own refusal of an unknown kind; the schema lists them.
+_KIND = Field(max_length=32, json_schema_extra={"enum": [k.value for k in Kind]})
 
 
 @dataclass(slots=True)
@@ -30,14 +36,19 @@ class RuleData:
     texts: list[tuple[str, str]] = field(default_factory=list)
 
 
-class TextIn(BaseModel):
+# check_text, for the schema: not blank, not too long, known variables only. Which of them a
+# kind offers is not said: an anyOf per kind makes schemathesis's generator stall.
+_TEXT: JsonDict = {"pattern": templates.schema_pattern(templates.VARIABLES)}
+
+
+class TextIn(JsonIn):
     language: str = Field(max_length=16)
-    text: str = Field(max_length=10_000)
+    text: str = Field(max_length=templates.MAX_CHARS, json_schema_extra=_TEXT)
 
 
-class RuleIn(BaseModel):
-    name: str = Field(max_length=1000)
-    kind: str = Field(max_length=32)
+class RuleIn(JsonIn):
+    name: NotBlank = Field(max_length=1000)
+    kind: str = _KIND
     inbox_id: Id | None = None
     queue_id: Id | None = None
     enabled: bool = True
@@ -54,9 +65,9 @@ class RuleIn(BaseModel):
         return RuleData(**values, texts=[(t.language, t.text) for t in self.texts])
 
 
-class PreviewIn(BaseModel):
-    kind: str = Field(max_length=32)
-    text: str = Field(max_length=10_000)
+class PreviewIn(JsonIn):
+    kind: str = _KIND
+    text: str = Field(max_length=templates.MAX_CHARS, json_schema_extra=_TEXT)
 
 
 def rule_view(rule: AutoReplyRule, texts: dict[str, str]) -> dict[str, Any]:

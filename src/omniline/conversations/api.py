@@ -14,7 +14,7 @@ from omniline.auth import access
 from omniline.auth import service as auth_service
 from omniline.auth.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep
 from omniline.auth.models import TokenKind
-from omniline.config import get_settings
+from omniline.config import DEFAULT_ALLOWED_TYPES, get_settings
 from omniline.conversations import attachments as files
 from omniline.conversations import delivery, repository, service
 from omniline.conversations.models import Attachment, Conversation, Message, Status
@@ -169,7 +169,30 @@ async def retry_delivery(
     return message_view(msg, atts.get(msg.id))
 
 
-@router.post("/conversations/{conv_id}/attachments", status_code=201)
+# The form is read by hand (to refuse a large file before writing it); the schema still says
+# what it holds. The file types listed are the default of OMNILINE_UPLOAD_ALLOWED_TYPES.
+FILE_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "text": {"type": "string"},
+                        "private": {"type": "string", "enum": ["1", "0", "true", "false"]},
+                    },
+                },
+                "encoding": {"file": {"contentType": ", ".join(DEFAULT_ALLOWED_TYPES.split(","))}},
+            }
+        },
+    }
+}
+
+
+@router.post("/conversations/{conv_id}/attachments", status_code=201, openapi_extra=FILE_FORM)
 async def reply_with_file(
     conv_id: Id, request: Request, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:

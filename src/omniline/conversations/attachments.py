@@ -22,6 +22,7 @@ class StoredFile:
     size: int
     sha256: str
     storage_key: str
+    content_id: str | None = None  # see Attachment.content_id
 
 
 def clean_filename(name: str | None) -> str:

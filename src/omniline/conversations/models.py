@@ -164,6 +164,9 @@ class Attachment(IdMixin, CreatedMixin, Base):
     size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(255))
+    # Set on a part of a letter that its HTML shows as a picture (``cid:``): shown inline,
+    # not listed as a file (conversations/inline_parts.py).
+    content_id: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class ConversationEvent(IdMixin, CreatedMixin, Base):

@@ -89,6 +89,7 @@ def _attach(session: AsyncSession, msg: Message, files: list[StoredFile]) -> lis
             size=f.size,
             sha256=f.sha256,
             storage_key=f.storage_key,
+            content_id=f.content_id,
         )
         for f in files
     ]

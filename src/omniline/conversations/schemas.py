@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from omniline.config import get_settings
+from omniline.kit.fields import NOT_BLANK, JsonIn
 from omniline.kit.ids import Id
 
 
-class ReplyIn(BaseModel):
-    text: str
+class ReplyIn(JsonIn):
+    text: str = Field(json_schema_extra={"pattern": NOT_BLANK})
     private: bool = False
 
     @field_validator("text")
@@ -21,14 +22,14 @@ class ReplyIn(BaseModel):
         return value
 
 
-class AssignIn(BaseModel):
+class AssignIn(JsonIn):
     assignee_id: Id | None
 
 
-class TagsIn(BaseModel):
+class TagsIn(JsonIn):
     tags: list[str] = Field(max_length=50)
 
 
-class TransferIn(BaseModel):
+class TransferIn(JsonIn):
     queue_id: Id
     note: str = Field(default="", max_length=10_000)

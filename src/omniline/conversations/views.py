@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from omniline.conversations import inline_parts
 from omniline.conversations.document_numbers import mask_documents
 from omniline.conversations.models import Attachment, Conversation, ConversationEvent, Message
 from omniline.kit.clock import iso
@@ -19,6 +20,8 @@ def attachment_view(att: Attachment, *, widget_token: str | None = None) -> dict
         "content_type": att.content_type,
         "size": att.size,
         "url": url,
+        # A picture the message's HTML shows (meta.html links to ``url``): not a listed file.
+        "inline": att.content_id is not None,
     }
 
 
@@ -36,9 +39,18 @@ def message_view(
         "attachments": [attachment_view(a) for a in attachments or []],
         "delivery_status": msg.delivery_status,
         "delivery_error": msg.delivery_error,
-        "meta": msg.meta or {},
+        "meta": _with_inline_parts(msg.meta or {}, attachments or []),
         "created_at": iso(msg.created_at),
     }
+
+
+def _with_inline_parts(meta: dict[str, Any], attachments: list[Attachment]) -> dict[str, Any]:
+    """``cid:`` pictures of the HTML pointed at their attachments' (access-checked) URLs."""
+    urls = {a.content_id: attachment_view(a)["url"] for a in attachments if a.content_id}
+    html = meta.get("html")
+    if not urls or not isinstance(html, str):
+        return meta
+    return {**meta, "html": inline_parts.link_inline_parts(html, urls)}
 
 
 def widget_message_view(

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
-from omniline.errors import Invalid
+from omniline.kit.fields import JsonIn
+from omniline.kit.ids import MAX_ID, WHOLE
 from omniline.kit.routing import router as make_router
 from omniline.privacy import service
 
 router = make_router(prefix="/api/v1", tags=["privacy"])
-ContactId = Annotated[int, Path(ge=1, le=2**53)]
+ContactId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Days = Annotated[int, Field(ge=service.RETENTION_MIN, le=service.RETENTION_MAX), WHOLE]
 
 
-class RetentionIn(BaseModel):
+class RetentionIn(JsonIn):
     model_config = ConfigDict(extra="forbid")
-    retention_days: int | None = Field(ge=service.RETENTION_MIN, le=service.RETENTION_MAX)
+    retention_days: Days | None
 
 
-class EraseIn(BaseModel):
+class EraseIn(JsonIn):
     model_config = ConfigDict(extra="forbid")
-    confirm: bool = False
+    # Only true is accepted: the schema says so, and the refusal explains why.
+    confirm: Literal[True]
+
+    @field_validator("confirm", mode="before")
+    @classmethod
+    def _confirmed(cls, value: object) -> object:
+        if value is not True:
+            raise ValueError("erasure cannot be undone: send confirm: true")
+        return value
 
 
 @router.get("/privacy/retention")
@@ -60,7 +70,5 @@ async def export_contact(
 async def erase_contact(
     contact_id: ContactId, body: EraseIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
-    if not body.confirm:
-        raise Invalid("confirm", "erasure cannot be undone: send confirm: true")
     done = await service.do_erase_contact(session, p, contact_id)
     return {"erased": True, "conversations": done}

@@ -11,12 +11,18 @@ from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.errors import Invalid
 from omniline.kit.ids import Id
+from omniline.kit.openapi import typed_body
 from omniline.kit.routing import router as make_router
 from omniline.routing import repository, rules, service
-from omniline.routing.schemas import DryRunIn, ReorderIn, invalid_from
+from omniline.routing.schemas import DryRunIn, ReorderIn, RuleIn, invalid_from
 
 router = make_router(prefix="/api/v1/routing", tags=["routing"])
+# Bodies are read as JSON objects and parsed here, so that errors name the condition
+# (``conditions[0].keywords``); the schema still documents their real shape.
 JsonBody = Annotated[dict[str, Any], Body()]
+RULE, REORDER, DRY_RUN = (typed_body(m, "Routing") for m in (RuleIn, ReorderIn, DryRunIn))
+# Rule ids only (``:int``): "/rules/reorder" must not reach the rule routes, so PUT /reorder
+# answers 405 with Allow: POST rather than 422 for a rule id that is a word.
 M = TypeVar("M", ReorderIn, DryRunIn)
 
 
@@ -31,14 +37,14 @@ async def list_rules(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]
     }
 
 
-@router.post("/rules", status_code=201)
+@router.post("/rules", status_code=201, openapi_extra=RULE)
 async def create_rule(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     row = await rules.do_create_rule(session, p.workspace_id, body)
     return rules.rule_view(row, await rules.queue_names(session, p.workspace_id))
 
 
-@router.put("/rules/{rule_id}")
+@router.put("/rules/{rule_id:int}", openapi_extra=RULE)
 async def update_rule(
     rule_id: Id, body: JsonBody, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -47,14 +53,14 @@ async def update_rule(
     return rules.rule_view(row, await rules.queue_names(session, p.workspace_id))
 
 
-@router.delete("/rules/{rule_id}", status_code=204)
+@router.delete("/rules/{rule_id:int}", status_code=204)
 async def delete_rule(rule_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     access.check_admin(p)
     await rules.do_delete_rule(session, p.workspace_id, rule_id)
     return Response(status_code=204)
 
 
-@router.post("/rules/reorder")
+@router.post("/rules/reorder", openapi_extra=REORDER)
 async def reorder_rules(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     data = _parse(ReorderIn, body)
@@ -63,7 +69,7 @@ async def reorder_rules(body: JsonBody, p: CurrentPrincipal, session: SessionDep
     return {"items": [rules.rule_view(r, names) for r in rows]}
 
 
-@router.post("/dry-run")
+@router.post("/dry-run", openapi_extra=DRY_RUN)
 async def dry_run(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     data = _parse(DryRunIn, body)

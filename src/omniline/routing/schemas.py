@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -18,17 +17,52 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from omniline.errors import Invalid
-from omniline.kit.ids import Id
+from omniline.kit.fields import NOT_BLANK, JsonIn
+from omniline.kit.ids import MAX_ID, WHOLE, Id
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 100
+Priority = Annotated[int, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX), WHOLE]
 Operator = Literal["eq", "neq", "in", "exists", "gt", "lt"]
 OPERATORS: tuple[str, ...] = ("eq", "neq", "in", "exists", "gt", "lt")
-Scalar = str | int | float | bool
+# Whole numbers within what a double holds exactly, like ids (kit/ids.py).
+Scalar = str | Annotated[int, Field(ge=-MAX_ID, le=MAX_ID), WHOLE] | float | bool
+# What _clean_list accepts, for the schema: at least one value, none blank or over 200.
+_LIST: JsonDict = {
+    "minItems": 1,
+    "items": {"type": "string", "pattern": NOT_BLANK, "maxLength": 200},
+}
+# pydantic trims (str_strip_whitespace) Unicode White_Space, which leaves \x1c-\x1f alone.
+_TEXT: JsonDict = {"pattern": r"[^\s\x85]"}
+_SCALAR: JsonDict = {
+    "anyOf": [{"type": "string", "pattern": NOT_BLANK}, {"type": "number"}, {"type": "boolean"}]
+}
+# _value_fits_operator, for the schema.
+_VALUE_FITS_OPERATOR: JsonDict = {
+    "anyOf": [
+        {"required": ["operator"], "properties": {"operator": {"const": "exists"}}},
+        {
+            "required": ["value"],
+            "properties": {"operator": {"enum": ["eq", "neq"]}, "value": _SCALAR},
+        },
+        {
+            "required": ["operator", "value"],
+            "properties": {
+                "operator": {"const": "in"},
+                "value": {"type": "array", "minItems": 1, "items": _SCALAR},
+            },
+        },
+        {
+            "required": ["operator", "value"],
+            "properties": {"operator": {"enum": ["gt", "lt"]}, "value": {"type": "number"}},
+        },
+    ]
+}
 
 
-class _Strict(BaseModel):
+class _Strict(JsonIn):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -52,8 +86,10 @@ def _clean_list(values: list[str], *, lower: bool = False, upper: bool = False) 
 class AttributeCondition(_Strict):
     """A contact attribute from the CRM, e.g. ``client eq true``."""
 
+    model_config = ConfigDict(json_schema_extra=_VALUE_FITS_OPERATOR)
+
     type: Literal["attribute"]
-    key: str = Field(min_length=1, max_length=100)
+    key: str = Field(min_length=1, max_length=100, json_schema_extra=_TEXT)
     operator: Operator = "eq"
     value: Scalar | list[Scalar] | None = None
 
@@ -80,18 +116,18 @@ class EventCondition(_Strict):
     """The contact has an event of this name, within the last ``within_days`` days (or ever)."""
 
     type: Literal["event"]
-    name: str = Field(min_length=1, max_length=100)
-    within_days: int | None = Field(default=None, ge=1, le=3650)
+    name: str = Field(min_length=1, max_length=100, json_schema_extra=_TEXT)
+    within_days: Annotated[int, Field(ge=1, le=3650), WHOLE] | None = None
 
 
 class InboxCondition(_Strict):
     type: Literal["inbox"]
-    inbox_ids: list[int] = Field(min_length=1)
+    inbox_ids: list[Id] = Field(min_length=1)
 
 
 class ChannelCondition(_Strict):
     type: Literal["channel"]
-    channels: list[str]
+    channels: list[str] = Field(json_schema_extra=_LIST)
 
     @field_validator("channels")
     @classmethod
@@ -103,7 +139,9 @@ class MailboxCondition(_Strict):
     """The address a letter was sent to (``to_address``), compared case-insensitively."""
 
     type: Literal["mailbox"]
-    addresses: list[str]
+    addresses: list[str] = Field(
+        json_schema_extra={**_LIST, "items": {**_LIST["items"], "pattern": "@"}}  # type: ignore[dict-item]
+    )
 
     @field_validator("addresses")
     @classmethod
@@ -116,7 +154,7 @@ class MailboxCondition(_Strict):
 
 class LanguageCondition(_Strict):
     type: Literal["language"]
-    languages: list[str]
+    languages: list[str] = Field(json_schema_extra=_LIST)
 
     @field_validator("languages")
     @classmethod
@@ -126,7 +164,9 @@ class LanguageCondition(_Strict):
 
 class CountryCondition(_Strict):
     type: Literal["country"]
-    countries: list[str]
+    countries: list[str] = Field(
+        json_schema_extra={**_LIST, "items": {"type": "string", "pattern": r"^\s*[A-Za-z]{2}\s*$"}}
+    )
 
     @field_validator("countries")
     @classmethod
@@ -141,7 +181,7 @@ class TopicCondition(_Strict):
     """The topic the bot or a menu selected."""
 
     type: Literal["topic"]
-    topics: list[str]
+    topics: list[str] = Field(json_schema_extra=_LIST)
 
     @field_validator("topics")
     @classmethod
@@ -153,7 +193,7 @@ class KeywordsCondition(_Strict):
     """Any of these words or phrases in the first message (whole words, any case)."""
 
     type: Literal["keywords"]
-    keywords: list[str]
+    keywords: list[str] = Field(json_schema_extra=_LIST)
 
     @field_validator("keywords")
     @classmethod
@@ -190,9 +230,29 @@ conditions_adapter: TypeAdapter[list[Condition]] = TypeAdapter(list[Condition])
 
 
 class Actions(_Strict):
+    # At least one action (is_empty), for the schema.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["queue_id"], "properties": {"queue_id": {"not": {"type": "null"}}}},
+                {"required": ["priority"], "properties": {"priority": {"not": {"type": "null"}}}},
+                {"required": ["tags"], "properties": {"tags": {"minItems": 1}}},
+                {
+                    "required": ["language"],
+                    "properties": {"language": {"type": "string", "pattern": NOT_BLANK}},
+                },
+                {"required": ["skip_bot"], "properties": {"skip_bot": {"const": True}}},
+            ]
+        }
+    )
+
     queue_id: Id | None = None
-    priority: int | None = Field(default=None, ge=PRIORITY_MIN, le=PRIORITY_MAX)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    priority: Priority | None = None
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        json_schema_extra={"items": {"type": "string", "pattern": NOT_BLANK, "maxLength": 64}},
+    )
     language: str | None = Field(default=None, max_length=8)
     skip_bot: bool = False
 
@@ -222,21 +282,21 @@ class Actions(_Strict):
 
 
 class RuleIn(_Strict):
-    name: str = Field(min_length=1, max_length=200)
-    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=_TEXT)
+    priority: Priority = 0
     enabled: bool = True
     conditions: list[Condition] = Field(min_length=1, max_length=50)
     actions: Actions
 
 
 class ReorderIn(_Strict):
-    ids: list[int] = Field(min_length=1)
+    ids: list[Id] = Field(min_length=1)
 
 
 class DryRunIn(_Strict):
     """``contact`` is an id, an external id or an email."""
 
-    contact: str | int
+    contact: str | Id = Field(json_schema_extra=_TEXT)
     inbox_id: Id
     first_text: str = Field(default="", max_length=10_000)
     to_address: str | None = Field(default=None, max_length=320)

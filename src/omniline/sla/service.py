@@ -21,11 +21,7 @@ from omniline.sla import business_time, calendars, repository, timers
 from omniline.sla.actions import ACTIONS
 from omniline.sla.business_time import CalendarError
 from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
-from omniline.sla.schemas import CalendarIn, PolicyIn
-
-TARGET_FIELDS = ("first_response_seconds", "next_response_seconds", "resolution_seconds")
-MAX_TARGET = 365 * 24 * 3600
-
+from omniline.sla.schemas import MAX_TARGET, TARGET_FIELDS, CalendarIn, PolicyIn
 
 # ---- calendars ----
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic.json_schema import JsonDict
 
 from omniline.errors import Invalid
 from omniline.kit.clock import iso
+from omniline.kit.fields import SPACE, JsonIn
 from omniline.webhooks.models import (
     EVENT_TYPES,
     WebhookAttempt,
@@ -17,18 +19,30 @@ from omniline.webhooks.models import (
 )
 
 URL_MAX = 2000
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+# What clean_url accepts, for the schema: http(s), a host without a user name, a port that
+# exists, no spaces inside (around it they are trimmed).
+URL_PATTERN = rf"^[{SPACE}]*https?://[^{SPACE}/?#@:\[\]]+(:{_PORT})?([/?#][^{SPACE}]*)?[{SPACE}]*$"
+_URL = Field(max_length=URL_MAX, json_schema_extra={"pattern": URL_PATTERN})
+# clean_event_types words its own refusals (none chosen, an unknown one); the schema agrees.
+_EVENT_LIST: JsonDict = {"minItems": 1, "items": {"type": "string", "enum": list(EVENT_TYPES)}}
+_EVENTS = Field(max_length=len(EVENT_TYPES), json_schema_extra=_EVENT_LIST)
 
 
-class SubscriptionIn(BaseModel):
-    url: str = Field(max_length=URL_MAX)
-    event_types: list[str] = Field(max_length=len(EVENT_TYPES))
+class SubscriptionIn(JsonIn):
+    url: str = _URL
+    event_types: list[str] = _EVENTS
     description: str = Field(default="", max_length=200)
     enabled: bool = True
 
 
-class SubscriptionPatch(BaseModel):
-    url: str | None = Field(default=None, max_length=URL_MAX)
-    event_types: list[str] | None = Field(default=None, max_length=len(EVENT_TYPES))
+class SubscriptionPatch(JsonIn):
+    url: str | None = Field(
+        default=None, max_length=URL_MAX, json_schema_extra={"pattern": URL_PATTERN}
+    )
+    event_types: list[str] | None = Field(
+        default=None, max_length=len(EVENT_TYPES), json_schema_extra=_EVENT_LIST
+    )
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
 

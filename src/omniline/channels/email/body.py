@@ -49,7 +49,10 @@ _MOBILE = re.compile(
 
 def _no_remote_images(element: str, attribute: str, value: str) -> str | None:
     """A remote image in a letter is a tracking pixel as often as not: opening the letter
-    must not tell the sender an agent read it, so image sources are dropped."""
+    must not tell the sender an agent read it, so image sources are dropped. A picture
+    that came inside the letter (``cid:``, a part of it) stays: it tells nobody anything."""
+    if element == "img" and attribute == "src" and value.strip().lower().startswith("cid:"):
+        return value
     if attribute in ("src", "srcset", "background") and element != "a":
         return None
     return value

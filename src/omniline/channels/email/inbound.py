@@ -30,7 +30,7 @@ from omniline.channels.email import threading
 from omniline.channels.email.models import EmailRef
 from omniline.channels.email.parse import Letter, parse
 from omniline.config import Settings
-from omniline.conversations import attachments
+from omniline.conversations import attachments, inline_parts
 from omniline.conversations.attachments import StoredFile
 from omniline.conversations.delivery import update_delivery_status
 from omniline.conversations.inbound import InboundMessage
@@ -160,13 +160,20 @@ def _store_files(
 ) -> tuple[list[StoredFile], list[dict[str, str]]]:
     stored: list[StoredFile] = []
     failed: list[dict[str, str]] = []
-    wanted = [(f.filename, f.content_type, f.data) for f in letter.files]
+    # A part the HTML shows as a picture is marked, so it is shown there and not as a file.
+    shown = inline_parts.cid_references(letter.html) if letter.html else set()
+    wanted = [
+        (f.filename, f.content_type, f.data, f.content_id if f.content_id in shown else None)
+        for f in letter.files
+    ]
     if letter.problems:
         log.info("letter %s kept as a file: %s", letter.message_id, "; ".join(letter.problems))
-        wanted.append((RAW_NAME, "text/plain", raw))
-    for name, ctype, data in wanted:
+        wanted.append((RAW_NAME, "text/plain", raw, None))
+    for name, ctype, data, content_id in wanted:
         try:
-            stored.append(attachments.store(settings, box.workspace_id, name, ctype, data))
+            kept = attachments.store(settings, box.workspace_id, name, ctype, data)
+            kept.content_id = content_id
+            stored.append(kept)
         except DomainError as exc:
             failed.append({"filename": attachments.clean_filename(name), "reason": exc.message})
         except OSError as exc:  # a full disk must not lose the letter's text

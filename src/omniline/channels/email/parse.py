@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_PARTS = 200
 SUBJECT_MAX = 998  # RFC 5322's line limit
 MAX_DEPTH = 20
+CONTENT_ID_MAX = 250
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 SYSTEM_SENDERS = {"mailer-daemon", "postmaster"}
 # Technical parts of a delivery report: not the customer's words, not worth a file.
@@ -48,6 +49,9 @@ class FilePart:
     filename: str
     content_type: str
     data: bytes
+    # The part's Content-ID without its angle brackets: what ``<img src="cid:...">`` in the
+    # letter's HTML names (RFC 2392).
+    content_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -304,8 +308,16 @@ def _take_part(part: Message, letter: Letter, plain: list[str], html: str | None
     else:
         data = part.get_payload(decode=True)
         if isinstance(data, bytes) and data:
-            letter.files.append(FilePart(filename or _default_name(ctype), ctype, data))
+            name = filename or _default_name(ctype)
+            letter.files.append(FilePart(name, ctype, data, _content_id(part)))
     return html
+
+
+def _content_id(part: Message) -> str | None:
+    value = clean(" ".join(raw_header(part, "Content-ID").split())).strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1].strip()
+    return value[:CONTENT_ID_MAX] or None
 
 
 def _filename(part: Message) -> str | None:

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
+
+from pydantic import Field, field_validator
 
 from omniline.config import get_settings
+from omniline.kit.fields import JsonIn
+from omniline.kit.ids import MAX_ID, WHOLE
 
 
 def _no_control_characters(value: str | None) -> str | None:
@@ -13,7 +17,7 @@ def _no_control_characters(value: str | None) -> str | None:
     return value
 
 
-class IdentityIn(BaseModel):
+class IdentityIn(JsonIn):
     """A logged-in customer as the lender's server vouches for them (docs/widget.md)."""
 
     external_id: str = Field(min_length=1, max_length=200)
@@ -22,19 +26,19 @@ class IdentityIn(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
     # Unix seconds; optional in the schema so that an old-style identity gets a clear 401.
-    expires: int | None = Field(default=None, ge=0, le=2**53)
+    expires: Annotated[int, Field(ge=0, le=MAX_ID), WHOLE] | None = None
 
     _clean = field_validator("external_id", "name", "email", "phone")(_no_control_characters)
 
 
-class SessionIn(BaseModel):
+class SessionIn(JsonIn):
     inbox_key: str = Field(min_length=1, max_length=64)
     identity: IdentityIn | None = None
     session_token: str | None = Field(default=None, max_length=1000)
     locale: str | None = Field(default=None, max_length=16)
 
 
-class WidgetMessageIn(BaseModel):
+class WidgetMessageIn(JsonIn):
     text: str
     client_id: str | None = Field(default=None, min_length=1, max_length=100)
     # The bot's quick reply the customer pressed ("payload" of the button); ``text`` is its label.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth.deps import CurrentPrincipal, SessionDep
@@ -15,6 +15,7 @@ from omniline.conversations import service
 from omniline.conversations.views import message_view
 from omniline.errors import Invalid, NotFound
 from omniline.inboxes.models import Inbox
+from omniline.kit.fields import JsonIn
 from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
 
@@ -23,7 +24,7 @@ router = make_router(prefix="/api/v1/whatsapp", tags=["whatsapp"])
 PARAM_MAX = 1024
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(JsonIn):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(min_length=1, max_length=512)]

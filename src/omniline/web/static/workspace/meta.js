@@ -5,6 +5,8 @@ import { el, t, safeUrl } from './util.js';
 
 // No scripts, no same-origin (sandbox=""), and inside the frame nothing remote loads:
 // tracking pixels and remote images stay blocked, links go nowhere (no popups allowed).
+// The letter's own pictures (cid: parts, linked by the server to their attachment URLs) are
+// fetched here, through the access-checked download, and put in as data: URLs.
 const ORIGINAL_HEAD = '<meta http-equiv="Content-Security-Policy" '
   + 'content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">'
   + '<base target="_blank">';
@@ -31,15 +33,53 @@ function toggle(label, hideLabel, build, testid) {
   return wrap;
 }
 
-function originalFrame(html) {
+function originalFrame(html, inline) {
   const frame = document.createElement('iframe');
   frame.setAttribute('sandbox', '');
   frame.setAttribute('referrerpolicy', 'no-referrer');
   frame.setAttribute('title', t('original_letter'));
   frame.setAttribute('data-testid', 'original-frame');
   frame.className = 'msg-original-frame';
-  frame.srcdoc = ORIGINAL_HEAD + inert(String(html));
+  const doc = inert(String(html), inline);
+  frame.srcdoc = ORIGINAL_HEAD + doc.documentElement.outerHTML;
+  const pictures = [...doc.querySelectorAll('img[data-inline-src]')];
+  if (pictures.length) {
+    embedPictures(pictures, inline).then(() => {
+      frame.srcdoc = ORIGINAL_HEAD + doc.documentElement.outerHTML;
+      frame.setAttribute('data-pictures', 'loaded');
+    });
+  }
   return frame;
+}
+
+// Raster pictures only: what the frame's policy lets load as data: URLs.
+const PICTURE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+async function embedPictures(pictures, inline) {
+  const types = new Map(inline.map((a) => [a.url, a.content_type]));
+  await Promise.all(pictures.map(async (img) => {
+    const url = img.getAttribute('data-inline-src');
+    img.removeAttribute('data-inline-src');
+    try {
+      const res = await fetch(url, { credentials: 'same-origin' });
+      if (!res.ok) return;
+      const blob = await res.blob();
+      const type = blob.type.split(';')[0];
+      if (!PICTURE_TYPES.has(type) || type !== types.get(url)) return;
+      img.setAttribute('src', await dataUrl(blob));
+    } catch (err) {
+      console.warn('a picture of the letter could not be loaded', err);
+    }
+  }));
+}
+
+function dataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
 }
 
 const REMOTE_ATTRS = ['src', 'srcset', 'background', 'poster', 'data'];
@@ -48,10 +88,16 @@ const REMOTE_ATTRS = ['src', 'srcset', 'background', 'poster', 'data'];
  * The letter without anything that would load from elsewhere (tracking pixels, remote
  * CSS): the frame's policy forbids it too, but a browser may start fetching images
  * before it reads a policy given in the document itself. DOMParser documents load nothing.
+ * A picture whose source is one of the message's own inline attachments keeps it aside
+ * (data-inline-src) for embedPictures.
  */
-function inert(html) {
+function inert(html, inline) {
+  const own = new Set(inline.map((a) => a.url));
   const doc = new DOMParser().parseFromString(html, 'text/html');
   doc.querySelectorAll('link, base, meta, script, object, embed, iframe').forEach((n) => n.remove());
+  doc.querySelectorAll('img[src]').forEach((n) => {
+    if (own.has(n.getAttribute('src'))) n.setAttribute('data-inline-src', n.getAttribute('src'));
+  });
   doc.querySelectorAll('*').forEach((n) => {
     for (const name of REMOTE_ATTRS) {
       const value = n.getAttribute(name);
@@ -63,7 +109,7 @@ function inert(html) {
   doc.querySelectorAll('style').forEach((n) => {
     n.textContent = n.textContent.replace(/url\s*\([^)]*\)/gi, 'none').replace(/@import[^;]*;/gi, '');
   });
-  return doc.documentElement.outerHTML;
+  return doc;
 }
 
 function buttonChip(b) {
@@ -88,14 +134,14 @@ export function metaHead(meta) {
 }
 
 /** Parts shown under the text: folded quote, the original letter, files, buttons. */
-export function metaBody(meta, outbound) {
+export function metaBody(meta, outbound, inline = []) {
   const out = [];
   if (typeof meta.quoted === 'string' && meta.quoted.trim()) {
     out.push(toggle(t('show_quoted'), t('hide_quoted'),
       () => el('div', { class: 'msg-quoted', 'data-testid': 'msg-quoted', text: meta.quoted }), 'show-quoted'));
   }
   if (typeof meta.html === 'string' && meta.html.trim()) {
-    out.push(toggle(t('show_original'), t('hide_original'), () => originalFrame(meta.html), 'show-original'));
+    out.push(toggle(t('show_original'), t('hide_original'), () => originalFrame(meta.html, inline), 'show-original'));
   }
   if (meta.not_fully_read) {
     out.push(el('div', { class: 'msg-note msg-not-fully-read', 'data-testid': 'not-fully-read', text: t('not_fully_read') }));

@@ -165,9 +165,13 @@ export function messageNode(m, opts = {}) {
   const meta = m.meta && typeof m.meta === 'object' ? m.meta : {};
   const bubble = el('div', { class: 'msg-bubble' }, metaHead(meta));
   if (m.text) bubble.append(el('div', { class: 'msg-text' }, linkify(m.text)));
-  const atts = Array.isArray(m.attachments) ? m.attachments : [];
+  const all = Array.isArray(m.attachments) ? m.attachments : [];
+  // Pictures the letter's HTML shows (its cid: parts) appear in the letter, not as files:
+  // what mail programs do.
+  const hasHtml = typeof meta.html === 'string' && meta.html.trim() !== '';
+  const atts = hasHtml ? all.filter((a) => !a.inline) : all;
   if (atts.length) bubble.append(el('div', { class: 'msg-atts' }, atts.map((a) => attachmentNode(a, t('attachment')))));
-  bubble.append(...metaBody(meta, m.direction === 'out'));
+  bubble.append(...metaBody(meta, m.direction === 'out', hasHtml ? all.filter((a) => a.inline) : []));
   node.append(head, bubble);
   const foot = [deliveryNode(m), retryButton(m, opts.onRetry), metaFoot(meta)].filter(Boolean);
   if (foot.length) node.append(el('footer', { class: 'msg-foot' }, foot));
