@@ -1,7 +1,7 @@
 """attachments: the Content-ID of a letter's part its HTML shows as a picture
 
-Revision ID: 0118_attachment_content_id
-Revises: 0117_totp_encrypted
+Revision ID: 0120_attachment_content_id
+Revises: 0119_notifications
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0118_attachment_content_id"
-down_revision: str | None = "0117_totp_encrypted"
+revision: str = "0120_attachment_content_id"
+down_revision: str | None = "0119_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
