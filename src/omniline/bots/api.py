@@ -70,7 +70,7 @@ async def import_flow(
     return out
 
 
-@router.get("/flows/{flow_id}")
+@router.get("/flows/{flow_id:int}")
 async def get_flow(flow_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     flow = await service.flow_of(session, p.workspace_id, flow_id)
@@ -79,7 +79,7 @@ async def get_flow(flow_id: Id, p: CurrentPrincipal, session: SessionDep) -> dic
     return out
 
 
-@router.put("/flows/{flow_id}")
+@router.put("/flows/{flow_id:int}")
 async def save_flow(
     flow_id: Id, body: FlowSaveIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -91,14 +91,14 @@ async def save_flow(
     return flow_view(flow, draft=True)
 
 
-@router.delete("/flows/{flow_id}", status_code=204)
+@router.delete("/flows/{flow_id:int}", status_code=204)
 async def delete_flow(flow_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     access.check_admin(p)
     await service.do_delete_flow(session, p.workspace_id, flow_id)
     return Response(status_code=204)
 
 
-@router.post("/flows/{flow_id}/publish", status_code=201)
+@router.post("/flows/{flow_id:int}/publish", status_code=201)
 async def publish_flow(
     flow_id: Id, body: PublishIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -109,7 +109,7 @@ async def publish_flow(
     return version_view(version)
 
 
-@router.post("/flows/{flow_id}/rollback", status_code=201)
+@router.post("/flows/{flow_id:int}/rollback", status_code=201)
 async def rollback_flow(
     flow_id: Id, body: RollbackIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -120,7 +120,11 @@ async def rollback_flow(
     return version_view(version)
 
 
-@router.get("/flows/{flow_id}/export")
+@router.get(
+    "/flows/{flow_id:int}/export",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "The flow document"}},
+)
 async def export_flow(
     flow_id: Id, p: CurrentPrincipal, session: SessionDep, version: Number | None = None
 ) -> Response:
@@ -144,7 +148,11 @@ async def export_flow(
     )
 
 
-@router.get("/flows/{flow_id}/translations")
+@router.get(
+    "/flows/{flow_id:int}/translations",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The texts, one row each"}},
+)
 async def export_translations(flow_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     access.check_admin(p)
     flow = await service.flow_of(session, p.workspace_id, flow_id)
@@ -155,7 +163,7 @@ async def export_translations(flow_id: Id, p: CurrentPrincipal, session: Session
     )
 
 
-@router.put("/flows/{flow_id}/translations")
+@router.put("/flows/{flow_id:int}/translations")
 async def import_translations(
     flow_id: Id, request: Request, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -170,7 +178,7 @@ async def import_translations(
     return out
 
 
-@router.post("/flows/{flow_id}/test")
+@router.post("/flows/{flow_id:int}/test")
 async def test_turn(
     flow_id: Id, body: TestTurnIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -207,14 +215,14 @@ async def test_turn(
     }
 
 
-@router.get("/flows/{flow_id}/funnel")
+@router.get("/flows/{flow_id:int}/funnel")
 async def flow_funnel(flow_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     flow = await service.flow_of(session, p.workspace_id, flow_id)
     return await funnel.funnel(session, p.workspace_id, flow.id)
 
 
-@router.put("/inboxes/{inbox_id}")
+@router.put("/inboxes/{inbox_id:int}")
 async def set_inbox_flow(
     inbox_id: Id, body: InboxFlowIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -250,7 +258,7 @@ async def delete_secret(name: SecretName, p: CurrentPrincipal, session: SessionD
     return Response(status_code=204)
 
 
-@router.get("/conversations/{conv_id}")
+@router.get("/conversations/{conv_id:int}")
 async def conversation_bot(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     """What the bot collected in a conversation (the agent's sidebar): variables, path, outcome."""
     conv = await conversations.get_visible(session, p, conv_id)

@@ -4,45 +4,46 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from omniline.bots.models import BotFlow, BotFlowVersion, BotSession
 from omniline.kit.clock import iso
+from omniline.kit.fields import JsonIn
 from omniline.kit.ids import Id, Number
 
 
-class FlowIn(BaseModel):
+class FlowIn(JsonIn):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
     # The graph (docs/bots.md); an empty flow when left out.
     graph: dict[str, Any] | None = None
 
 
-class FlowSaveIn(BaseModel):
+class FlowSaveIn(JsonIn):
     graph: dict[str, Any]
     # The draft revision the editor loaded: a newer one on the server answers 409.
     revision: Number | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class PublishIn(BaseModel):
+class PublishIn(JsonIn):
     note: str = Field(default="", max_length=500)
 
 
-class RollbackIn(BaseModel):
+class RollbackIn(JsonIn):
     version: Number = Field(ge=1)
 
 
-class InboxFlowIn(BaseModel):
+class InboxFlowIn(JsonIn):
     flow_id: Id | None
 
 
-class SecretIn(BaseModel):
+class SecretIn(JsonIn):
     value: str = Field(min_length=1, max_length=2000)
 
 
-class TestState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TestState(JsonIn):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     node: str | None = Field(default=None, max_length=64)
     variables: dict[str, Any] = Field(default_factory=dict)
@@ -52,7 +53,7 @@ class TestState(BaseModel):
     path: list[str] = Field(default_factory=list, max_length=200)
 
 
-class TestTurnIn(BaseModel):
+class TestTurnIn(JsonIn):
     """Leave ``state`` out to start the flow; send back the ``state`` of the last answer."""
 
     state: TestState | None = None

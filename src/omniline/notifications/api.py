@@ -104,7 +104,7 @@ async def create_template(
     return template_view(t)
 
 
-@router.put("/templates/{template_id}")
+@router.put("/templates/{template_id:int}")
 async def update_template(
     template_id: Id, body: TemplateIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -113,14 +113,14 @@ async def update_template(
     return template_view(t)
 
 
-@router.delete("/templates/{template_id}", status_code=204)
+@router.delete("/templates/{template_id:int}", status_code=204)
 async def delete_template(template_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
     access.check_admin(p)
     await service.do_delete_template(session, p.workspace_id, template_id)
     return Response(status_code=204)
 
 
-@router.get("/{note_id}")
+@router.get("/{note_id:int}")
 async def get_notification(note_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     note = await service.notification_of(session, p.workspace_id, note_id)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from omniline.kit.clock import iso
+from omniline.kit.fields import JsonIn
 from omniline.notifications.models import Notification, NotificationTemplate
 
 Channel = Literal["webchat", "telegram", "whatsapp", "vk", "messenger", "email"]
 
 
-class NotificationIn(BaseModel):
+class NotificationIn(JsonIn):
     external_id: str = Field(min_length=1, max_length=200)
     template: str = Field(min_length=1, max_length=64)
     variables: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
@@ -22,14 +23,14 @@ class NotificationIn(BaseModel):
     channel: Channel | None = None
 
 
-class TemplateWhatsApp(BaseModel):
+class TemplateWhatsApp(JsonIn):
     name: str = Field(min_length=1, max_length=512)
     # The approved template's language code per text language, e.g. {"ru": "ru", "en": "en_US"}.
     language: dict[str, str] = Field(default_factory=dict)
     params: list[str] = Field(default_factory=list, max_length=20)
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(JsonIn):
     key: str = Field(min_length=1, max_length=64)
     name: str = Field(default="", max_length=200)
     texts: dict[str, str] = Field(min_length=1, max_length=30)
@@ -38,7 +39,7 @@ class TemplateIn(BaseModel):
     enabled: bool = True
 
 
-class OptOutIn(BaseModel):
+class OptOutIn(JsonIn):
     external_id: str = Field(min_length=1, max_length=200)
     opt_out: bool
 
