@@ -187,19 +187,41 @@ async def page_by_due(
 
 
 async def counts(session: AsyncSession, workspace_id: int, f: Filters) -> dict[str, int]:
-    stmt = _apply(
-        select(Conversation.status, func.count()).select_from(Conversation),
-        workspace_id,
-        f,
-        with_status=False,
-        tag_join=True,
-    ).group_by(Conversation.status)
+    """Conversations matching ``f`` but its status, by status (the list's tabs)."""
+    stmt: AnySelect
+    if f.tag and _only_tag(f):
+        # The tag rows carry their conversation's status (ConversationTag): one range of
+        # ix_conversation_tags_ws_tag_status, not a join with every conversation.
+        stmt = (
+            select(ConversationTag.status, func.count())
+            .where(ConversationTag.workspace_id == workspace_id, ConversationTag.tag == f.tag)
+            .group_by(ConversationTag.status)
+        )
+    else:
+        stmt = _apply(
+            select(Conversation.status, func.count()).select_from(Conversation),
+            workspace_id,
+            f,
+            with_status=False,
+            tag_join=True,
+        ).group_by(Conversation.status)
     found = {status: n for status, n in (await session.execute(stmt)).all()}
     out = {s: int(found.get(s, 0)) for s in ("bot", "queued", "assigned", "waiting_customer")}
     out["open"] = sum(out.values())
     out["resolved"] = int(found.get("resolved", 0))
     out["closed"] = int(found.get("closed", 0))
     return out
+
+
+def _only_tag(f: Filters) -> bool:
+    """No filter but the tag (and the status, which counts leave out)."""
+    return (
+        f.queue_id is None
+        and f.inbox_id is None
+        and not f.channel
+        and not f.unassigned
+        and f.assignee_id is None
+    )
 
 
 async def get(session: AsyncSession, workspace_id: int, conv_id: int) -> Conversation | None:
