@@ -36,7 +36,7 @@ from omniline.errors import NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
-from omniline.kit.hooks import DomainEvent, emit
+from omniline.kit.hooks import DomainEvent, emit, emit_many
 from omniline.ops import metrics
 
 
@@ -303,12 +303,11 @@ async def _threads(
 
 async def _route(session: AsyncSession, created: list[tuple[Conversation, InboundMessage]]) -> None:
     """Routing rules decide queue, priority, tags and language of each new conversation."""
-    from omniline.routing.service import route_new_conversation
+    from omniline.routing.service import NewConversation, route_new_conversations
 
-    for conv, it in created:
-        await route_new_conversation(
-            session, conv, first_text=it.text, to_address=it.to_address, topic=it.topic
-        )
+    await route_new_conversations(
+        session, [NewConversation(conv, it.text, it.to_address, it.topic) for conv, it in created]
+    )
     # The routed events get their ids before the queued ones written below.
     await session.flush()
 
@@ -318,7 +317,12 @@ async def _emit_inbound(
     created: list[Conversation],
     new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]],
 ) -> None:
-    """Domain events of a stored batch: routing, SLA, auto-replies, webhooks react to them."""
+    """Domain events of a stored batch: routing, SLA, auto-replies, webhooks react to them.
+
+    One emit for the batch: a batch listener (SLA clocks) handles every new conversation
+    in one call.
+    """
+    events: list[DomainEvent] = []
     for conv in created:
         data = {
             "conversation_id": conv.id,
@@ -327,12 +331,11 @@ async def _emit_inbound(
             "contact_id": conv.contact_id,
             "channel": conv.channel,
         }
-        await emit(session, DomainEvent("conversation.created", conv.workspace_id, data))
+        events.append(DomainEvent("conversation.created", conv.workspace_id, data))
         if conv.queue_id is not None:
-            await emit(session, _conv_event("conversation.queued", conv, reason="created"))
+            events.append(_conv_event("conversation.queued", conv, reason="created"))
     for _i, conv, msg, _files in new_msgs:
-        await emit(
-            session,
+        events.append(
             DomainEvent(
                 "message.created",
                 conv.workspace_id,
@@ -346,3 +349,4 @@ async def _emit_inbound(
                 },
             ),
         )
+    await emit_many(session, events)

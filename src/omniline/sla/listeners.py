@@ -20,11 +20,13 @@ async def _conversation(session: AsyncSession, event: DomainEvent) -> Conversati
     return conv
 
 
-async def on_queued(session: AsyncSession, event: DomainEvent) -> None:
-    """Created, queued, transferred or requeued: clocks start or move to the new policy."""
-    conv = await _conversation(session, event)
-    if conv is not None:
-        await timers.align(session, conv)
+async def on_queued(session: AsyncSession, events: list[DomainEvent]) -> None:
+    """Created, queued, transferred or requeued: clocks start or move to the new policy.
+
+    A batch listener: a batch of new conversations aligns their clocks together.
+    """
+    convs = [conv for event in events if (conv := await _conversation(session, event))]
+    await timers.align_many(session, convs)
 
 
 async def on_reopened(session: AsyncSession, event: DomainEvent) -> None:
@@ -62,7 +64,7 @@ def register() -> None:
     # Not "conversation.created": its only sender (conversations.receive) follows it with
     # "conversation.queued" for a conversation with a queue, and one without a queue has
     # neither a policy nor timers to stop. Aligning twice cost two reads per conversation.
-    hooks.on("conversation.queued", on_queued)
+    hooks.on_batch("conversation.queued", on_queued)
     hooks.on("conversation.reopened", on_reopened)
     hooks.on("conversation.resolved", on_resolved)
     hooks.on("message.created", on_message)
