@@ -105,15 +105,13 @@ async def _schedule(session: AsyncSession, timers: list[SlaTimer]) -> None:
     """Store new timers in one flush, then their checks at the warning and due times."""
     session.add_all(timers)
     await session.flush()
+    checks: list[tuple[dict[str, Any], datetime, int | None]] = []
     for timer in timers:
         payload = {"timer_id": timer.id}
         if timer.warn_at is not None:
-            await jobs.enqueue(
-                session, JOB_KIND, payload, run_at=timer.warn_at, workspace_id=timer.workspace_id
-            )
-        await jobs.enqueue(
-            session, JOB_KIND, payload, run_at=timer.due_at, workspace_id=timer.workspace_id
-        )
+            checks.append((payload, timer.warn_at, timer.workspace_id))
+        checks.append((payload, timer.due_at, timer.workspace_id))
+    await jobs.enqueue_many(session, JOB_KIND, checks)
 
 
 async def align(
