@@ -12,8 +12,8 @@ from sqlalchemy import select
 from omniline import db
 from omniline.contacts import service as contacts
 from omniline.conversations.inbound import InboundMessage
-from omniline.conversations.service import receive_inbound
 from omniline.conversations.models import Conversation, ConversationTag
+from omniline.conversations.service import receive_inbound
 from omniline.kit.clock import utcnow
 from omniline.routing import rules, service
 from omniline.sla.models import BusinessCalendar
@@ -128,7 +128,7 @@ async def test_a_batch_of_first_contacts_is_routed_each_on_its_own_facts(
                     text="Hello",
                     contact_id=contact.id,
                     to_address=to,
-                )  # fmt: skip
+                )
             )
     async with db.unit_of_work() as session:
         received = await receive_inbound(session, inbound)

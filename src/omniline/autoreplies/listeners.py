@@ -22,6 +22,7 @@ from omniline.autoreplies import wait_estimate as waits
 from omniline.autoreplies.models import AutoReplyRule, Kind
 from omniline.contacts import repository as contacts
 from omniline.conversations import notify
+from omniline.conversations import repository as conversations
 from omniline.conversations.models import (
     OPEN_STATUSES,
     AuthorType,
@@ -208,8 +209,10 @@ async def _conversation(session: AsyncSession, event: hooks.DomainEvent) -> Conv
     conv_id = event.data.get("conversation_id")
     if not isinstance(conv_id, int):
         return None
+    if not await service.has_rules(session, event.workspace_id):
+        return None  # most workspaces: a batch of new conversations learns it once
     # The emitter holds the conversation in this session: no query (a new one had two).
-    conv = await session.get(Conversation, conv_id)
+    conv = await conversations.held(session, conv_id)
     if conv is None or conv.workspace_id != event.workspace_id:
         return None
     return conv

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.conversations import repository as conversations
 from omniline.conversations.models import AuthorType, Conversation, Direction
 from omniline.kit import hooks
 from omniline.kit.hooks import DomainEvent
@@ -14,7 +15,7 @@ async def _conversation(session: AsyncSession, event: DomainEvent) -> Conversati
     conv_id = event.data.get("conversation_id")
     if not isinstance(conv_id, int):
         return None
-    conv = await session.get(Conversation, conv_id)
+    conv = await conversations.held(session, conv_id)
     if conv is None or conv.workspace_id != event.workspace_id:
         return None
     return conv
