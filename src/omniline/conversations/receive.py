@@ -30,6 +30,7 @@ from omniline.conversations.records import (
     _attach,
     _conv_event,
     _touch,
+    preview,
 )
 from omniline.db import after_commit
 from omniline.errors import NotFound
@@ -253,6 +254,8 @@ async def receive_inbound(session: AsyncSession, items: list[InboundMessage]) ->
 
 
 def _new_conversation(inbox: Inbox, it: InboundMessage, now: datetime) -> Conversation:
+    at = it.received_at or now
+    text, _meta = mask_message_fields(it.text, it.meta)
     return Conversation(
         workspace_id=inbox.workspace_id,
         inbox_id=inbox.id,
@@ -262,7 +265,12 @@ def _new_conversation(inbox: Inbox, it: InboundMessage, now: datetime) -> Conver
         queue_id=inbox.default_queue_id,
         status=Status.queued.value,
         created_at=now,
-        last_activity_at=now,
+        last_activity_at=at,
+        # The first message's preview as _touch sets it once the message is stored: equal
+        # values, so each new row is written once instead of updated right after.
+        last_message_at=at,
+        last_message_direction=Direction.inbound.value,
+        last_message_text=preview(text),
         first_queued_at=now,
         tags=[],
     )
