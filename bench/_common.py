@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
 PG_ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+# Set: every bench uses (and empties) this one existing database instead of creating its own.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "")
 SECRET = "bench-secret-key-" + base64.urlsafe_b64encode(os.urandom(24)).decode()
 AGENT = ("agent@demo.omniline", "demo-agent")
 ADMIN = ("admin@demo.omniline", "demo-admin")
@@ -182,10 +184,16 @@ def fresh_database(kind: str, tmp: Path, label: str) -> Iterator[Database]:
     if kind == "sqlite":
         yield Database(kind, f"sqlite+aiosqlite:///{tmp / (label + '.db')}")
         return
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    if PG_DATABASE:
+        # A shared box where each engineer owns one database: empty it instead, keep it.
+        dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + PG_DATABASE
+        _psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public", dsn)
+        yield Database(kind, f"{base}/{PG_DATABASE}")
+        return
     name = f"omniline_bench_{label}_{os.getpid()}"
     _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _psql(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     database = Database(kind, f"{base}/{name}", name)
     try:
         yield database

@@ -151,9 +151,13 @@ async def fill(database: Database, count: int) -> dict[str, Any]:
         for row, contact_id in zip(convs, contact_ids, strict=True):
             row["contact_id"] = contact_id
         conv_ids = await _insert_ids(conn, Conversation, convs)
+        # Tag rows repeat their conversation's status since migration 0118; the check
+        # lets the same script measure the code before it.
+        with_status = "status" in ConversationTag.__table__.c
         tag_rows = [
             {"conversation_id": conv_id, "tag": t, "workspace_id": ids["workspace"]}
-            for conv_id, row_tags in zip(conv_ids, tags, strict=True)
+            | ({"status": row["status"]} if with_status else {})
+            for conv_id, row, row_tags in zip(conv_ids, convs, tags, strict=True)
             for t in row_tags
         ]
         await _chunks(conn, ConversationTag.__table__.insert(), tag_rows)

@@ -78,8 +78,15 @@ class Load:
         self.idle: list[HttpConn] = []
         self.n = 0  # provider message ids are unique over the whole run
         self.refused: dict[int, int] = {}  # answers other than the provider expects
+        # bench_ingest.summarise reports these; this agent does not catch up after a resync,
+        # so what a resync dropped counts as never seen.
+        self.resyncs = 0
+        self.recovered: dict[str, float] = {}
 
     def on_agent_frame(self, payload: bytes, received_at: float) -> None:
+        if b'"type":"resync"' in payload.replace(b" ", b""):
+            self.resyncs += 1
+            return
         if b'"message.created"' not in payload:
             return
         event = orjson.loads(payload)

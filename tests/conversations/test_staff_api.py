@@ -583,6 +583,47 @@ async def test_tags(client: httpx.AsyncClient, demo: Demo) -> None:
     ]
 
 
+async def test_tag_counts_follow_every_status_change(client: httpx.AsyncClient, demo: Demo) -> None:
+    """The tabs' counts of a tag stay exact whoever moves the conversation along."""
+    sup = await login(client, SUPERVISOR)
+    agent = await login(client, AGENT)
+    token, conv = await customer_writes(client, "About my loan")
+    await customer_writes(client, "Untagged")
+    url = f"/api/v1/conversations/{conv}"
+
+    async def loan_counts() -> dict[str, int]:
+        counts = dict((await listing(client, sup, tag="loan"))["counts"])
+        # The same counts as with another filter beside the tag (counted by a join).
+        assert (await listing(client, sup, tag="loan", channel="webchat"))["counts"] == counts
+        return {k: v for k, v in counts.items() if v}
+
+    assert (await client.put(f"{url}/tags", json={"tags": ["loan"]}, headers=sup)).is_success
+    assert await loan_counts() == {"open": 1, "queued": 1}
+    assert (
+        await client.post(f"{url}/assign", json={"assignee_id": demo.users["agent"]}, headers=agent)
+    ).is_success
+    assert await loan_counts() == {"open": 1, "assigned": 1}
+    r = await client.post(f"{url}/messages", json={"text": "Checking"}, headers=agent)
+    assert r.status_code == 201, r.text
+    assert await loan_counts() == {"open": 1, "waiting_customer": 1}
+    await customer_writes(client, "Thanks, waiting", token)  # the customer's turn again
+    assert await loan_counts() == {"open": 1, "assigned": 1}
+    assert (await client.post(f"{url}/resolve", headers=agent)).is_success
+    assert await loan_counts() == {"resolved": 1}
+    # A tag given to a resolved conversation counts as resolved from the start.
+    r = await client.put(f"{url}/tags", json={"tags": ["loan", "card"]}, headers=sup)
+    assert r.is_success, r.text
+    assert (await listing(client, sup, tag="card"))["counts"]["resolved"] == 1
+    assert (await client.post(f"{url}/reopen", headers=agent)).is_success
+    assert await loan_counts() == {"open": 1, "assigned": 1}
+    r = await client.post(
+        f"{url}/transfer", json={"queue_id": demo.queues["Tech support"]}, headers=sup
+    )
+    assert r.is_success, r.text
+    assert await loan_counts() == {"open": 1, "queued": 1}
+    assert (await listing(client, sup, tag="card"))["counts"]["queued"] == 1
+
+
 async def test_events_timeline(client: httpx.AsyncClient, demo: Demo) -> None:
     _, conv = await customer_writes(client, "Hi")
     agent = await login(client, AGENT)

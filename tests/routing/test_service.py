@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from omniline import db
 from omniline.contacts import service as contacts
+from omniline.conversations.inbound import InboundMessage
 from omniline.conversations.models import Conversation, ConversationTag
+from omniline.conversations.service import receive_inbound
 from omniline.kit.clock import utcnow
 from omniline.routing import rules, service
 from omniline.sla.models import BusinessCalendar
@@ -103,6 +105,48 @@ async def test_routing_table(
             assert [e.data["rule_name"] for e in routed] == [rule]
             assert routed[0].data["queue_name"] == queue
             assert routed[0].data["queue_id"] == queues[queue]
+
+
+async def test_a_batch_of_first_contacts_is_routed_each_on_its_own_facts(
+    demo: Demo, queues: dict[str, int]
+) -> None:
+    """The whole table in one batch of first messages (one read of the facts for all)."""
+    inbound = []
+    async with db.unit_of_work() as session:
+        for label, fields, events, channel, to, _queue, _rule in TABLE:
+            contact = await new_contact(session, demo.workspace_id, name=label, **fields)
+            for name, days in events:
+                await contacts.do_add_event(
+                    session, demo.workspace_id, contact.id, name, {},
+                    occurred_at=utcnow() - timedelta(days=days),
+                )  # fmt: skip
+            inbox = demo.inbox_id if channel == "webchat" else queues["email_inbox"]
+            inbound.append(
+                InboundMessage(
+                    workspace_id=demo.workspace_id,
+                    inbox_id=inbox,
+                    text="Hello",
+                    contact_id=contact.id,
+                    to_address=to,
+                )
+            )
+    async with db.unit_of_work() as session:
+        received = await receive_inbound(session, inbound)
+    async with db.sessionmaker()() as session:
+        for res, (label, _f, _e, _c, _to, queue, rule) in zip(received, TABLE, strict=True):
+            conv = await session.get_one(Conversation, res.message.conversation_id)
+            assert conv.queue_id == queues[queue], label
+            routed = await events_of(session, conv.id, "routed")
+            assert [e.data["rule_name"] for e in routed] == ([rule] if rule else []), label
+            tags = {"Clients": ["client"], "Telemarketing": ["telemarketing"]}
+            assert conv.tags == tags.get(rule or "", []), label
+        # The tags a rule gave are in the list's tag filter, counted as queued.
+        tagged = await session.execute(
+            select(ConversationTag.tag, ConversationTag.status).order_by(ConversationTag.tag)
+        )
+        assert sorted(tagged.all()) == sorted(
+            [("client", "queued")] * 2 + [("telemarketing", "queued")] * 3
+        )
 
 
 async def _widget_conversation(client: httpx.AsyncClient, demo: Demo, text: str) -> int:

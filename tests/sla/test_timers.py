@@ -9,6 +9,8 @@ import httpx
 from sqlalchemy import select
 
 from omniline import db
+from omniline.conversations.inbound import InboundMessage
+from omniline.conversations.service import receive_inbound
 from omniline.jobs.models import Job, JobState
 from omniline.jobs.runner import Runner
 from omniline.kit import hooks
@@ -59,6 +61,49 @@ async def test_a_new_conversation_shows_its_countdown(
     row = (await client.get("/api/v1/conversations", headers=agent)).json()["items"][0]
     assert row["sla_due_at"] == sla["due_at"]
     assert row["sla"]["target"] == "first_response"
+
+
+async def test_each_conversation_of_a_batch_of_first_contacts_gets_its_clocks(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    """The ingest stores concurrent first messages in one batch; the SLA listener handles
+    the batch in one call, and each conversation still gets its own countdown and checks."""
+    await make_policy(client, demo)
+    async with db.unit_of_work() as session:
+        received = await receive_inbound(
+            session,
+            [
+                InboundMessage(
+                    workspace_id=demo.workspace_id,
+                    inbox_id=demo.inbox_id,
+                    text="Is my loan approved?",
+                    sender_address=f"batch-{i}",
+                )
+                for i in range(3)
+            ],
+        )
+    conv_ids = {r.message.conversation_id for r in received}
+    assert len(conv_ids) == 3
+    agent = await agent_headers(client)
+    rows = (await client.get("/api/v1/conversations?sort=due", headers=agent)).json()["items"]
+    assert {r["id"] for r in rows} == conv_ids
+    for row in rows:
+        assert row["sla"]["target"] == "first_response"
+        assert (when(row["sla_due_at"]) - when(row["created_at"])).total_seconds() == 600
+    async with db.sessionmaker()() as session:
+        checks = sorted(
+            (j.payload["timer_id"], j.run_at)
+            for j in await session.scalars(select(Job).where(Job.kind == timers.JOB_KIND))
+        )
+        clocks = await session.scalars(
+            select(SlaTimer).where(SlaTimer.conversation_id.in_(conv_ids))
+        )
+        # A warning and a due check for each clock: first response and resolution of each.
+        expected = sorted((t.id, at) for t in clocks for at in (t.warn_at, t.due_at))
+    assert len(expected) == 12
+    assert [(i, when(at.isoformat())) for i, at in checks] == [
+        (i, when(at.isoformat())) for i, at in expected
+    ]
 
 
 async def test_breach_fires_exactly_once_when_the_runner_restarts_midway(

@@ -8,6 +8,8 @@ import pytest
 from omniline import db
 from omniline.auth.principal import Principal
 from omniline.conversations import service as conversations
+from omniline.conversations.inbound import InboundMessage
+from omniline.conversations.service import receive_inbound
 from omniline.webhooks import service as webhooks
 from omniline.webhooks.jobs import encode
 from omniline.webhooks.models import DeliveryStatus
@@ -75,6 +77,45 @@ async def test_a_reply_reaches_the_lender_signed_and_enriched(
     assert {i["status"] for i in items} == {"delivered"}
     assert all(i["last_status_code"] == 200 and i["attempts"] == 1 for i in items)
     assert all(i["attempt_log"][0]["duration_ms"] >= 0 for i in items)
+
+
+async def test_a_batch_of_first_contacts_is_delivered_one_event_each(
+    client: httpx.AsyncClient, demo: Demo, receiver: Receiver
+) -> None:
+    """Concurrent first messages are stored in one batch; each event still reaches the
+    receiver once, with its own conversation and message."""
+    admin = await login(client)
+    sub = await subscribe(
+        client, admin, receiver.url, event_types=["conversation.created", "message.created"]
+    )
+    receiver.secret = sub["secret"]
+    async with db.unit_of_work() as session:
+        received = await receive_inbound(
+            session,
+            [
+                InboundMessage(
+                    workspace_id=demo.workspace_id,
+                    inbox_id=demo.inbox_id,
+                    text=f"First words of {i}",
+                    sender_address=f"first-{i}",
+                )
+                for i in range(3)
+            ],
+        )
+    await drain()
+    sent = {r.message.conversation_id: r.message for r in received}
+    created = receiver.of_type("conversation.created")
+    assert sorted(g.body["data"]["conversation"]["id"] for g in created) == sorted(sent)
+    messages = receiver.of_type("message.created")
+    assert len(messages) == 3
+    for got in messages:
+        assert got.signature_ok
+        data = got.body["data"]
+        msg = sent[data["conversation_id"]]
+        assert data["message"]["id"] == msg.id
+        assert data["message"]["text"] == msg.text
+        assert data["conversation"]["id"] == data["conversation_id"]
+        assert data["conversation"]["last_message"]["text"] == msg.text
 
 
 async def test_a_500_is_retried_with_the_same_delivery_id(

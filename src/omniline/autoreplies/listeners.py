@@ -209,7 +209,13 @@ async def _conversation(session: AsyncSession, event: hooks.DomainEvent) -> Conv
     conv_id = event.data.get("conversation_id")
     if not isinstance(conv_id, int):
         return None
-    return await conversations.get(session, event.workspace_id, conv_id)
+    if not await service.has_rules(session, event.workspace_id):
+        return None  # most workspaces: a batch of new conversations learns it once
+    # The emitter holds the conversation in this session: no query (a new one had two).
+    conv = await conversations.held(session, conv_id)
+    if conv is None or conv.workspace_id != event.workspace_id:
+        return None
+    return conv
 
 
 async def on_created(session: AsyncSession, event: hooks.DomainEvent) -> None:

@@ -36,6 +36,21 @@ def forget_rules(session: AsyncSession, workspace_id: int) -> None:
     session.info.pop(_cache_key(workspace_id), None)
 
 
+async def _enabled(session: AsyncSession, workspace_id: int) -> list[AutoReplyRule]:
+    """The workspace's enabled rules, read once per transaction."""
+    key = _cache_key(workspace_id)
+    enabled: list[AutoReplyRule] | None = session.info.get(key)
+    if enabled is None:
+        enabled = await repository.enabled_rules(session, workspace_id)
+        session.info[key] = enabled
+    return enabled
+
+
+async def has_rules(session: AsyncSession, workspace_id: int) -> bool:
+    """Whether any rule is enabled in the workspace (see :func:`applicable`)."""
+    return bool(await _enabled(session, workspace_id))
+
+
 async def applicable(
     session: AsyncSession, workspace_id: int, kind: str, inbox_id: int, queue_id: int | None
 ) -> AutoReplyRule | None:
@@ -44,15 +59,10 @@ async def applicable(
     The workspace's enabled rules are read once per transaction: a batch of new
     conversations asks up to four times each, usually to learn there is none.
     """
-    key = _cache_key(workspace_id)
-    enabled: list[AutoReplyRule] | None = session.info.get(key)
-    if enabled is None:
-        enabled = await repository.enabled_rules(session, workspace_id)
-        session.info[key] = enabled
     return pick_rule(
         [
             r
-            for r in enabled
+            for r in await _enabled(session, workspace_id)
             if r.kind == kind
             and r.inbox_id in (None, inbox_id)
             and (r.queue_id is None or r.queue_id == queue_id)

@@ -4,8 +4,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event, update
+from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
 from omniline.conversations.card_numbers import mask_message_fields
 from omniline.kit.clock import utcnow
@@ -102,12 +102,24 @@ class Conversation(IdMixin, CreatedMixin, Base):
 
 
 class ConversationTag(Base):
-    """Index of tags for filtering; the list itself lives on ``Conversation.tags``."""
+    """Index of tags for filtering; the list itself lives on ``Conversation.tags``.
+
+    ``status`` repeats the conversation's status so that the list's counts of a tag
+    (on every page) read this index alone instead of joining every conversation. It is
+    kept by the two listeners at the end of this module, not by the services.
+    """
 
     __tablename__ = "conversation_tags"
-    # Covering: a tag filter reads the conversation ids from the index alone.
+    # Covering: a tag filter reads the conversation ids, and a tag's counts by status,
+    # from the index alone (migration 0118).
     __table_args__ = (
-        Index("ix_conversation_tags_ws_tag_conv", "workspace_id", "tag", "conversation_id"),
+        Index(
+            "ix_conversation_tags_ws_tag_status",
+            "workspace_id",
+            "tag",
+            "status",
+            "conversation_id",
+        ),
     )
 
     conversation_id: Mapped[int] = mapped_column(
@@ -117,6 +129,8 @@ class ConversationTag(Base):
     workspace_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
     )
+    # Set at flush from the conversation (_tag_statuses_of_new_tags).
+    status: Mapped[str] = mapped_column(String(24))
 
 
 class Message(IdMixin, CreatedMixin, Base):
@@ -198,3 +212,37 @@ def _mask_card_numbers(_mapper: Any, _conn: Any, msg: Message) -> None:
 
 event.listen(Message, "before_insert", _mask_card_numbers)
 event.listen(Message, "before_update", _mask_card_numbers)
+
+
+def _tag_statuses_of_new_tags(session: Session, _context: Any, _instances: Any) -> None:
+    """A new tag row takes its conversation's status as this flush writes it.
+
+    Every writer of tag rows holds the conversation (routing, tag edits, SLA actions),
+    and a status changed in the same flush must not leave the row with the old one.
+    """
+    for obj in session.new:
+        if isinstance(obj, ConversationTag):
+            key = session.identity_key(Conversation, obj.conversation_id)
+            conv = session.identity_map.get(key)
+            if isinstance(conv, Conversation):
+                obj.status = conv.status
+
+
+def _tag_statuses_follow(_mapper: Any, conn: Any, conv: Conversation) -> None:
+    """Whatever changed the status (a service, a job, a customer's message), its tag rows follow.
+
+    Conversations without tags (most of them) cost nothing: ``tags`` says there are none.
+    """
+    if not attributes.get_history(conv, "status").has_changes():
+        return
+    if conv.__dict__.get("tags", True) == []:
+        return
+    conn.execute(
+        update(ConversationTag)
+        .where(ConversationTag.conversation_id == conv.id)
+        .values(status=conv.status)
+    )
+
+
+event.listen(Session, "before_flush", _tag_statuses_of_new_tags)
+event.listen(Conversation, "after_update", _tag_statuses_follow)

@@ -30,13 +30,14 @@ from omniline.conversations.records import (
     _attach,
     _conv_event,
     _touch,
+    preview,
 )
 from omniline.db import after_commit
 from omniline.errors import NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
-from omniline.kit.hooks import DomainEvent, emit
+from omniline.kit.hooks import DomainEvent, emit, emit_many
 from omniline.ops import metrics
 
 
@@ -276,6 +277,8 @@ async def _push_again(session: AsyncSession, msg: Message) -> None:
 
 
 def _new_conversation(inbox: Inbox, it: InboundMessage, now: datetime) -> Conversation:
+    at = it.received_at or now
+    text, _meta = mask_message_fields(it.text, it.meta)
     return Conversation(
         workspace_id=inbox.workspace_id,
         inbox_id=inbox.id,
@@ -285,7 +288,12 @@ def _new_conversation(inbox: Inbox, it: InboundMessage, now: datetime) -> Conver
         queue_id=inbox.default_queue_id,
         status=Status.queued.value,
         created_at=now,
-        last_activity_at=now,
+        last_activity_at=at,
+        # The first message's preview as _touch sets it once the message is stored: equal
+        # values, so each new row is written once instead of updated right after.
+        last_message_at=at,
+        last_message_direction=Direction.inbound.value,
+        last_message_text=preview(text),
         first_queued_at=now,
         tags=[],
     )
@@ -326,16 +334,19 @@ async def _threads(
 
 async def _open(session: AsyncSession, created: list[tuple[Conversation, InboundMessage]]) -> None:
     """Who takes each new conversation first. Listeners of ``conversation.opening``, wired in
-    ``wiring.py`` (routing rules, then the inbox's bot), set its queue, priority, tags, language
-    and status (``bot`` while a flow holds it); this module knows neither of them."""
-    for conv, it in created:
-        data: dict[str, object] = {
-            "conversation": conv,
-            "first_text": it.text,
-            "to_address": it.to_address,
-            "topic": it.topic,
-        }
-        await emit(session, DomainEvent("conversation.opening", conv.workspace_id, data))
+    ``wiring.py`` (routing rules for the whole batch in one call, then the inbox's bot), set
+    its queue, priority, tags, language and status (``bot`` while a flow holds it); this
+    module knows neither of them."""
+    events = [
+        DomainEvent(
+            "conversation.opening",
+            conv.workspace_id,
+            {"conversation": conv, "first_text": it.text, "to_address": it.to_address,
+             "topic": it.topic},
+        )
+        for conv, it in created
+    ]  # fmt: skip
+    await emit_many(session, events)
     # The routed events get their ids before the queued ones written below.
     await session.flush()
 
@@ -345,7 +356,12 @@ async def _emit_inbound(
     created: list[Conversation],
     new_msgs: list[tuple[int, Conversation, Message, list[StoredFile]]],
 ) -> None:
-    """Domain events of a stored batch: routing, SLA, auto-replies, webhooks react to them."""
+    """Domain events of a stored batch: routing, SLA, auto-replies, webhooks react to them.
+
+    One emit for the batch: a batch listener (SLA clocks) handles every new conversation
+    in one call.
+    """
+    events: list[DomainEvent] = []
     for conv in created:
         data = {
             "conversation_id": conv.id,
@@ -354,12 +370,11 @@ async def _emit_inbound(
             "contact_id": conv.contact_id,
             "channel": conv.channel,
         }
-        await emit(session, DomainEvent("conversation.created", conv.workspace_id, data))
+        events.append(DomainEvent("conversation.created", conv.workspace_id, data))
         if conv.queue_id is not None and conv.status != Status.bot.value:
-            await emit(session, _conv_event("conversation.queued", conv, reason="created"))
+            events.append(_conv_event("conversation.queued", conv, reason="created"))
     for _i, conv, msg, _files in new_msgs:
-        await emit(
-            session,
+        events.append(
             DomainEvent(
                 "message.created",
                 conv.workspace_id,
@@ -373,3 +388,4 @@ async def _emit_inbound(
                 },
             ),
         )
+    await emit_many(session, events)

@@ -73,10 +73,12 @@ def _touch(conv: Conversation, msg: Message) -> None:
     conv.last_activity_at = msg.created_at
     conv.last_message_at = msg.created_at
     conv.last_message_direction = msg.direction
-    text = msg.text or ""
-    conv.last_message_text = (
-        (text[: PREVIEW_CHARS - 1] + "…") if len(text) > PREVIEW_CHARS else text
-    )
+    conv.last_message_text = preview(msg.text or "")
+
+
+def preview(text: str) -> str:
+    """A message's text as the list shows it (``last_message_text``)."""
+    return (text[: PREVIEW_CHARS - 1] + "…") if len(text) > PREVIEW_CHARS else text
 
 
 def _attach(session: AsyncSession, msg: Message, files: list[StoredFile]) -> list[Attachment]:

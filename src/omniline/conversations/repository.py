@@ -187,19 +187,54 @@ async def page_by_due(
 
 
 async def counts(session: AsyncSession, workspace_id: int, f: Filters) -> dict[str, int]:
-    stmt = _apply(
-        select(Conversation.status, func.count()).select_from(Conversation),
-        workspace_id,
-        f,
-        with_status=False,
-        tag_join=True,
-    ).group_by(Conversation.status)
+    """Conversations matching ``f`` but its status, by status (the list's tabs)."""
+    stmt: AnySelect
+    if f.tag and _only_tag(f):
+        # The tag rows carry their conversation's status (ConversationTag): one range of
+        # ix_conversation_tags_ws_tag_status, not a join with every conversation.
+        stmt = (
+            select(ConversationTag.status, func.count())
+            .where(ConversationTag.workspace_id == workspace_id, ConversationTag.tag == f.tag)
+            .group_by(ConversationTag.status)
+        )
+    else:
+        stmt = _apply(
+            select(Conversation.status, func.count()).select_from(Conversation),
+            workspace_id,
+            f,
+            with_status=False,
+            tag_join=True,
+        ).group_by(Conversation.status)
     found = {status: n for status, n in (await session.execute(stmt)).all()}
     out = {s: int(found.get(s, 0)) for s in ("bot", "queued", "assigned", "waiting_customer")}
     out["open"] = sum(out.values())
     out["resolved"] = int(found.get("resolved", 0))
     out["closed"] = int(found.get("closed", 0))
     return out
+
+
+def _only_tag(f: Filters) -> bool:
+    """No filter but the tag (and the status, which counts leave out)."""
+    return (
+        f.queue_id is None
+        and f.inbox_id is None
+        and not f.channel
+        and not f.unassigned
+        and f.assignee_id is None
+    )
+
+
+async def held(session: AsyncSession, conv_id: int) -> Conversation | None:
+    """The conversation as this session holds it (no query), else as the database has it.
+
+    For listeners of domain events: the emitter has the conversation in the session,
+    and ``session.get`` costs more CPU than the listener's own work.
+    """
+    key = session.sync_session.identity_key(Conversation, conv_id)
+    conv = session.sync_session.identity_map.get(key)
+    if isinstance(conv, Conversation):
+        return conv
+    return await session.get(Conversation, conv_id)
 
 
 async def get(session: AsyncSession, workspace_id: int, conv_id: int) -> Conversation | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.db import after_commit
@@ -47,6 +47,27 @@ async def enqueue(
     session.add(job)
     wake_runners(session)
     return job
+
+
+async def enqueue_many(
+    session: AsyncSession, kind: str, jobs: list[tuple[dict[str, Any], datetime, int | None]]
+) -> None:
+    """Jobs of one kind, each ``(payload, run_at, workspace_id)``, in one INSERT.
+
+    For callers that need no ``Job`` back (a batch of SLA checks): the unit of work
+    would write them one by one on SQLite to learn their ids.
+    """
+    if not jobs:
+        return
+    rid = request_id.get()
+    await session.execute(
+        insert(Job),
+        [
+            {"kind": kind, "payload": p, "run_at": at, "workspace_id": ws, "request_id": rid}
+            for p, at, ws in jobs
+        ],
+    )
+    wake_runners(session)
 
 
 def wake_runners(session: AsyncSession) -> None:

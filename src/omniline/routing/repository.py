@@ -166,6 +166,57 @@ async def routing_facts(
     )
 
 
+@cache
+def _facts_many_statement(n_events: int) -> Select[Any]:
+    """:func:`_facts_statement` for the contacts of ``cids`` (an expanding parameter)."""
+    cids: BindParameter[list[int]] = bindparam("cids", expanding=True)
+    cols: list[Any] = [
+        select(RoutingVersion.version)
+        .where(RoutingVersion.workspace_id == bindparam("ws"))
+        .scalar_subquery(),
+        Contact.id,
+        Contact.workspace_id,
+        Contact.attributes,
+        Contact.language,
+        Contact.country,
+    ]
+    cols += [
+        select(func.max(ContactEvent.occurred_at))
+        .where(ContactEvent.contact_id == Contact.id, ContactEvent.name == bindparam(f"ev{i}"))
+        .scalar_subquery()
+        for i in range(n_events)
+    ]
+    return select(*cols).where(Contact.id.in_(cids))
+
+
+async def routing_facts_many(
+    session: AsyncSession, workspace_id: int, contact_ids: list[int], event_names: frozenset[str]
+) -> dict[int, Facts]:
+    """:func:`routing_facts` of several contacts in one SELECT, by contact id.
+
+    A contact that is not in the workspace gets the facts of none (routing on the
+    conversation alone); with no contact found at all, the version is read on its own.
+    """
+    names = sorted(event_names) if len(event_names) <= MAX_EVENT_COLUMNS else []
+    params: dict[str, Any] = {"ws": workspace_id, "cids": sorted(set(contact_ids))}
+    params.update({f"ev{i}": name for i, name in enumerate(names)})
+    conn = await session.connection()
+    rows = (await conn.execute(_facts_many_statement(len(names)), params)).all()
+    rule_version = int(rows[0][0] or 0) if rows else await version(session, workspace_id)
+    fits = len(event_names) <= MAX_EVENT_COLUMNS
+    out = {
+        cid: Facts(rule_version, False, {}, None, None, {} if fits else None) for cid in contact_ids
+    }
+    for row in rows:
+        if row[2] != workspace_id:
+            continue
+        events = None
+        if fits:
+            events = {n: _aware(at) for n, at in zip(names, row[6:], strict=True) if at is not None}
+        out[row[1]] = Facts(rule_version, True, dict(row[3] or {}), row[4], row[5], events)
+    return out
+
+
 async def find_contact(session: AsyncSession, workspace_id: int, query: str) -> Contact | None:
     """A contact by id, external id or email (case-insensitive), in that order."""
     q = query.strip()

@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # The module, not its names: conversations.service imports this module to route.
 from omniline.conversations import notify
 from omniline.conversations import service as conversations
-from omniline.conversations.models import Conversation, ConversationTag, Status
+from omniline.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    ConversationTag,
+    Status,
+)
 from omniline.errors import Invalid, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
@@ -155,14 +160,42 @@ async def _prepare(
     and ask about other events, those are read in a second query.
     """
     now = at or utcnow()
-    hit = _CACHE.get(workspace_id)
-    asked = hit.compiled.event_names if hit is not None else frozenset()
+    asked = _asked(workspace_id)
     facts = await repository.routing_facts(session, workspace_id, contact_id, asked)
     cached = await _rules_at(session, workspace_id, facts.version)
+    ctx = await _context(
+        session, cached, facts, asked, contact_id=contact_id, inbox_id=inbox_id,
+        channel=channel, first_text=first_text, to_address=to_address, topic=topic,
+        language=language, now=now,
+    )  # fmt: skip
+    return cached, ctx, facts.contact_found
+
+
+def _asked(workspace_id: int) -> frozenset[str]:
+    """The contact events the cached rules ask about (read with the facts)."""
+    hit = _CACHE.get(workspace_id)
+    return hit.compiled.event_names if hit is not None else frozenset()
+
+
+async def _context(
+    session: AsyncSession,
+    cached: _Cached,
+    facts: repository.Facts,
+    asked: frozenset[str],
+    *,
+    contact_id: int,
+    inbox_id: int,
+    channel: str,
+    first_text: str,
+    to_address: str | None,
+    topic: str | None,
+    language: str | None,
+    now: datetime,
+) -> Context:
     events = facts.events
     if events is None or not cached.compiled.event_names <= asked:
         events = await repository.latest_events(session, contact_id, cached.compiled.event_names)
-    ctx = Context(
+    return Context(
         now=now,
         inbox_id=inbox_id,
         channel=channel,
@@ -175,7 +208,6 @@ async def _prepare(
         events=events,
         business=await _business_hours(session, cached.compiled.calendar_ids, now),
     )
-    return cached, ctx, facts.contact_found
 
 
 async def build_context(
@@ -271,8 +303,63 @@ async def route_new_conversation(
         return None
     if variables is not None:
         decision.skip_bot = False
+    ev = _record(session, conv, decision)
+    await session.flush()
+    notify.timeline_event(session, conv, ev)
+    return decision
+
+
+@dataclass(slots=True)
+class NewConversation:
+    """A just-created (flushed) conversation and what its first message says."""
+
+    conv: Conversation
+    first_text: str
+    to_address: str | None = None
+    topic: str | None = None
+
+
+async def route_new_conversations(
+    session: AsyncSession, items: list[NewConversation]
+) -> list[Decision | None]:
+    """:func:`route_new_conversation` for a batch: the rule version and the contacts'
+    facts are read in one query per workspace, the ``routed`` events in one flush."""
+    decisions: list[Decision | None] = [None] * len(items)
+    routed: list[tuple[Conversation, ConversationEvent]] = []
+    now = utcnow()
+    for workspace_id in sorted({it.conv.workspace_id for it in items}):
+        mine = [i for i, it in enumerate(items) if it.conv.workspace_id == workspace_id]
+        asked = _asked(workspace_id)
+        facts = await repository.routing_facts_many(
+            session, workspace_id, [items[i].conv.contact_id for i in mine], asked
+        )
+        for i in mine:
+            it, conv = items[i], items[i].conv
+            contact_facts = facts[conv.contact_id]
+            cached = await _rules_at(session, workspace_id, contact_facts.version)
+            if not cached.compiled.rules:
+                continue  # no rule can match: no context to build
+            ctx = await _context(
+                session, cached, contact_facts, asked, contact_id=conv.contact_id,
+                inbox_id=conv.inbox_id, channel=conv.channel, first_text=it.first_text,
+                to_address=it.to_address, topic=it.topic, language=conv.language, now=now,
+            )  # fmt: skip
+            spec = evaluate(cached.compiled, ctx)
+            if spec is None:
+                continue
+            decisions[i] = decision = _decision(cached, spec)
+            routed.append((conv, _record(session, conv, decision)))
+    if routed:
+        await session.flush()
+        for conv, ev in routed:
+            notify.timeline_event(session, conv, ev)
+    return decisions
+
+
+def _record(session: AsyncSession, conv: Conversation, decision: Decision) -> ConversationEvent:
+    """Apply the decision and add its ``routed`` timeline event (not flushed)."""
     _apply(session, conv, decision)
-    ev = conversations._add_event(
+    return conversations._add_event(
         session,
         conv,
         "routed",
@@ -284,9 +371,6 @@ async def route_new_conversation(
             "queue_name": decision.queue_name,
         },
     )
-    await session.flush()
-    notify.timeline_event(session, conv, ev)
-    return decision
 
 
 def _apply(session: AsyncSession, conv: Conversation, d: Decision) -> None:

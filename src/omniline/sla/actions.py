@@ -107,28 +107,30 @@ async def add_tag(session: AsyncSession, conv: Conversation, tag: str) -> None:
     notify.timeline_event(session, conv, ev)
 
 
-async def publish_summary(
-    session: AsyncSession, conv: Conversation, sla: dict[str, Any] | None
+async def publish_summaries(
+    session: AsyncSession, convs: list[tuple[Conversation, dict[str, Any] | None]]
 ) -> None:
-    """A ``conversation.updated`` that carries the SLA countdown (lists keep it)."""
-    rows = await rows_by_ids(session, [conv.id])
-    if not rows:
-        return
-    row = rows[0]
-    data = notify.summary_of(row)
-    locked = notify.summary_of(row, locked=True)
-    data["sla"] = sla
-    data["sla_due_at"] = sla["due_at"] if sla else None
-    publish_on_commit(
-        session,
-        RealtimeEvent(
-            type="conversation.updated",
-            data=data,
-            audience=Audience(
-                workspace_id=conv.workspace_id,
-                queue_id=conv.queue_id,
-                assignee_id=conv.assignee_id,
-                locked_data=locked,
+    """A ``conversation.updated`` that carries the SLA countdown (lists keep it), for each
+    conversation with its countdown; their summaries are read in one query."""
+    rows = {r.conv.id: r for r in await rows_by_ids(session, [c.id for c, _ in convs])}
+    for conv, sla in convs:
+        row = rows.get(conv.id)
+        if row is None:
+            continue
+        data = notify.summary_of(row)
+        locked = notify.summary_of(row, locked=True)
+        data["sla"] = sla
+        data["sla_due_at"] = sla["due_at"] if sla else None
+        publish_on_commit(
+            session,
+            RealtimeEvent(
+                type="conversation.updated",
+                data=data,
+                audience=Audience(
+                    workspace_id=conv.workspace_id,
+                    queue_id=conv.queue_id,
+                    assignee_id=conv.assignee_id,
+                    locked_data=locked,
+                ),
             ),
-        ),
-    )
+        )

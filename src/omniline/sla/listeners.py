@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.conversations import repository as conversations
 from omniline.conversations.models import AuthorType, Conversation, Direction
 from omniline.kit import hooks
 from omniline.kit.hooks import DomainEvent
@@ -14,17 +15,19 @@ async def _conversation(session: AsyncSession, event: DomainEvent) -> Conversati
     conv_id = event.data.get("conversation_id")
     if not isinstance(conv_id, int):
         return None
-    conv = await session.get(Conversation, conv_id)
+    conv = await conversations.held(session, conv_id)
     if conv is None or conv.workspace_id != event.workspace_id:
         return None
     return conv
 
 
-async def on_queued(session: AsyncSession, event: DomainEvent) -> None:
-    """Created, queued, transferred or requeued: clocks start or move to the new policy."""
-    conv = await _conversation(session, event)
-    if conv is not None:
-        await timers.align(session, conv)
+async def on_queued(session: AsyncSession, events: list[DomainEvent]) -> None:
+    """Created, queued, transferred or requeued: clocks start or move to the new policy.
+
+    A batch listener: a batch of new conversations aligns their clocks together.
+    """
+    convs = [conv for event in events if (conv := await _conversation(session, event))]
+    await timers.align_many(session, convs)
 
 
 async def on_reopened(session: AsyncSession, event: DomainEvent) -> None:
@@ -62,7 +65,7 @@ def register() -> None:
     # Not "conversation.created": its only sender (conversations.receive) follows it with
     # "conversation.queued" for a conversation with a queue, and one without a queue has
     # neither a policy nor timers to stop. Aligning twice cost two reads per conversation.
-    hooks.on("conversation.queued", on_queued)
+    hooks.on_batch("conversation.queued", on_queued)
     hooks.on("conversation.reopened", on_reopened)
     hooks.on("conversation.resolved", on_resolved)
     hooks.on("message.created", on_message)

@@ -115,6 +115,27 @@ async def open_timers(session: AsyncSession, conversation_id: int) -> list[SlaTi
     )
 
 
+async def open_timers_of(
+    session: AsyncSession, conversation_ids: list[int]
+) -> dict[int, list[SlaTimer]]:
+    """:func:`open_timers` of several conversations, by conversation id."""
+    out: dict[int, list[SlaTimer]] = {}
+    if not conversation_ids:
+        return out
+    rows = await session.scalars(
+        select(SlaTimer)
+        .where(
+            SlaTimer.conversation_id.in_(sorted(set(conversation_ids))),
+            SlaTimer.satisfied_at.is_(None),
+            SlaTimer.cancelled_at.is_(None),
+        )
+        .order_by(SlaTimer.due_at, SlaTimer.id)
+    )
+    for timer in rows:
+        out.setdefault(timer.conversation_id, []).append(timer)
+    return out
+
+
 async def timers_of(session: AsyncSession, conversation_id: int) -> list[SlaTimer]:
     return list(
         await session.scalars(
@@ -134,19 +155,24 @@ async def dues(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[i
     return {d.conversation_id: d for d in rows}
 
 
-async def put_due(session: AsyncSession, values: dict[str, Any] | None, conv_id: int) -> None:
-    """Upsert (or, with ``values=None``, delete) a conversation's due row.
+async def put_dues(
+    session: AsyncSession, dues: Sequence[tuple[int, dict[str, Any] | None]]
+) -> None:
+    """Upsert the due rows of some conversations and delete those of others (``None``).
 
-    An upsert, not read-then-write: a breach job and a reply may race on the row.
+    An upsert, not read-then-write: a breach job and a reply may race on a row. One
+    statement for each kind, whatever the number of conversations.
     """
-    if values is None:
-        await session.execute(delete(SlaDue).where(SlaDue.conversation_id == conv_id))
+    gone = [conv_id for conv_id, values in dues if values is None]
+    rows = [{"conversation_id": conv_id, **values} for conv_id, values in dues if values]
+    if gone:
+        await session.execute(delete(SlaDue).where(SlaDue.conversation_id.in_(gone)))
+    if not rows:
         return
-    row = {"conversation_id": conv_id, **values}
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(SlaDue).values(**row)
-    updates = {k: v for k, v in row.items() if k != "conversation_id"}
+    stmt = insert(SlaDue).values(rows)
+    updates = {k: getattr(stmt.excluded, k) for k in rows[0] if k != "conversation_id"}
     await session.execute(
         stmt.on_conflict_do_update(index_elements=["conversation_id"], set_=updates)
     )

@@ -105,15 +105,13 @@ async def _schedule(session: AsyncSession, timers: list[SlaTimer]) -> None:
     """Store new timers in one flush, then their checks at the warning and due times."""
     session.add_all(timers)
     await session.flush()
+    checks: list[tuple[dict[str, Any], datetime, int | None]] = []
     for timer in timers:
         payload = {"timer_id": timer.id}
         if timer.warn_at is not None:
-            await jobs.enqueue(
-                session, JOB_KIND, payload, run_at=timer.warn_at, workspace_id=timer.workspace_id
-            )
-        await jobs.enqueue(
-            session, JOB_KIND, payload, run_at=timer.due_at, workspace_id=timer.workspace_id
-        )
+            checks.append((payload, timer.warn_at, timer.workspace_id))
+        checks.append((payload, timer.due_at, timer.workspace_id))
+    await jobs.enqueue_many(session, JOB_KIND, checks)
 
 
 async def align(
@@ -125,40 +123,56 @@ async def align(
     policy from the moment each started (the customer has been waiting since then);
     a queue without a policy stops them.
     """
-    if conv.status not in COUNTING:
-        return  # a bot holds it, or it is resolved: nothing starts or moves
+    await align_many(session, [conv], restart_resolution=restart_resolution)
+
+
+async def align_many(
+    session: AsyncSession, convs: list[Conversation], *, restart_resolution: bool = False
+) -> None:
+    """:func:`align` for several conversations: one read of their timers, one flush of the
+    new ones, one write of their due rows and one read of their list summaries."""
+    # A bot holds it, or it is resolved: nothing starts or moves. Each conversation once.
+    convs = list({c.id: c for c in convs if c.status in COUNTING}.values())
+    if not convs:
+        return
     at = now()
-    clock = await _clock(session, conv.queue_id)
-    started: dict[str, datetime] = {}
-    kept: set[str] = set()
-    changed = False
-    still_open: list[SlaTimer] = []
-    for timer in await repository.open_timers(session, conv.id):
-        if clock is not None and timer.policy_id == clock[0].id:
-            kept.add(timer.target)
-            still_open.append(timer)
+    current = await repository.open_timers_of(session, [c.id for c in convs])
+    opened: list[SlaTimer] = []
+    changed: dict[int, list[SlaTimer]] = {}  # conversation id: its open timers after
+    for conv in convs:
+        clock = await _clock(session, conv.queue_id)
+        started: dict[str, datetime] = {}
+        kept: set[str] = set()
+        still_open: list[SlaTimer] = []
+        for timer in current.get(conv.id, []):
+            if clock is not None and timer.policy_id == clock[0].id:
+                kept.add(timer.target)
+                still_open.append(timer)
+                continue
+            timer.cancelled_at = at
+            started[timer.target] = timer.started_at
+            changed[conv.id] = still_open
+        if clock is None:
             continue
-        timer.cancelled_at = at
-        started[timer.target] = timer.started_at
-        changed = True
-    if clock is not None:
         wanted = {Target.resolution.value: at if restart_resolution else conv.created_at}
         if conv.first_agent_reply_at is None:
             wanted[Target.first_response.value] = conv.created_at
         if Target.next_response.value in started:
             wanted[Target.next_response.value] = started[Target.next_response.value]
-        opened = [
-            new
+        new = [
+            fresh
             for target, default_start in wanted.items()
             if target not in kept
-            and (new := _timer(conv, clock, target, started.get(target, default_start)))
+            and (fresh := _timer(conv, clock, target, started.get(target, default_start)))
         ]
-        if opened:
-            await _schedule(session, opened)
-            still_open += opened
-            changed = True
+        if new:
+            opened += new
+            still_open += new
+            changed[conv.id] = still_open
+    if opened:
+        await _schedule(session, opened)
     if changed:
-        await sync(session, conv, still_open)
+        await sync_many(session, [(c, changed[c.id]) for c in convs if c.id in changed])
 
 
 async def on_agent_reply(session: AsyncSession, conv: Conversation) -> None:
@@ -219,23 +233,37 @@ async def sync(
     ``open_timers``: the conversation's open timers when the caller has just read and
     changed them all (:func:`align`), so they are not read again.
     """
-    await session.flush()
     if open_timers is None:
+        await session.flush()
         open_timers = await repository.open_timers(session, conv.id)
-    values: dict[str, Any] | None = None
-    if open_timers:
-        # A breached clock stays first: it is the one the supervisor must see.
-        first = min(open_timers, key=lambda t: (t.breached_at is None, t.due_at, t.id))
-        values = {
-            "workspace_id": conv.workspace_id,
-            "due_at": first.due_at,
-            "warn_at": first.warn_at,
-            "target": first.target,
-            "breached": first.breached_at is not None,
-            "warned": first.warned_at is not None,
-        }
-    await repository.put_due(session, values, conv.id)
-    await actions.publish_summary(session, conv, due_view(values))
+    await sync_many(session, [(conv, open_timers)])
+
+
+async def sync_many(
+    session: AsyncSession, convs: list[tuple[Conversation, list[SlaTimer]]]
+) -> None:
+    """:func:`sync` of several conversations, each with its open timers."""
+    await session.flush()
+    dues: list[tuple[int, dict[str, Any] | None]] = []
+    for conv, open_timers in convs:
+        values: dict[str, Any] | None = None
+        if open_timers:
+            # A breached clock stays first: it is the one the supervisor must see.
+            first = min(open_timers, key=lambda t: (t.breached_at is None, t.due_at, t.id))
+            values = {
+                "workspace_id": conv.workspace_id,
+                "due_at": first.due_at,
+                "warn_at": first.warn_at,
+                "target": first.target,
+                "breached": first.breached_at is not None,
+                "warned": first.warned_at is not None,
+            }
+        dues.append((conv.id, values))
+    await repository.put_dues(session, dues)
+    await actions.publish_summaries(
+        session,
+        [(conv, due_view(values)) for (conv, _), (_, values) in zip(convs, dues, strict=True)],
+    )
 
 
 async def check(session: AsyncSession, timer_id: int) -> str | None:

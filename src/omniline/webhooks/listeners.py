@@ -21,37 +21,72 @@ from omniline.webhooks import repository, service
 from omniline.webhooks.models import EVENT_TYPES
 
 
-async def enrich(session: AsyncSession, event: hooks.DomainEvent) -> dict[str, Any]:
-    """The event's own data plus what a receiver would otherwise have to fetch back."""
-    data: dict[str, Any] = dict(event.data)
-    conv_id = data.get("conversation_id")
-    if isinstance(conv_id, int):
-        rows = await conversations.rows_by_ids(session, [conv_id])
-        if rows and rows[0].conv.workspace_id == event.workspace_id:
-            data["conversation"] = summary_of(rows[0])
-    msg_id = data.get("message_id")
-    if event.type == "message.created" and isinstance(msg_id, int):
-        msg = await session.scalar(
-            select(Message).where(Message.id == msg_id, Message.workspace_id == event.workspace_id)
-        )
-        if msg is not None:
-            atts = await conversations.attachments_for(session, [msg.id])
+async def enrich(session: AsyncSession, events: list[hooks.DomainEvent]) -> list[dict[str, Any]]:
+    """Each event's own data plus what a receiver would otherwise have to fetch back.
+
+    The conversations' summaries, the messages and their files are read once for all the
+    events (a batch of new conversations is three events each).
+    """
+    conv_ids = sorted(
+        {
+            e.data["conversation_id"]
+            for e in events
+            if isinstance(e.data.get("conversation_id"), int)
+        }
+    )
+    rows = {r.conv.id: r for r in await conversations.rows_by_ids(session, conv_ids)}
+    msg_ids = sorted(
+        {
+            e.data["message_id"]
+            for e in events
+            if e.type == "message.created" and isinstance(e.data.get("message_id"), int)
+        }
+    )
+    msgs: dict[int, Message] = {}
+    if msg_ids:
+        msgs = {
+            m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(msg_ids)))
+        }
+    atts = await conversations.attachments_for(session, sorted(msgs))
+    out = []
+    for event in events:
+        data: dict[str, Any] = dict(event.data)
+        conv_id, msg_id = data.get("conversation_id"), data.get("message_id")
+        row = rows.get(conv_id) if isinstance(conv_id, int) else None
+        if row is not None and row.conv.workspace_id == event.workspace_id:
+            data["conversation"] = summary_of(row)
+        is_message = event.type == "message.created" and isinstance(msg_id, int)
+        msg = msgs.get(msg_id) if is_message and isinstance(msg_id, int) else None
+        if msg is not None and msg.workspace_id == event.workspace_id:
             data["message"] = message_view(msg, atts.get(msg.id))
-    return data
+        out.append(data)
+    return out
 
 
-async def on_event(session: AsyncSession, event: hooks.DomainEvent) -> None:
-    subs = await repository.enabled_for(session, event.workspace_id, event.type)
-    if not subs:
+async def on_events(session: AsyncSession, events: list[hooks.DomainEvent]) -> None:
+    """A batch listener: one delivery per event and subscription, written together."""
+    wanted = []
+    for event in events:
+        subs = await repository.enabled_for(session, event.workspace_id, event.type)
+        if subs:
+            wanted.append((event, subs))
+    if not wanted:
         return
-    data = await enrich(session, event)
     at = utcnow()
-    for sub in subs:
-        await service.queue_delivery(session, sub, event.type, data, at)
+    datas = await enrich(session, [event for event, _ in wanted])
+    await service.queue_deliveries(
+        session,
+        [
+            (sub, event.type, data)
+            for (event, subs), data in zip(wanted, datas, strict=True)
+            for sub in subs
+        ],
+        at,
+    )
 
 
 def register() -> None:
     from omniline.webhooks import jobs  # noqa: F401 - registers the job handler
 
     for event_type in EVENT_TYPES:
-        hooks.on(event_type, on_event)
+        hooks.on_batch(event_type, on_events)

@@ -150,21 +150,36 @@ async def queue_delivery(
     at: datetime | None = None,
 ) -> WebhookDelivery:
     """A delivery row and its job, in the caller's transaction (both commit or neither)."""
-    key = str(uuid.uuid4())
-    delivery = WebhookDelivery(
-        workspace_id=sub.workspace_id,
-        subscription_id=sub.id,
-        uuid=key,
-        event_type=event_type,
-        body=envelope(key, event_type, sub.workspace_id, at or utcnow(), data),
-        give_up_after=MAX_ATTEMPTS,
-    )
-    session.add(delivery)
-    await session.flush()
-    await jobs.enqueue(
-        session, JOB_KIND, {"delivery_id": delivery.id}, workspace_id=sub.workspace_id
-    )
+    (delivery,) = await queue_deliveries(session, [(sub, event_type, data)], at)
     return delivery
+
+
+async def queue_deliveries(
+    session: AsyncSession,
+    wanted: list[tuple[WebhookSubscription, str, dict[str, Any]]],
+    at: datetime | None = None,
+) -> list[WebhookDelivery]:
+    """:func:`queue_delivery` for several (subscription, event type, data): one flush."""
+    made = []
+    for sub, event_type, data in wanted:
+        key = str(uuid.uuid4())
+        made.append(
+            WebhookDelivery(
+                workspace_id=sub.workspace_id,
+                subscription_id=sub.id,
+                uuid=key,
+                event_type=event_type,
+                body=envelope(key, event_type, sub.workspace_id, at or utcnow(), data),
+                give_up_after=MAX_ATTEMPTS,
+            )
+        )
+    session.add_all(made)
+    await session.flush()
+    for delivery in made:
+        await jobs.enqueue(
+            session, JOB_KIND, {"delivery_id": delivery.id}, workspace_id=delivery.workspace_id
+        )
+    return made
 
 
 async def do_send_test(session: AsyncSession, p: Principal, sub_id: int) -> WebhookDelivery:
