@@ -61,18 +61,23 @@ async def on_message(session: AsyncSession, event: hooks.DomainEvent) -> None:
     )
 
 
-async def on_taken(session: AsyncSession, event: hooks.DomainEvent) -> None:
-    """A person took the conversation (assigned, transferred, resolved by an agent): the flow
-    stops at once; messages after this go to the person."""
-    if event.data.get("by") == "bot" or event.data.get("reason") == "bot_handoff":
-        return
-    conv_id = event.data.get("conversation_id")
-    if not isinstance(conv_id, int):
+async def on_taken(session: AsyncSession, events: list[hooks.DomainEvent]) -> None:
+    """A person took conversations (assigned, transferred, requeued, resolved by an agent):
+    their flows stop at once; messages after this go to the person. One statement a batch."""
+    ids = [
+        e.data["conversation_id"]
+        for e in events
+        if isinstance(e.data.get("conversation_id"), int)
+        and e.data.get("by") != "bot"
+        # A conversation created into a queue, or handed over by its bot, has no flow to stop.
+        and e.data.get("reason") not in ("bot_handoff", "created")
+    ]
+    if not ids:
         return
     await session.execute(
         update(BotSession)
         .where(
-            BotSession.conversation_id == conv_id,
+            BotSession.conversation_id.in_(ids),
             BotSession.status == SessionStatus.active.value,
         )
         .values(status=SessionStatus.dropped.value, outcome="taken_over", ended_at=utcnow())
@@ -83,4 +88,4 @@ def register() -> None:
     hooks.on("conversation.opening", on_opening)
     hooks.on("message.created", on_message)
     for event_type in ("conversation.assigned", "conversation.queued", "conversation.resolved"):
-        hooks.on(event_type, on_taken)
+        hooks.on_batch(event_type, on_taken)

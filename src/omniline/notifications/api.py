@@ -6,7 +6,7 @@ import hashlib
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Header, Response
+from fastapi import Header, Query, Response
 from sqlalchemy import select
 
 from omniline.auth import access
@@ -65,11 +65,12 @@ async def send(
 
 @router.get("")
 async def list_notifications(
-    p: CurrentPrincipal, session: SessionDep, external_id: str | None = None, limit: int = 50
+    p: CurrentPrincipal,
+    session: SessionDep,
+    external_id: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     access.check_admin(p)
-    if not 1 <= limit <= 200:
-        raise Invalid("limit", "must be 1-200")
     stmt = select(Notification).where(Notification.workspace_id == p.workspace_id)
     if external_id:
         from omniline.contacts import repository as contacts

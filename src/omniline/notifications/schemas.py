@@ -16,7 +16,8 @@ Channel = Literal["webchat", "telegram", "whatsapp", "vk", "messenger", "email"]
 class NotificationIn(JsonIn):
     external_id: str = Field(min_length=1, max_length=200)
     template: str = Field(min_length=1, max_length=64)
-    variables: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
+    # Numbers arrive as floats (JSON has one number type); whole ones are shown without ".0".
+    variables: dict[str, str | float | bool] = Field(default_factory=dict, max_length=50)
     # Or the Idempotency-Key header: the same key sends once, however often it is retried.
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     # Leave out to use the customer's preferred, else last used channel.

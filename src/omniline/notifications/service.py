@@ -29,6 +29,12 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
 MAX_TEXT = 4000
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def render(template: str, variables: dict[str, Any]) -> str:
     return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), "")), template)
 
@@ -245,7 +251,7 @@ async def do_send(
     contact = await contacts.by_external_id(session, workspace_id, external_id)
     if contact is None:
         raise NotFound("no customer with this external_id")
-    clean = {str(k)[:64]: str(v)[:500] for k, v in variables.items()}
+    clean = {str(k)[:64]: _shown(v)[:500] for k, v in variables.items()}
     note = Notification(
         workspace_id=workspace_id,
         idempotency_key=idempotency_key,
