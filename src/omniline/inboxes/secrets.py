@@ -21,6 +21,7 @@ async def do_reencrypt_all(session: AsyncSession) -> int:
     putting a new key first, then the old one can go. Returns the number of inboxes.
     """
     await _reencrypt_two_factor(session)
+    await _reencrypt_bot_secrets(session)
     count = 0
     last = 0
     while True:
@@ -56,4 +57,13 @@ async def _reencrypt_two_factor(session: AsyncSession) -> None:
     for user in users:
         flag_modified(user, "totp_secret")
         flag_modified(user, "totp_pending_secret")
+    await session.flush()
+
+
+async def _reencrypt_bot_secrets(session: AsyncSession) -> None:
+    """The secrets bots' HTTP steps send to the lender's systems (bots/models.py)."""
+    from omniline.bots.models import BotSecret
+
+    for secret in await session.scalars(select(BotSecret)):
+        flag_modified(secret, "value")
     await session.flush()
