@@ -24,6 +24,12 @@ function identityFromHash() {
   if (!raw || typeof raw !== "object") return null;
   const out = {};
   for (const f of IDENTITY_FIELDS) if (typeof raw[f] === "string" && raw[f]) out[f] = raw[f];
+  // Attributes are text; the API takes the expiry as a number of Unix seconds.
+  if (out.expires !== undefined) {
+    const seconds = /^\d{1,15}$/.test(out.expires) ? Number(out.expires) : NaN;
+    if (Number.isSafeInteger(seconds)) out.expires = seconds;
+    else delete out.expires;
+  }
   // Without the lender's signature the server cannot trust any of it: chat anonymously.
   return out.external_id && out.signature ? out : null;
 }
