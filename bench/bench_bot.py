@@ -289,6 +289,15 @@ def bench(kind: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
             return asyncio.run(drive(port, server.pid, args))
         finally:
             server.stop()
+            problems = [
+                line
+                for line in server.log_path.read_text(errors="replace").splitlines()
+                if " ERROR " in line or " WARNING " in line
+            ]
+            if problems:
+                log(f"[{kind}] {len(problems)} warnings or errors in the server log, e.g.:")
+                for line in problems[:5]:
+                    log("  " + line[:300])
 
 
 def main() -> int:
