@@ -10,7 +10,6 @@ customer does not wait.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -26,8 +25,6 @@ from omniline.bots.out_of_scope import PHRASES
 from omniline.config import get_settings
 from omniline.jobs import service as jobs
 from omniline.jobs.registry import job
-
-log = logging.getLogger(__name__)
 
 MAX_MODELS = 200
 # A question must be this much closer (cosine) to some FAQ example than to any small-talk

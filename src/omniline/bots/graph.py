@@ -8,11 +8,12 @@ that a draft with mistakes can still be saved and shown with its errors marked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from omniline.kit.placeholders import PLACEHOLDER
 
 SCHEMA: Literal["omniline-flow/1"] = "omniline-flow/1"
 
@@ -39,8 +40,6 @@ BUILTIN_VARIABLES = frozenset(
         "omniline.base_url",
     }
 )
-# "{{ name }}" or "{{ contact.name }}" inside a text, a URL, a header or a value.
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]{0,127})\s*\}\}")
 
 
 class _Node(BaseModel):

@@ -22,10 +22,10 @@ from omniline.conversations.system_messages import do_send_system_message
 from omniline.errors import Conflict, Invalid, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
+from omniline.kit.placeholders import fill
 from omniline.notifications.models import Notification, NotificationStatus, NotificationTemplate
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
 MAX_TEXT = 4000
 
 
@@ -36,7 +36,7 @@ def _shown(value: Any) -> str:
 
 
 def render(template: str, variables: dict[str, Any]) -> str:
-    return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), "")), template)
+    return fill(template, variables.get)
 
 
 # ---------------------------------------------------------------------------- templates
