@@ -1,0 +1,1 @@
+"""Automatic call distribution: the pure engine (``engine``), call records and their replay."""
