@@ -1,4 +1,4 @@
-"""The ``omniline`` command: serve, worker, migrate, demo, and managing staff and inboxes."""
+"""The ``omniline`` command: serve, worker, migrate, demo, staff and inboxes, voice replay."""
 
 from __future__ import annotations
 
@@ -455,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     from omniline.inboxes import commands as inbox_commands
 
     inbox_commands.register(sub)
+    from omniline.acd import commands as voice_commands
+
+    voice_commands.register(sub)
     return parser
 
 
