@@ -406,9 +406,17 @@ class Acd:
     def _released(self, call_id: str, freed: list[_Agent], now: float) -> list[Action]:
         if not freed:
             return []
-        actions: list[Action] = [Release(call_id, tuple(a.id for a in freed))]
-        for a in freed:
-            if a.available and a.ringing is None:
+        return [Release(call_id, tuple(a.id for a in freed)), *self._serve_all(freed, now)]
+
+    def _serve_all(self, agents: list[_Agent], now: float) -> list[Action]:
+        """Several agents freed at once all join their pools first, so that a ring_all
+        queue rings every one of them for its next call."""
+        free = [a for a in agents if a.available and a.ringing is None]
+        for a in free:
+            self._join_pools(a)
+        actions: list[Action] = []
+        for a in free:
+            if a.ringing is None:
                 actions += self._serve_agent(a, now)
         return actions
 
@@ -437,20 +445,14 @@ class Acd:
             actions.append(Expire(c.w.id))
         else:
             actions += self._overflow(c, spec, now)
-        for a in freed:
-            if a.available and a.ringing is None:
-                actions += self._serve_agent(a, now)
-        return actions
+        return actions + self._serve_all(freed, now)
 
     def _ring_timeout(self, c: _Call, now: float) -> list[Action]:
         freed = [self._agents[i] for i in sorted(c.ringing)]
         actions: list[Action] = [Release(c.w.id, tuple(a.id for a in freed))]
         for a in freed:
             actions += self._ring_ends(a, now, skip=True)
-        for a in freed:
-            if a.available and a.ringing is None:
-                actions += self._serve_agent(a, now)
-        return actions
+        return actions + self._serve_all(freed, now)
 
     def _overflow(self, c: _Call, spec: QueueSpec, now: float) -> list[Action]:
         target = (
