@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from omniline.acd.line import CallKey, Line
 from omniline.acd.queue_strategy import Pool
+from omniline.acd.state import AgentState, CallState, QueueState, snapshot
 from omniline.acd.types import (
     Action,
     Expire,
@@ -49,45 +48,14 @@ __all__ = [
     "Waiting",
 ]
 
-HANDLE_TIMES_KEPT = 100  # the estimator's memory: the last N handle times of each queue
 _RING, _OVERFLOW, _EXPIRE, _SKIP = 0, 1, 2, 3
-
-
-@dataclass(slots=True)
-class _Queue:
-    spec: QueueSpec
-    pool: Pool
-    line: Line = field(default_factory=Line)
-    members: set[int] = field(default_factory=set)
-    handle_times: deque[float] = field(default_factory=lambda: deque(maxlen=HANDLE_TIMES_KEPT))
-
-
-@dataclass(slots=True)
-class _Agent:
-    id: int
-    queue_ids: tuple[int, ...] = ()
-    skills: frozenset[str] = frozenset()
-    available: bool = False
-    idle_since: float = 0.0
-    load: int = 0
-    ringing: str | None = None  # the call this agent is reserved for
-
-
-@dataclass(slots=True)
-class _Call:
-    w: Waiting
-    key: CallKey
-    stint: int = 0  # changes on each (re)queueing: older overflow/expire deadlines lapse
-    offer_gen: int = 0  # changes on each offer: older ring timeouts lapse
-    ringing: set[int] = field(default_factory=set)
-    skipped: dict[int, float] = field(default_factory=dict)  # agent id -> skipped until
 
 
 class Acd:
     def __init__(self) -> None:
-        self._queues: dict[int, _Queue] = {}
-        self._agents: dict[int, _Agent] = {}
-        self._calls: dict[str, _Call] = {}
+        self._queues: dict[int, QueueState] = {}
+        self._agents: dict[int, AgentState] = {}
+        self._calls: dict[str, CallState] = {}
         self._deadlines: list[tuple[float, int, int, str, int]] = []
         self._seq = 0
         self._stash: list[Action] = []
@@ -99,7 +67,7 @@ class Acd:
         """Create or change a queue. Deadlines of calls already queued keep the old timing."""
         q = self._queues.get(spec.id)
         if q is None:
-            self._queues[spec.id] = _Queue(spec, Pool(spec.strategy))
+            self._queues[spec.id] = QueueState(spec, Pool(spec.strategy))
             return
         q.spec = spec
         if q.pool.strategy != spec.strategy:
@@ -117,7 +85,7 @@ class Acd:
         ids = tuple(dict.fromkeys(queue_ids))
         for qid in ids:
             self._queue(qid)
-        a = self._agents.setdefault(agent_id, _Agent(agent_id))
+        a = self._agents.setdefault(agent_id, AgentState(agent_id))
         self._leave_pools(a)
         for qid in a.queue_ids:
             self._queues[qid].members.discard(agent_id)
@@ -167,7 +135,7 @@ class Acd:
         if w.id in self._calls:
             raise ValueError(f"call {w.id} is already queued")
         q = self._queue(w.queue_id)
-        c = _Call(w, (-w.priority, w.entered_at, self._next(), w.id))
+        c = CallState(w, (-w.priority, w.entered_at, self._next(), w.id))
         self._admit(c, q, now)
         return self._offer(c, now)
 
@@ -265,36 +233,18 @@ class Acd:
         return [self._calls[k[3]].w for k in self._queue(queue_id).line.all]
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "queues": {
-                qid: {
-                    "strategy": q.spec.strategy,
-                    "waiting": [k[3] for k in q.line.all],
-                    "ringing": {
-                        k[3]: sorted(self._calls[k[3]].ringing)
-                        for k in q.line.all
-                        if self._calls[k[3]].ringing
-                    },
-                    "available": q.pool.agent_ids(),
-                    "members": sorted(q.members),
-                }
-                for qid, q in self._queues.items()
-            },
-            "agents": {
-                a.id: {"queues": list(a.queue_ids), "available": a.available, "ringing": a.ringing}
-                for a in self._agents.values()
-            },
-        }
+        """Queues (waiting, ringing, available, members) and agents, as plain data."""
+        return snapshot(self._queues, self._agents, self._calls)
 
     # ------------------------------------------------------------ internals
 
-    def _queue(self, queue_id: int) -> _Queue:
+    def _queue(self, queue_id: int) -> QueueState:
         q = self._queues.get(queue_id)
         if q is None:
             raise KeyError(f"unknown queue {queue_id}")
         return q
 
-    def _agent(self, agent_id: int) -> _Agent:
+    def _agent(self, agent_id: int) -> AgentState:
         a = self._agents.get(agent_id)
         if a is None:
             raise KeyError(f"unknown agent {agent_id}: set_agent first")
@@ -307,18 +257,18 @@ class Acd:
     def _push(self, when: float, kind: int, call_id: str, token: int) -> None:
         heapq.heappush(self._deadlines, (when, self._next(), kind, call_id, token))
 
-    def _join_pools(self, a: _Agent) -> None:
+    def _join_pools(self, a: AgentState) -> None:
         for qid in a.queue_ids:
             self._queues[qid].pool.add(a.id, a.idle_since, a.load)
 
-    def _leave_pools(self, a: _Agent) -> None:
+    def _leave_pools(self, a: AgentState) -> None:
         for qid in a.queue_ids:
             self._queues[qid].pool.discard(a.id)
 
-    def _eligible(self, a: _Agent, c: _Call, now: float) -> bool:
+    def _eligible(self, a: AgentState, c: CallState, now: float) -> bool:
         return c.w.skills <= a.skills and c.skipped.get(a.id, -math.inf) <= now
 
-    def _admit(self, c: _Call, q: _Queue, now: float) -> None:
+    def _admit(self, c: CallState, q: QueueState, now: float) -> None:
         spec = q.spec
         self._calls[c.w.id] = c
         q.line.add(c.key)
@@ -329,7 +279,7 @@ class Acd:
         if spec.max_wait_s is not None:
             self._push(now + spec.max_wait_s, _EXPIRE, c.w.id, c.stint)
 
-    def _offer(self, c: _Call, now: float) -> list[Action]:
+    def _offer(self, c: CallState, now: float) -> list[Action]:
         """Ring the strategy's choice of eligible available members for a pending call."""
         q = self._queues[c.w.queue_id]
         ring_all = q.spec.strategy == "ring_all"
@@ -352,7 +302,7 @@ class Acd:
         self._push(now + q.spec.ring_timeout_s, _RING, c.w.id, c.offer_gen)
         return [Offer(c.w.id, tuple(chosen))]
 
-    def _serve_agent(self, a: _Agent, now: float) -> list[Action]:
+    def _serve_agent(self, a: AgentState, now: float) -> list[Action]:
         """An available agent joins its pools and the best pending calls it can take ring."""
         self._join_pools(a)
         actions: list[Action] = []
@@ -365,8 +315,8 @@ class Acd:
             actions += self._offer(c, now)
         return actions
 
-    def _best_call_for(self, a: _Agent, now: float) -> _Call | None:
-        best: _Call | None = None
+    def _best_call_for(self, a: AgentState, now: float) -> CallState | None:
+        best: CallState | None = None
         for qid in a.queue_ids:
             for key in self._queues[qid].line.pending:
                 if best is not None and key >= best.key:
@@ -377,7 +327,7 @@ class Acd:
                     break
         return best
 
-    def _ring_ends(self, a: _Agent, now: float, *, skip: bool) -> list[Action]:
+    def _ring_ends(self, a: AgentState, now: float, *, skip: bool) -> list[Action]:
         """Agent ``a`` stops ringing for its call; the call is re-offered once nobody rings."""
         c = self._calls[a.ringing] if a.ringing is not None else None
         a.ringing = None
@@ -393,7 +343,7 @@ class Acd:
         self._queues[c.w.queue_id].line.back(c.key)
         return self._offer(c, now)
 
-    def _detach(self, c: _Call) -> list[_Agent]:
+    def _detach(self, c: CallState) -> list[AgentState]:
         """Take the call out of the engine; returns the agents that were ringing for it."""
         self._queues[c.w.queue_id].line.drop(c.key)
         del self._calls[c.w.id]
@@ -403,12 +353,12 @@ class Acd:
         c.ringing.clear()
         return freed
 
-    def _released(self, call_id: str, freed: list[_Agent], now: float) -> list[Action]:
+    def _released(self, call_id: str, freed: list[AgentState], now: float) -> list[Action]:
         if not freed:
             return []
         return [Release(call_id, tuple(a.id for a in freed)), *self._serve_all(freed, now)]
 
-    def _serve_all(self, agents: list[_Agent], now: float) -> list[Action]:
+    def _serve_all(self, agents: list[AgentState], now: float) -> list[Action]:
         """Several agents freed at once all join their pools first, so that a ring_all
         queue rings every one of them for its next call."""
         free = [a for a in agents if a.available and a.ringing is None]
@@ -420,7 +370,7 @@ class Acd:
                 actions += self._serve_agent(a, now)
         return actions
 
-    def _live(self, when: float, kind: int, call_id: str, token: int) -> _Call | None:
+    def _live(self, when: float, kind: int, call_id: str, token: int) -> CallState | None:
         c = self._calls.get(call_id)
         if c is None:
             return None
@@ -432,7 +382,7 @@ class Acd:
             ok = c.stint == token
         return c if ok else None
 
-    def _fire(self, kind: int, c: _Call, token: int, now: float) -> list[Action]:
+    def _fire(self, kind: int, c: CallState, token: int, now: float) -> list[Action]:
         if kind == _RING:
             return self._ring_timeout(c, now)
         if kind == _SKIP:
@@ -447,14 +397,14 @@ class Acd:
             actions += self._overflow(c, spec, now)
         return actions + self._serve_all(freed, now)
 
-    def _ring_timeout(self, c: _Call, now: float) -> list[Action]:
+    def _ring_timeout(self, c: CallState, now: float) -> list[Action]:
         freed = [self._agents[i] for i in sorted(c.ringing)]
         actions: list[Action] = [Release(c.w.id, tuple(a.id for a in freed))]
         for a in freed:
             actions += self._ring_ends(a, now, skip=True)
         return actions + self._serve_all(freed, now)
 
-    def _overflow(self, c: _Call, spec: QueueSpec, now: float) -> list[Action]:
+    def _overflow(self, c: CallState, spec: QueueSpec, now: float) -> list[Action]:
         target = (
             None if spec.overflow_to_queue is None else self._queues.get(spec.overflow_to_queue)
         )
