@@ -6,6 +6,14 @@ from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
 from omniline.bots.models import BotFlow, BotFlowVersion, BotSecret, BotSession
 from omniline.canned.models import CannedResponse
 from omniline.channels.email.models import EmailRef, MailboxState
+from omniline.channels.voice.models import (
+    CtiEvent,
+    VoiceAgent,
+    VoiceCall,
+    VoiceCallback,
+    VoiceLink,
+    VoiceQueue,
+)
 from omniline.contacts.models import Contact, ContactEvent, ContactIdentity
 from omniline.conversations.models import (
     Attachment,
@@ -26,6 +34,7 @@ from omniline.presence.models import (
     QueueRouting,
 )
 from omniline.routing.models import RoutingRule, RoutingVersion
+from omniline.surveys.models import SurveyAnswer
 from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
 from omniline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Workspace
@@ -48,6 +57,7 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactIdentity",
+    "CtiEvent",
     "Conversation",
     "ConversationEvent",
     "ConversationTag",
@@ -68,9 +78,15 @@ __all__ = [
     "SlaDue",
     "SlaPolicy",
     "SlaTimer",
+    "SurveyAnswer",
     "Team",
     "TeamMember",
     "User",
+    "VoiceAgent",
+    "VoiceCall",
+    "VoiceCallback",
+    "VoiceLink",
+    "VoiceQueue",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

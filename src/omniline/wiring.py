@@ -22,6 +22,9 @@ def register_channels() -> None:
 
     vk.register()
     messenger.register()
+    from omniline.channels import voice
+
+    voice.register()
 
 
 def register_domains() -> None:
@@ -87,6 +90,8 @@ def include_routers(app: FastAPI) -> None:
     from omniline.channels.messenger import api as messenger_api
     from omniline.channels.telegram import api as telegram_api
     from omniline.channels.vk import api as vk_api
+    from omniline.channels.voice import api as voice_api
+    from omniline.channels.voice import cti as voice_cti
     from omniline.channels.webchat import api as webchat_api
     from omniline.channels.webchat import pages as webchat_pages
     from omniline.channels.whatsapp import api as whatsapp_api
@@ -111,7 +116,7 @@ def include_routers(app: FastAPI) -> None:
     from omniline.workspaces import api as workspaces_api
     from omniline.workspaces import pages as admin_pages
 
-    hot_paths = [webchat_api, telegram_api, whatsapp_webhook, vk_api, messenger_api]
+    hot_paths = [webchat_api, telegram_api, whatsapp_webhook, vk_api, messenger_api, voice_cti]
     modules = [
         auth_api,
         conversations_api,
@@ -130,6 +135,7 @@ def include_routers(app: FastAPI) -> None:
     modules += [presence_api, presence_pages]
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
+    modules += [voice_api]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

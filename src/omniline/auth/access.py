@@ -151,3 +151,17 @@ SEES_DOCUMENTS = frozenset({Role.admin.value, Role.supervisor.value})
 
 def may_see_documents(p: Principal) -> bool:
     return p.role in SEES_DOCUMENTS
+
+
+def check_may_control_call(p: Principal, agent_id: int | None, queue_id: int | None) -> None:
+    """The agent on the call, or a supervisor or admin who sees its queue."""
+    if agent_id is not None and agent_id == p.user_id:
+        return
+    if p.role in LEADS and can_see(p, queue_id, agent_id):
+        return
+    raise Forbidden("only the agent on the call or a supervisor may do this")
+
+
+def check_may_manage_callbacks(p: Principal) -> None:
+    if p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators manage the callback list")

@@ -70,6 +70,9 @@ def const(value: str) -> ColumnElement[Any]:
     return literal_column(f"'{value}'")
 
 
+# Calls wait for the phone's ACD (channels/voice), never for this engine or take-next.
+PHONE_ACD = frozenset({ChannelKind.voice})
+
 LOAD_SQL = tuple(const(s) for s in LOAD_STATUSES)
 QUEUED_SQL = const(Status.queued.value)
 ONLINE_SQL = const(Presence.online.value)
@@ -370,7 +373,7 @@ async def next_waiting(
     PostgreSQL: locked with SKIP LOCKED, so a concurrent assigner takes the next one.
     """
     many = len(queue_ids) != 1
-    kinds = frozenset(ChannelKind) - frozenset(skip_kinds)
+    kinds = frozenset(ChannelKind) - frozenset(skip_kinds) - PHONE_ACD
     stmt = _next_waiting_stmt(kinds, many, is_postgres(session))
     params: dict[str, Any] = {"workspace_id": workspace_id}
     params.update({"queue_ids": list(queue_ids)} if many else {"queue_id": queue_ids[0]})
@@ -404,7 +407,7 @@ async def next_waiting_with_agent(
     snapshot predates the locks it takes.
     """
     user_id, kind, default = agent
-    kinds = frozenset(ChannelKind) - frozenset(skip_kinds)
+    kinds = frozenset(ChannelKind) - frozenset(skip_kinds) - PHONE_ACD
     stmt = _next_with_agent_stmt(kinds, kind, is_postgres(session))
     params = {"workspace_id": workspace_id, "queue_id": queue_id, "user_id": user_id}
     row = (await session.execute(stmt, params | {"default": default})).first()
