@@ -455,6 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     from omniline.inboxes import commands as inbox_commands
 
     inbox_commands.register(sub)
+    from omniline.channels.voice.simulator import cli as voice_simulator
+
+    voice = sub.add_parser("voice", help="voice channel tools")
+    voice_simulator.register(voice.add_subparsers(dest="action", required=True))
     return parser
 
 

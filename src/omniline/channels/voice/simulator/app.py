@@ -17,7 +17,7 @@ from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from omniline.channels.voice.simulator import ari, control
+from omniline.channels.voice.simulator import ari, ari_bridges, control, params
 from omniline.channels.voice.simulator.traffic import World
 from omniline.channels.voice.simulator.world import AriError, SimOptions
 
@@ -73,7 +73,7 @@ async def events_socket(ws: WebSocket) -> None:
         await ws.send_denial_response(JSONResponse({"message": "Missing param app"}, 400))
         return
     await ws.accept()
-    sub = world.subscribe(apps, ari.as_bool(ws.query_params.get("subscribeAll")))
+    sub = world.subscribe(apps, params.as_bool(ws.query_params.get("subscribeAll")))
     reader = asyncio.get_running_loop().create_task(_drain(ws, sub.queue))
     try:
         while (message := await sub.queue.get()) is not None:
@@ -108,7 +108,12 @@ def build_app(options: SimOptions | None = None, world: World | None = None) -> 
         yield
         world.shutdown()
 
-    routes = [*ari.ROUTES, WebSocketRoute("/ari/events", events_socket), *control.ROUTES]
+    routes = [
+        *ari.ROUTES,
+        *ari_bridges.ROUTES,
+        WebSocketRoute("/ari/events", events_socket),
+        *control.ROUTES,
+    ]
     app = Starlette(routes=routes, exception_handlers={AriError: _ari_error}, lifespan=lifespan)
     app.state.world = world
     app.add_middleware(Gate, world=world)

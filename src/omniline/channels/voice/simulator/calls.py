@@ -9,6 +9,7 @@ timeout (Dial NOANSWER, ChannelDestroyed 19).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ class Number:
 
 
 def number_of(endpoint: str) -> str | None:
-    """"PJSIP/+380501234567@trunk" and "Local/+380...@from-internal" -> the number; else None."""
+    """ "PJSIP/+380501234567@trunk" and "Local/+380...@from-internal" -> the number; else None."""
     _, _, resource = endpoint.partition("/")
     if "@" not in resource:
         return None
@@ -116,9 +117,10 @@ class Calls(Media):
     # patience and talk --------------------------------------------------------------------
 
     def waiting_started(self, ch: Channel) -> None:
-        if ch.patience_s is not None and not self._bridged_with_other(ch):
-            if "patience" not in ch.timers:
-                self.later(ch, "patience", ch.patience_s, lambda: self._lose_patience(ch))
+        waiting = ch.patience_s is not None and not self._bridged_with_other(ch)
+        if waiting and "patience" not in ch.timers:
+            assert ch.patience_s is not None
+            self.later(ch, "patience", ch.patience_s, lambda: self._lose_patience(ch))
 
     def _lose_patience(self, ch: Channel) -> None:
         if not self._bridged_with_other(ch):
@@ -137,7 +139,7 @@ class Calls(Media):
             self.note(ch, "bridged_with", channels=others, bridge=bridge.id)
             self.cancel(ch, "patience")
             if ch.talk_s is not None and not ch.was_bridged:
-                self.later(ch, "talk", ch.talk_s, lambda ch=ch: self.remote_hangup(ch, "talk"))
+                self.later(ch, "talk", ch.talk_s, functools.partial(self.remote_hangup, ch, "talk"))
             ch.was_bridged = True
 
     # originate and dial -------------------------------------------------------------------
@@ -191,7 +193,10 @@ class Calls(Media):
         return ch
 
     def start_dial(
-        self, ch: Channel, timeout_s: float | None, stasis: tuple[str, list[str]] | None,
+        self,
+        ch: Channel,
+        timeout_s: float | None,
+        stasis: tuple[str, list[str]] | None,
         caller: Channel | None = None,
     ) -> None:
         """Ring the far end. stasis: the app and args StasisStart gets on answer."""
@@ -206,7 +211,9 @@ class Calls(Media):
             return
         self.later(ch, "ring", RING_AFTER_S, lambda: self._ringing(ch, far))
         if timeout_s is not None and timeout_s > 0:
-            self.later(ch, "timeout", timeout_s, lambda: self.fail_dial(ch, "NOANSWER", ev.NO_ANSWER))
+            self.later(
+                ch, "timeout", timeout_s, lambda: self.fail_dial(ch, "NOANSWER", ev.NO_ANSWER)
+            )
 
     def _ringing(self, ch: Channel, far: Phone | Number) -> None:
         self.set_state(ch, "Ringing")
@@ -223,9 +230,7 @@ class Calls(Media):
         if caller is not None:
             fields["caller"] = caller.json()
         _, _, resource = ch.endpoint.partition("/")
-        self.emit(
-            "Dial", ch.apps, peer=ch.json(), dialstring=resource, dialstatus=status, **fields
-        )
+        self.emit("Dial", ch.apps, peer=ch.json(), dialstring=resource, dialstatus=status, **fields)
 
     def fail_dial(self, ch: Channel, status: str, cause: int) -> None:
         if not ch.dialing:

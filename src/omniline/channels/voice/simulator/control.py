@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from omniline.channels.voice.simulator.ari import params_of, world_of
 from omniline.channels.voice.simulator.calls import Number, Phone
+from omniline.channels.voice.simulator.params import params_of, world_of
 from omniline.channels.voice.simulator.world import AriError, Channel
 
 

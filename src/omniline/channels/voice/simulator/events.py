@@ -6,7 +6,7 @@ made, so a later change to the channel does not alter what was already sent.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # Q.850 causes with the text Asterisk's ast_cause2str() gives them.
@@ -55,7 +55,7 @@ SOFTHANGUP_EXPLICIT = 32
 
 def timestamp(at: datetime | None = None) -> str:
     """Asterisk's event time: milliseconds and a +hhmm offset, "2026-12-04T08:19:03.123+0000"."""
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}" + at.strftime("%z")
 
 

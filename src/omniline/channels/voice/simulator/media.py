@@ -182,7 +182,9 @@ class Media(Core):
 
     def set_moh(self, ch: Channel, moh_class: str | None) -> None:
         ch.moh = moh_class
-        self.note(ch, "moh", on=moh_class is not None, **({"class": moh_class} if moh_class else {}))
+        self.note(
+            ch, "moh", on=moh_class is not None, **({"class": moh_class} if moh_class else {})
+        )
         if moh_class is not None:
             self.waiting_started(ch)
 
@@ -247,7 +249,7 @@ class Media(Core):
     def stop_recording(self, rec: Recording, *, apps: set[str], state: str = "done") -> None:
         self.live.pop(rec.name, None)
         elapsed = (time.monotonic() - rec.started) * self.options.speed if rec.started else 0
-        rec.duration, rec.state = int(round(elapsed)), state
+        rec.duration, rec.state = round(elapsed), state
         for cid in rec.channel_ids:
             if cid in self.channels:
                 self.note(self.channels[cid], "record", name=rec.name, on=False)

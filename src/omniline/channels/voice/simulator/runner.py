@@ -57,8 +57,13 @@ async def run_simulator(
     opts = world.options
     try:
         yield RunningSimulator(
-            base, base + "/ari", f"ws://{host}:{port}/ari/events",
-            opts.user, opts.password, opts.app, world,
+            base,
+            base + "/ari",
+            f"ws://{host}:{port}/ari/events",
+            opts.user,
+            opts.password,
+            opts.app,
+            world,
         )
     finally:
         world.shutdown()
