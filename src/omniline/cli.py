@@ -456,8 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     inbox_commands.register(sub)
     from omniline.acd import commands as voice_commands
+    from omniline.channels.voice.simulator import cli as voice_simulator
 
-    voice_commands.register(sub)
+    voice_simulator.register(voice_commands.register(sub))
     return parser
 
 

@@ -88,7 +88,8 @@ def cmd_voice_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
+def register(sub: Any) -> Any:
+    """Add ``voice replay``; returns the ``voice`` subcommands for the others to join."""
     voice = sub.add_parser("voice", help="voice queues").add_subparsers(
         dest="action", required=True
     )
@@ -101,3 +102,4 @@ def register(sub: Any) -> None:
     p.add_argument("--threshold", type=float, default=20.0, help="service level seconds")
     p.add_argument("--interval", type=float, default=30.0, help="staffing interval, minutes")
     p.set_defaults(fn=cmd_voice_replay)
+    return voice
