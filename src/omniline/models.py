@@ -34,8 +34,8 @@ from omniline.presence.models import (
     QueueRouting,
 )
 from omniline.routing.models import RoutingRule, RoutingVersion
-from omniline.surveys.models import SurveyAnswer
 from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
+from omniline.surveys.models import SurveyAnswer
 from omniline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Workspace
 
@@ -57,10 +57,10 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactIdentity",
-    "CtiEvent",
     "Conversation",
     "ConversationEvent",
     "ConversationTag",
+    "CtiEvent",
     "EmailRef",
     "Inbox",
     "Job",

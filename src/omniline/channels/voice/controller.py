@@ -909,7 +909,8 @@ class Controller:
                 self._drop_leg(live.agent_leg)
             await self._end(session, live, ev.at, EndReason.answered.value, side, ev.cause)
             return
-        reason = EndReason.ivr.value if live.state in (CallState.ivr.value, "closing") else None
+        in_menu = live.state in (CallState.ivr.value, "closing") and live.agent_id is None
+        reason = EndReason.ivr.value if in_menu else None
         await self._end(session, live, ev.at, reason, side, ev.cause)
 
     async def _leg_hung_up(self, session: AsyncSession, leg: Leg, ev: HungUp) -> None:

@@ -104,7 +104,8 @@ async def turn(
         return Step(outcome="handoff", language=call.language or language_default)
     graph = graph_of(version)
     state = _state(call, language_default)
-    engine = await _engine(session, conv, version, graph)
+    region = str((inbox.settings or {}).get("region") or "") or None
+    engine = await _engine(session, conv, version, graph, region)
     waiting = engine.nodes.get(state.node or "")
     if digits is not None and digits == operator_digit and isinstance(waiting, MenuNode):
         result_says: list[Say] = []
@@ -122,7 +123,7 @@ async def turn(
                 outcome = Outcome("handoff", reason="error")
                 break
             graph = graph_of(version)
-            engine = await _engine(session, conv, version, graph)
+            engine = await _engine(session, conv, version, graph, region)
             state.node = None
             more = await engine.run(state, None)
             says, outcome, state = says + more.says, more.outcome, more.state
@@ -165,8 +166,13 @@ async def turn(
 
 
 async def _engine(
-    session: AsyncSession, conv: Conversation, version: BotFlowVersion, graph: Graph
+    session: AsyncSession,
+    conv: Conversation,
+    version: BotFlowVersion,
+    graph: Graph,
+    region: str | None,
 ) -> Engine:
+    """The flow's engine; numbers typed on the keypad are read as the line's country's."""
     secrets = await secret_values(session, conv.workspace_id)
     fx = _Effects(session, conv, version_key(version), graph, secrets)
     contact = await session.get(Contact, conv.contact_id)
@@ -183,7 +189,7 @@ async def _engine(
         channel="voice",
         conversation_id=conv.id,
         contact=info,
-        region=contact.country if contact else None,
+        region=(contact.country if contact else None) or region,
     )
     return Engine(graph, ctx, fx, prefix=f"{version.flow_id}:")
 

@@ -48,7 +48,7 @@ class Running:
 
 
 _running: dict[int, Running] = {}
-_listening = False
+_listening: list[object] = []  # the bus this process listens on (tests make new ones)
 
 
 def controller_of(inbox_id: int) -> Controller | None:
@@ -94,10 +94,10 @@ def _on_bus(event: RealtimeEvent) -> None:
 
 
 def _listen() -> None:
-    global _listening
-    if not _listening:
-        get_realtime().bus.listen(_on_bus)
-        _listening = True
+    bus = get_realtime().bus
+    if not any(b is bus for b in _listening):
+        bus.listen(_on_bus)
+        _listening[:] = [bus]
 
 
 def send_command(
