@@ -380,3 +380,36 @@ async def status(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
         "calls_in_flight": in_flight is not None,
         "at": datetime.now(UTC).isoformat(),
     }
+
+
+@router.get("/stats")
+async def stats(
+    p: CurrentPrincipal,
+    session: SessionDep,
+    since: datetime,
+    until: datetime,
+    queue_id: int | None = None,
+    threshold_s: float = 20.0,
+    short_abandon_s: float = 5.0,
+) -> dict[str, Any]:
+    """Offered, answered, abandoned, service level, ASA and abandonment rate of calls that
+    entered a queue in [since, until), as docs/metrics.md defines them."""
+    from omniline.channels.voice.stats import figures
+
+    if p.role not in access.LEADS:
+        access.check_admin(p)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise Invalid("since", "give times with a UTC offset")
+    if until <= since or until - since > timedelta(days=93):
+        raise Invalid("until", "after since, and at most 93 days later")
+    if not (0 < threshold_s <= 3600 and 0 <= short_abandon_s <= 600):
+        raise Invalid("threshold_s", "0-3600 s; short_abandon_s 0-600 s")
+    return await figures(
+        session,
+        p.workspace_id,
+        since,
+        until,
+        queue_id=queue_id,
+        short_s=short_abandon_s,
+        threshold_s=threshold_s,
+    )

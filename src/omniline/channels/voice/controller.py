@@ -275,7 +275,12 @@ class Controller:
                 if self._startup:
                     startup, self._startup = self._startup, []
                     await self._actions(session, startup)
+                seen_agents: set[int] = set()
                 for item in batch:
+                    if isinstance(item, AgentChanged):
+                        if item.user_id in seen_agents:
+                            continue  # one presence change reaches us once per audience
+                        seen_agents.add(item.user_id)
                     await self._handle(session, item)
                     self.handled += 1
                 await self._timers(session)
@@ -1017,6 +1022,8 @@ class Controller:
     # -- agents --------------------------------------------------------------------------------
 
     def _availability(self, agent: roster.Agent, now: float) -> list[Any]:
+        if agent.ringing_leg is not None and agent.status == Presence.online.value:
+            return []  # reserved for the call ringing it: the ring's end decides
         if agent.free(now):
             return self.acd.agent_available(agent.id, now, load=agent.chats)
         return self.acd.agent_unavailable(agent.id, now)
@@ -1146,17 +1153,26 @@ class Controller:
         )
         if not ev.up or ev.refs is None:
             return
-        # Calls and legs the PBX no longer holds ended while we could not hear: close them, so
-        # every call stays in the statistics.
+        # Calls and legs the PBX no longer holds ended while we could not hear: close them
+        # as lost (an answered call keeps its talk time), so every call stays counted.
         for ref, live in list(self.calls.items()):
-            if ref not in ev.refs and (live.direction == "in" or live.state != "dialing"):
-                await self._hung_up(session, HungUp(ref, ev.at, None, "pbx"))
+            if ref in ev.refs or ref in self.legs:
+                continue
+            if live.state in (CallState.queued.value, CallState.ringing.value):
+                self._leave_acd(live)
+            if live.agent_leg:
+                self._drop_leg(live.agent_leg)
+            answered = live.state in (CallState.talking.value, CallState.hold.value, "survey")
+            reason = EndReason.answered.value if answered else EndReason.lost.value
+            await self._end(session, live, ev.at, reason, "pbx", None)
+            self.calls.pop(ref, None)
         for leg_id, leg in list(self.legs.items()):
-            if leg_id not in ev.refs and leg_id not in self.calls:
-                if leg.answered:
-                    await self._hung_up(session, HungUp(leg_id, ev.at, None, "pbx"))
-                else:
-                    await self._leg_failed(session, LegFailed(leg_id, "failed", ev.at))
+            if leg_id in ev.refs:
+                continue
+            if leg.answered:
+                await self._hung_up(session, HungUp(leg_id, ev.at, None, "pbx"))
+            else:
+                await self._leg_failed(session, LegFailed(leg_id, "failed", ev.at))
 
     # -- what the workspace sees ----------------------------------------------------------
 
