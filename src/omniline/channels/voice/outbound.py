@@ -19,13 +19,15 @@ from omniline.kit.clock import utcnow
 from omniline.presence.models import Presence
 
 if TYPE_CHECKING:
-    from omniline.channels.voice.controller import Controller, Leg, Live
+    from omniline.channels.voice.answering import Answering as Controller
+    from omniline.channels.voice.core import Leg, Live
+    from omniline.channels.voice.queueing import Queueing
 
 CUSTOMER_RING_S = 30.0
 
 
-async def offer_callback(ctrl: Controller, session: AsyncSession, offer: Offer) -> None:
-    from omniline.channels.voice.controller import Leg
+async def offer_callback(ctrl: Queueing, session: AsyncSession, offer: Offer) -> None:
+    from omniline.channels.voice.core import Leg
 
     cb_id = int(offer.call_id[3:])
     cb = await session.get(VoiceCallback, cb_id)
@@ -53,7 +55,7 @@ async def callback_agent_answered(
     ctrl: Controller, session: AsyncSession, leg: Leg, at: datetime
 ) -> None:
     """The agent picked up for a callback: now dial the customer on a new leg."""
-    from omniline.channels.voice.controller import Leg, Live
+    from omniline.channels.voice.core import Leg, Live
 
     cb = await session.get(VoiceCallback, leg.callback_id or 0)
     agent = ctrl.agents.get(leg.agent_id or 0)

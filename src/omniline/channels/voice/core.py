@@ -1,0 +1,342 @@
+"""The controller's state, its PBX commands, and what the workspace is told (see
+``controller.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.acd.engine import Acd
+from omniline.channels.voice import roster
+from omniline.channels.voice.config import VoiceSettings
+from omniline.channels.voice.contract import (
+    CommandFailed,
+    HungUp,
+    LegFailed,
+    Pbx,
+    PbxEvent,
+    Prompt,
+)
+from omniline.channels.voice.models import (
+    VoiceCall,
+    VoiceQueue,
+)
+from omniline.conversations.models import Conversation
+from omniline.presence.models import Presence
+from omniline.realtime.events import Audience, RealtimeEvent
+from omniline.realtime.service import publish_on_commit
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+TICK_S = 0.2
+CALLBACK_SCAN_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanged:
+    """Presence, phone or queues of an agent changed (from any process, over the bus)."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """An agent's or supervisor's action from the workspace (hold, hang up, transfer...)."""
+
+    action: str
+    call_id: int
+    by: int
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+Item = PbxEvent | AgentChanged | Command
+
+
+@dataclass(slots=True)
+class Live:
+    """A call the controller holds (the customer's leg ``ref``)."""
+
+    ref: str
+    call_id: int
+    conv_id: int
+    contact_id: int
+    caller: str
+    state: str
+    language: str
+    queue_id: int | None = None
+    priority: int = 0
+    queued_ts: float | None = None
+    agent_id: int | None = None
+    agent_leg: str | None = None
+    legs: set[str] = field(default_factory=set)  # agents' phones ringing for it
+    prompt: str | None = None
+    then: str | None = None  # after the prompt: "listen", "music", "hangup"
+    expect: str = "menu"
+    buffer: str = ""
+    listen_until: float | None = None
+    announce_at: float | None = None
+    csat: bool = False
+    callback_id: int | None = None  # a call made for a callback request
+    direction: str = "in"
+
+
+@dataclass(slots=True)
+class Leg:
+    leg: str
+    kind: str  # "agent" (a phone rung for a call or a callback) or "customer" (dialled)
+    agent_id: int | None = None
+    ref: str | None = None  # the inbound call it serves
+    callback_id: int | None = None
+    answered: bool = False
+
+
+class ControllerBase:
+    def __init__(self, inbox_id: int, pbx: Pbx, *, clock: Callable[[], float] = time.time):
+        self.inbox_id = inbox_id
+        self.pbx = pbx
+        self.clock = clock
+        self.workspace_id = 0
+        self.settings = VoiceSettings()
+        self.acd = Acd()
+        self.calls: dict[str, Live] = {}
+        self.by_call_id: dict[int, str] = {}
+        self.legs: dict[str, Leg] = {}
+        self.agents: dict[int, roster.Agent] = {}
+        self.queue_specs: dict[int, VoiceQueue | None] = {}
+        self.callbacks_in_acd: set[int] = set()
+        self.items: asyncio.Queue[Item] = asyncio.Queue()
+        self.link_up = False
+        self._cmds: list[
+            tuple[str, Callable[[], Awaitable[None]], Callable[[CommandFailed], Item | None] | None]
+        ] = []
+        self._seq = itertools.count(1)
+        self._next_callback_scan = 0.0
+        self._stopped = asyncio.Event()
+        self.handled = 0  # events handled (benchmarks)
+        self._startup: list[Any] = []  # the ACD's first decisions after a restart
+
+    def _set_agent(self, agent: roster.Agent) -> None:
+        old = self.agents.get(agent.id)
+        if old is not None:
+            agent.call_ref, agent.ringing_leg, agent.acw_until = (
+                old.call_ref,
+                old.ringing_leg,
+                old.acw_until,
+            )
+        self.agents[agent.id] = agent
+        self.acd.set_agent(agent.id, queue_ids=agent.queue_ids, skills=agent.skills)
+
+    def submit(self, item: Item) -> None:
+        self.items.put_nowait(item)
+
+    async def sink(self, event: PbxEvent) -> None:
+        self.items.put_nowait(event)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _cmd(
+        self,
+        key: str,
+        fn: Callable[[], Awaitable[None]],
+        on_fail: Callable[[CommandFailed], Item | None] | None = None,
+    ) -> None:
+        self._cmds.append((key, fn, on_fail))
+
+    async def _send(
+        self,
+        cmds: list[
+            tuple[str, Callable[[], Awaitable[None]], Callable[[CommandFailed], Item | None] | None]
+        ],
+    ) -> None:
+        """Commands of one call run in order; different calls' commands run side by side."""
+        groups: dict[str, list[Any]] = {}
+        for key, fn, on_fail in cmds:
+            groups.setdefault(key, []).append((fn, on_fail))
+
+        async def run_group(items: list[Any]) -> None:
+            for fn, on_fail in items:
+                try:
+                    await fn()
+                except CommandFailed as exc:
+                    log.warning("voice inbox %s: %s", self.inbox_id, exc)
+                    follow = on_fail(exc) if on_fail else None
+                    if follow is not None:
+                        self.submit(follow)
+
+        await asyncio.gather(*(run_group(items) for items in groups.values()))
+
+    def ts(self, at: datetime) -> float:
+        return at.timestamp()
+
+    async def _records(self, session: AsyncSession, live: Live) -> tuple[VoiceCall, Conversation]:
+        call = await session.get(VoiceCall, live.call_id)
+        conv = await session.get(Conversation, live.conv_id)
+        assert call is not None and conv is not None
+        return call, conv
+
+    def _gone(self, ref: str) -> Callable[[CommandFailed], Item | None]:
+        def on_fail(exc: CommandFailed) -> Item | None:
+            return HungUp(ref, datetime.now(UTC), None, "pbx") if exc.gone else None
+
+        return on_fail
+
+    def _ring_timeout(self, queue_id: int | None) -> float:
+        spec = self.queue_specs.get(queue_id or 0)
+        return float(spec.ring_timeout_s) if spec is not None else 20.0
+
+    def _ring_failed(self, leg: str) -> Callable[[CommandFailed], Item | None]:
+        def on_fail(exc: CommandFailed) -> Item | None:
+            return LegFailed(leg, "unavailable", datetime.now(UTC))
+
+        return on_fail
+
+    def _availability(self, agent: roster.Agent, now: float) -> list[Any]:
+        if agent.ringing_leg is not None and agent.status == Presence.online.value:
+            return []  # reserved for the call ringing it: the ring's end decides
+        if agent.free(now):
+            return self.acd.agent_available(agent.id, now, load=agent.chats)
+        return self.acd.agent_unavailable(agent.id, now)
+
+    async def _presence(self, session: AsyncSession, agent: roster.Agent, status: Presence) -> None:
+        from omniline.presence.service import do_set_presence
+
+        if agent.status == status.value:
+            return
+        if status == Presence.online and agent.status not in (
+            Presence.on_call.value,
+            Presence.wrap_up.value,
+        ):
+            return  # the agent went away or offline meanwhile: leave it so
+        if status in (Presence.on_call, Presence.wrap_up) and agent.status not in (
+            Presence.online.value,
+            Presence.on_call.value,
+            Presence.wrap_up.value,
+        ):
+            return
+        agent.status = status.value
+        await do_set_presence(session, self.workspace_id, agent.id, status.value)
+
+    def call_view(
+        self, live: Live, agent: roster.Agent | None = None, *, ended: bool = False
+    ) -> dict[str, Any]:
+        return {
+            "inbox_id": self.inbox_id,
+            "call_id": live.call_id,
+            "conversation_id": live.conv_id,
+            "contact_id": live.contact_id,
+            "caller": live.caller,
+            "state": "wrap_up" if ended else live.state,
+            "queue_id": live.queue_id,
+            "direction": live.direction,
+            "acw_until": (
+                datetime.fromtimestamp(agent.acw_until, UTC).isoformat()
+                if ended and agent is not None and agent.acw_until
+                else None
+            ),
+        }
+
+    def _push_call(
+        self, session: AsyncSession, live: Live, agent: roster.Agent, *, ended: bool = False
+    ) -> None:
+        publish_on_commit(
+            session,
+            RealtimeEvent(
+                type="voice.call",
+                data=self.call_view(live, agent, ended=ended),
+                audience=Audience(workspace_id=self.workspace_id, user_id=agent.id),
+            ),
+        )
+
+    def _push_ringing(self, session: AsyncSession, live: Live, agent: roster.Agent) -> None:
+        data = self.call_view(live) | {"state": "ringing"}
+        publish_on_commit(
+            session,
+            RealtimeEvent(
+                type="voice.call",
+                data=data,
+                audience=Audience(workspace_id=self.workspace_id, user_id=agent.id),
+            ),
+        )
+
+    def _push_agent_state(self, session: AsyncSession | None, agent: roster.Agent) -> None:
+        if session is None:
+            return
+        publish_on_commit(
+            session,
+            RealtimeEvent(
+                type="voice.agent",
+                data={
+                    "inbox_id": self.inbox_id,
+                    "user_id": agent.id,
+                    "status": agent.status,
+                    "ringing": agent.ringing_leg is not None,
+                    "talking": agent.call_ref is not None,
+                },
+                audience=Audience(workspace_id=self.workspace_id, user_id=agent.id),
+            ),
+        )
+
+    def _push_agentless(self, session: AsyncSession, live: Live, kind: str) -> None:
+        return None
+
+    def _push_queues(self, session: AsyncSession) -> None:
+        publish_on_commit(
+            session,
+            RealtimeEvent(
+                type="voice.queues",
+                data={"inbox_id": self.inbox_id, "queues": self.queue_stats()},
+                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
+            ),
+        )
+
+    def _push_callbacks(self, session: AsyncSession) -> None:
+        publish_on_commit(
+            session,
+            RealtimeEvent(
+                type="voice.callbacks",
+                data={"inbox_id": self.inbox_id},
+                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
+            ),
+        )
+
+    def queue_stats(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        out = []
+        for qid in self.queue_specs:
+            waiting = [w for w in self.acd.waiting(qid) if w.kind == "call"]
+            out.append(
+                {
+                    "queue_id": qid,
+                    "waiting": len(waiting),
+                    "longest_wait_s": round(
+                        max((now - w.entered_at for w in waiting), default=0.0), 1
+                    ),
+                    "callbacks_waiting": len(self.acd.waiting(qid)) - len(waiting),
+                }
+            )
+        return out
+
+    # Defined further down the chain (controller.py, answering.py); declared for the type checker.
+    def _say(self, live: Live, what: list[Prompt], *, then: str | None) -> None:
+        raise NotImplementedError
+
+    async def _end(
+        self,
+        session: AsyncSession,
+        live: Live,
+        at: datetime,
+        reason: str | None,
+        side: str | None,
+        cause: int | None,
+    ) -> None:
+        raise NotImplementedError
