@@ -31,7 +31,7 @@ async def test_originate_to_a_phone_that_answers(ari: Ari) -> None:
     ]
     assert [e["dialstatus"] for e in events if e["type"] == "Dial"] == ["", "RINGING", "ANSWER"]
     assert events[0]["peer"]["id"] == channel["id"]
-    assert events[0]["dialstring"] == "1001"
+    assert (events[0]["dialstring"], events[0]["forward"]) == ("1001", "")
     assert "caller" not in events[0]
     assert [e["channel"]["state"] for e in events if e["type"] == "ChannelStateChange"] == [
         "Ringing",
