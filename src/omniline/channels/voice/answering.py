@@ -28,6 +28,7 @@ from omniline.channels.voice.models import (
 from omniline.channels.voice.queueing import Queueing
 from omniline.conversations.models import Conversation
 from omniline.presence.models import Presence
+from omniline.presence.service import do_set_presence
 
 log = logging.getLogger(__name__)
 
@@ -253,14 +254,20 @@ class Answering(Queueing):
         if agent is None or agent.call_ref != live.ref:
             return
         agent.call_ref = None
-        agent.acw_until = self.clock() + self.settings.acw_s
-        call.acw_until = datetime.fromtimestamp(agent.acw_until, UTC)
         if call.queue_id and call.answered_at:
             talk = calls.seconds(call.answered_at, at) or 0.0
             self.acd.handled(call.queue_id, talk + self.settings.acw_s)
-        await self._presence(
-            session, agent, Presence.wrap_up if self.settings.acw_s else Presence.online
-        )
+        if self.settings.acw_s:
+            agent.acw_until = self.clock() + self.settings.acw_s
+            call.acw_until = datetime.fromtimestamp(agent.acw_until, UTC)
+            await self._presence(session, agent, Presence.wrap_up)
+        else:  # no after-call work: the next call may ring at once, before any writing
+            back = agent.status in (Presence.on_call.value, Presence.wrap_up.value)
+            if back:
+                agent.status = Presence.online.value
+            await self._actions(session, self._availability(agent, self.clock()))
+            if back:
+                await do_set_presence(session, self.workspace_id, agent.id, Presence.online.value)
         self._push_call(session, live, agent, ended=True)
 
     async def _csat_answer(self, session: AsyncSession, live: Live, digits: str) -> None:

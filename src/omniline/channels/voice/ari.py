@@ -100,6 +100,7 @@ class AriPbx:
         # Legs we originated that have not answered yet: their end is a LegFailed.
         self._ringing: set[str] = set()
         self._hung_up_by_us: set[str] = set()
+        self.received = 0  # events read from the socket (benchmarks)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -247,6 +248,7 @@ class AriPbx:
                     up, delay = True, 0.5
                     await sink(LinkState(True, datetime.now(UTC), frozenset(refs)))
                     async for raw in ws:
+                        self.received += 1
                         for event in self.translate(orjson.loads(raw)):
                             await sink(event)
             except asyncio.CancelledError:

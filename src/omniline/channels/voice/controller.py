@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -118,22 +119,24 @@ class Controller(Answering):
         while not self._stopped.is_set():
             try:
                 first = await asyncio.wait_for(self.items.get(), timeout=TICK_S)
-                batch: list[Item] = [first]
+                batch: list[tuple[float, Item]] = [first]
             except TimeoutError:
                 batch = []
             while batch and len(batch) < BATCH and not self.items.empty():
                 batch.append(self.items.get_nowait())
             await self.process(batch)
 
-    async def process(self, batch: list[Item]) -> None:
+    async def process(self, batch: list[tuple[float, Item]]) -> None:
         self._cmds = []
+        t0 = time.perf_counter()
         try:
             async with db.sessionmaker()() as session:
                 if self._startup:
                     startup, self._startup = self._startup, []
                     await self._actions(session, startup)
                 seen_agents: set[int] = set()
-                for item in batch:
+                for arrived, item in batch:
+                    self.arrived = arrived
                     if isinstance(item, AgentChanged):
                         if item.user_id in seen_agents:
                             continue  # one presence change reaches us once per audience
@@ -141,12 +144,17 @@ class Controller(Answering):
                     await self._handle(session, item)
                     self.handled += 1
                 await self._timers(session)
+                t1 = time.perf_counter()
                 await session.commit()
         except Exception:
             log.exception("voice inbox %s: a batch of %d events failed", self.inbox_id, len(batch))
             self._cmds = []
             return
+        t2 = time.perf_counter()
         await self._send(self._cmds)
+        t3 = time.perf_counter()
+        if batch:
+            self.timing.add(len(batch), t1 - t0, t2 - t1, t3 - t2)
 
     async def _handle(self, session: AsyncSession, item: Item) -> None:
         match item:

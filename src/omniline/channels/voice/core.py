@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +100,27 @@ class Leg:
     answered: bool = False
 
 
+@dataclass(slots=True)
+class Timing:
+    """Where a controller's time goes (benchmarks read it): batches of events, seconds
+    handling them, committing, and sending the PBX commands."""
+
+    batches: int = 0
+    # Milliseconds from the event that made a ring possible arriving to the ring being sent.
+    ring_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    items: int = 0
+    handle_s: float = 0.0
+    commit_s: float = 0.0
+    send_s: float = 0.0
+
+    def add(self, items: int, handle: float, commit: float, send: float) -> None:
+        self.batches += 1
+        self.items += items
+        self.handle_s += handle
+        self.commit_s += commit
+        self.send_s += send
+
+
 class ControllerBase:
     def __init__(self, inbox_id: int, pbx: Pbx, *, clock: Callable[[], float] = time.time):
         self.inbox_id = inbox_id
@@ -113,7 +135,9 @@ class ControllerBase:
         self.agents: dict[int, roster.Agent] = {}
         self.queue_specs: dict[int, VoiceQueue | None] = {}
         self.callbacks_in_acd: set[int] = set()
-        self.items: asyncio.Queue[Item] = asyncio.Queue()
+        # Items with the time they arrived (perf_counter), for the offer-to-ring figure.
+        self.items: asyncio.Queue[tuple[float, Item]] = asyncio.Queue()
+        self.arrived = 0.0  # when the item being handled arrived
         self.link_up = False
         self._cmds: list[
             tuple[str, Callable[[], Awaitable[None]], Callable[[CommandFailed], Item | None] | None]
@@ -121,6 +145,8 @@ class ControllerBase:
         self._seq = itertools.count(1)
         self._next_callback_scan = 0.0
         self._stopped = asyncio.Event()
+        self.timing = Timing()
+        self._tails: dict[str, asyncio.Task[None]] = {}  # each key's last command group
         self.handled = 0  # events handled (benchmarks)
         self._startup: list[Any] = []  # the ACD's first decisions after a restart
 
@@ -136,10 +162,10 @@ class ControllerBase:
         self.acd.set_agent(agent.id, queue_ids=agent.queue_ids, skills=agent.skills)
 
     def submit(self, item: Item) -> None:
-        self.items.put_nowait(item)
+        self.items.put_nowait((time.perf_counter(), item))
 
     async def sink(self, event: PbxEvent) -> None:
-        self.items.put_nowait(event)
+        self.items.put_nowait((time.perf_counter(), event))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -149,8 +175,29 @@ class ControllerBase:
         key: str,
         fn: Callable[[], Awaitable[None]],
         on_fail: Callable[[CommandFailed], Item | None] | None = None,
+        *,
+        now: bool = False,
     ) -> None:
-        self._cmds.append((key, fn, on_fail))
+        """A PBX command, sent after the batch's commit; ``now``: at once.
+
+        Ringing an agent's phone goes out at once (the service level is counted in seconds,
+        and a batch that also opens new calls takes tens of milliseconds). It is safe before
+        the commit: a ring changes nothing the customer or the records see, and a leg this
+        controller no longer knows (the batch failed, the process restarted) is hung up when
+        answered."""
+        if now:
+            asyncio.get_running_loop().call_soon(self._send_now, key, fn, on_fail)
+        else:
+            self._cmds.append((key, fn, on_fail))
+
+    def _send_now(
+        self,
+        key: str,
+        fn: Callable[[], Awaitable[None]],
+        on_fail: Callable[[CommandFailed], Item | None] | None,
+    ) -> None:
+        previous = self._tails.get(key)
+        self._tails[key] = asyncio.create_task(self._run_group(key, [(fn, on_fail)], previous))
 
     async def _send(
         self,
@@ -158,12 +205,23 @@ class ControllerBase:
             tuple[str, Callable[[], Awaitable[None]], Callable[[CommandFailed], Item | None] | None]
         ],
     ) -> None:
-        """Commands of one call run in order; different calls' commands run side by side."""
+        """Start sending a committed batch's commands and return: the next batch need not
+        wait for the PBX. Commands of one call (one key) run in order, also across batches
+        (each group waits for the key's previous group); different calls' run side by side."""
         groups: dict[str, list[Any]] = {}
         for key, fn, on_fail in cmds:
             groups.setdefault(key, []).append((fn, on_fail))
+        for key, items in groups.items():
+            previous = self._tails.get(key)
+            task = asyncio.create_task(self._run_group(key, items, previous))
+            self._tails[key] = task
 
-        async def run_group(items: list[Any]) -> None:
+    async def _run_group(
+        self, key: str, items: list[Any], previous: asyncio.Task[None] | None
+    ) -> None:
+        try:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])
             for fn, on_fail in items:
                 try:
                     await fn()
@@ -172,8 +230,21 @@ class ControllerBase:
                     follow = on_fail(exc) if on_fail else None
                     if follow is not None:
                         self.submit(follow)
+                except Exception:
+                    log.exception("voice inbox %s: a command for %s failed", self.inbox_id, key)
+        finally:
+            if self._tails.get(key) is asyncio.current_task():
+                del self._tails[key]
 
-        await asyncio.gather(*(run_group(items) for items in groups.values()))
+    def cancel_commands(self) -> None:
+        for task in self._tails.values():
+            task.cancel()
+        self._tails.clear()
+
+    async def drain(self) -> None:
+        """Wait until every command sent so far is done (tests, shutdown)."""
+        while self._tails:
+            await asyncio.wait(list(self._tails.values()))
 
     def ts(self, at: datetime) -> float:
         return at.timestamp()

@@ -157,6 +157,7 @@ async def stop(inbox_id: int) -> None:
     if running is None:
         return
     running.controller.stop()
+    running.controller.cancel_commands()
     for task in running.tasks:
         task.cancel()
     for task in running.tasks:

@@ -48,7 +48,7 @@ async def offer_callback(ctrl: Queueing, session: AsyncSession, offer: Offer) ->
             caller_id=cb.number,
             timeout_s=ctrl._ring_timeout(cb.queue_id),
         )
-        ctrl._cmd(leg_id, partial(ctrl.pbx.ring, spec), ctrl._ring_failed(leg_id))
+        ctrl._cmd(leg_id, partial(ctrl.pbx.ring, spec), ctrl._ring_failed(leg_id), now=True)
 
 
 async def callback_agent_answered(

@@ -4,6 +4,7 @@ maximum wait, callbacks in line and announcements."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from functools import partial
@@ -153,7 +154,8 @@ class Queueing(ControllerBase):
                 caller_id=live.caller,
                 timeout_s=self._ring_timeout(live.queue_id),
             )
-            self._cmd(leg_id, partial(self.pbx.ring, spec), self._ring_failed(leg_id))
+            self._cmd(leg_id, partial(self.pbx.ring, spec), self._ring_failed(leg_id), now=True)
+            self.timing.ring_ms.append((time.perf_counter() - self.arrived) * 1000)
             self._push_ringing(session, live, agent)
 
     async def _release(self, session: AsyncSession, release: Release) -> None:
