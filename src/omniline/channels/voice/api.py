@@ -181,17 +181,8 @@ async def list_callbacks(
     if status not in ("live", "all", *[s.value for s in CallbackStatus]):
         raise Invalid("status", "live, all, pending, dialing, done, cancelled or failed")
     limit = min(max(limit, 1), 500)
-    stmt = select(VoiceCallback, Contact.name).join(Contact, Contact.id == VoiceCallback.contact_id)
-    stmt = stmt.where(VoiceCallback.workspace_id == p.workspace_id)
-    if status == "live":
-        stmt = stmt.where(VoiceCallback.status.in_(callback_service.LIVE))
-    elif status != "all":
-        stmt = stmt.where(VoiceCallback.status == status)
-    if p.queue_ids is not None:
-        stmt = stmt.where(VoiceCallback.queue_id.in_(sorted(p.queue_ids)))
-    stmt = stmt.order_by(VoiceCallback.priority.desc(), VoiceCallback.place_at).limit(limit)
-    rows = (await session.execute(stmt)).all()
-    return {"items": [callback_service.view(cb, name) for cb, name in rows]}
+    items = await callback_service.listing(session, p.workspace_id, p.queue_ids, status, limit)
+    return {"items": items}
 
 
 @router.post("/callbacks", status_code=201)
