@@ -173,7 +173,7 @@ class Controller:
             now = self.clock()
             for agent in self.agents.values():
                 self._startup += self._availability(agent, now)
-            await session.commit()
+            await db.commit(session)
 
     def _restore(self, call: VoiceCall) -> list[Any]:
         live = Live(
@@ -279,7 +279,7 @@ class Controller:
                     await self._handle(session, item)
                     self.handled += 1
                 await self._timers(session)
-                await session.commit()
+                await db.commit(session)
         except Exception:
             log.exception("voice inbox %s: a batch of %d events failed", self.inbox_id, len(batch))
             self._cmds = []
@@ -1136,13 +1136,10 @@ class Controller:
             session.add(link)
         link.up, link.changed_at = ev.up, ev.at
         link.last_error = None if ev.up else ev.error[:500]
-        publish_on_commit(
+        self._to_leads(
             session,
-            RealtimeEvent(
-                type="voice.link",
-                data={"inbox_id": self.inbox_id, "up": ev.up, "error": link.last_error},
-                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
-            ),
+            "voice.link",
+            {"inbox_id": self.inbox_id, "up": ev.up, "error": link.last_error},
         )
         if not ev.up or ev.refs is None:
             return
@@ -1223,25 +1220,25 @@ class Controller:
     def _push_agentless(self, session: AsyncSession, live: Live, kind: str) -> None:
         return None
 
-    def _push_queues(self, session: AsyncSession) -> None:
+    def _to_leads(self, session: AsyncSession, kind: str, data: dict[str, Any]) -> None:
+        """To administrators, and to supervisors through the inbox's queues: a supervisor
+        limited to some queues gets no event without a queue of theirs (auth/access.py)."""
+        ws = self.workspace_id
+        audiences = [Audience(workspace_id=ws, roles=["admin"])] + [
+            Audience(workspace_id=ws, queue_id=q, roles=["supervisor"])
+            for q in sorted(self.queue_specs)
+        ]
         publish_on_commit(
-            session,
-            RealtimeEvent(
-                type="voice.queues",
-                data={"inbox_id": self.inbox_id, "queues": self.queue_stats()},
-                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
-            ),
+            session, *(RealtimeEvent(type=kind, data=data, audience=a) for a in audiences)
+        )
+
+    def _push_queues(self, session: AsyncSession) -> None:
+        self._to_leads(
+            session, "voice.queues", {"inbox_id": self.inbox_id, "queues": self.queue_stats()}
         )
 
     def _push_callbacks(self, session: AsyncSession) -> None:
-        publish_on_commit(
-            session,
-            RealtimeEvent(
-                type="voice.callbacks",
-                data={"inbox_id": self.inbox_id},
-                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
-            ),
-        )
+        self._to_leads(session, "voice.callbacks", {"inbox_id": self.inbox_id})
 
     def queue_stats(self) -> list[dict[str, Any]]:
         now = self.clock()
