@@ -162,3 +162,37 @@ async def test_supervisor_sees_a_callback_appear_live(
     await row.wait_for(state="detached")
     await page.locator("[data-testid=callback-empty]").wait_for(state="visible")
     await page.context.close()
+
+
+async def test_agent_transfers_a_call_to_a_number(
+    browser: Any, live_server: LiveServer, line: Line, demo: Demo
+) -> None:
+    base = live_server.url
+    second_line = "+380441112233"
+    await line.phone(AGENT_PHONE, answer_after_s=0.3)
+    await line.number(second_line, answer_after_s=0.1, talk_s=5)
+    page = await (await browser.new_context(locale="en-US")).new_page()
+    await sign_in(page, base, "agent@demo.omniline", "demo-agent")
+    ch = await line.call()
+    await page.locator("[data-testid=softphone][data-state=talking]").wait_for(timeout=10_000)
+    await page.click("[data-testid=sp-transfer]")
+    form = page.locator("[data-testid=sp-transfer-form]")
+    await form.wait_for(state="visible")
+    await page.locator("[data-testid=sp-transfer-queue] option", has_text="Tech support").wait_for(
+        state="attached"
+    )
+    await page.click("[data-testid=sp-transfer-submit]")  # neither a queue nor a number yet
+    assert await page.locator("[data-testid=sp-error]").text_content() == (
+        "Choose a queue or type a number."
+    )
+    await page.fill("[data-testid=sp-transfer-number]", second_line)
+    await page.click("[data-testid=sp-transfer-submit]")
+    await page.locator("[data-testid=softphone][data-state=wrap_up]").wait_for(timeout=10_000)
+    ended = await eventually(lambda: call_where(ch, end_reason="transferred"), what="transferred")
+    assert ended.ended_at is not None
+    timeline = page.locator("[data-testid=timeline]")
+    await timeline.locator(
+        "[data-type=call_transferred]", has_text=f"Call transferred to {second_line}"
+    ).wait_for()
+    await timeline.locator("[data-type=call_ended]", has_text="Call ended: transferred").wait_for()
+    await page.context.close()

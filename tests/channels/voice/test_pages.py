@@ -76,3 +76,15 @@ async def test_admin_opens_the_empty_list(client: httpx.AsyncClient, demo: Demo)
     assert page.status_code == 200
     assert 'data-testid="callback-empty"' in page.text
     assert 'src="/static/voice/callbacks.js"' in page.text or "voice/callbacks.js" in page.text
+
+
+async def test_transfer_has_its_own_route(client: httpx.AsyncClient, demo: Demo) -> None:
+    """The softphone's Transfer reaches the transfer handler, not the hold/hang-up one."""
+    token = await staff_token(client, "agent@demo.omniline", "demo-agent")
+    r = await client.post(
+        "/api/v1/voice/calls/999/transfer", json={"to_number": "+380441112233"},
+        headers=bearer(token),
+    )  # fmt: skip
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such call"
+    r = await client.post("/api/v1/voice/calls/999/dance", json={}, headers=bearer(token))
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such action"

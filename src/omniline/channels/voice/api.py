@@ -92,26 +92,7 @@ async def calls_of_conversation(
     return {"items": [await call_view(session, c) for c in rows]}
 
 
-@router.post("/calls/{call_id:int}/{action}", status_code=202)
-async def control(
-    call_id: Id, action: str, p: CurrentPrincipal, session: SessionDep
-) -> dict[str, Any]:
-    """Hold, unhold, hang up (the agent's side: the caller then hears the rating question),
-    or decline a ringing call. Carried out by the PBX; the result arrives as events."""
-    if action not in ACTIONS:
-        raise NotFound("no such action")
-    call = await _call(session, p, call_id)
-    if action == "decline":
-        if call.state == CallState.ended.value:
-            raise Conflict("the call is over")
-    else:
-        access.check_may_control_call(p, call.agent_id, call.queue_id)
-        if call.state not in (CallState.talking.value, CallState.hold.value):
-            raise Conflict("the call is not connected")
-    link.send_command(session, p.workspace_id, call.inbox_id, action, call.id, p.user_id)
-    return {"sent": action}
-
-
+# Before the generic "/calls/{id}/{action}" route, which would take "transfer" for itself.
 @router.post("/calls/{call_id:int}/transfer", status_code=202)
 async def transfer(
     call_id: Id, body: TransferIn, p: CurrentPrincipal, session: SessionDep
@@ -134,6 +115,26 @@ async def transfer(
         args["to_queue_id"] = body.to_queue_id
     link.send_command(session, p.workspace_id, call.inbox_id, "transfer", call.id, p.user_id, args)
     return {"sent": "transfer"}
+
+
+@router.post("/calls/{call_id:int}/{action}", status_code=202)
+async def control(
+    call_id: Id, action: str, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Hold, unhold, hang up (the agent's side: the caller then hears the rating question),
+    or decline a ringing call. Carried out by the PBX; the result arrives as events."""
+    if action not in ACTIONS:
+        raise NotFound("no such action")
+    call = await _call(session, p, call_id)
+    if action == "decline":
+        if call.state == CallState.ended.value:
+            raise Conflict("the call is over")
+    else:
+        access.check_may_control_call(p, call.agent_id, call.queue_id)
+        if call.state not in (CallState.talking.value, CallState.hold.value):
+            raise Conflict("the call is not connected")
+    link.send_command(session, p.workspace_id, call.inbox_id, action, call.id, p.user_id)
+    return {"sent": action}
 
 
 @router.put("/calls/{call_id:int}/wrapup")
