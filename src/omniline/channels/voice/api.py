@@ -92,26 +92,7 @@ async def calls_of_conversation(
     return {"items": [await call_view(session, c) for c in rows]}
 
 
-@router.post("/calls/{call_id:int}/{action}", status_code=202)
-async def control(
-    call_id: Id, action: str, p: CurrentPrincipal, session: SessionDep
-) -> dict[str, Any]:
-    """Hold, unhold, hang up (the agent's side: the caller then hears the rating question),
-    or decline a ringing call. Carried out by the PBX; the result arrives as events."""
-    if action not in ACTIONS:
-        raise NotFound("no such action")
-    call = await _call(session, p, call_id)
-    if action == "decline":
-        if call.state == CallState.ended.value:
-            raise Conflict("the call is over")
-    else:
-        access.check_may_control_call(p, call.agent_id, call.queue_id)
-        if call.state not in (CallState.talking.value, CallState.hold.value):
-            raise Conflict("the call is not connected")
-    link.send_command(session, p.workspace_id, call.inbox_id, action, call.id, p.user_id)
-    return {"sent": action}
-
-
+# Before the generic "/calls/{id}/{action}" route, which would take "transfer" for itself.
 @router.post("/calls/{call_id:int}/transfer", status_code=202)
 async def transfer(
     call_id: Id, body: TransferIn, p: CurrentPrincipal, session: SessionDep
@@ -134,6 +115,26 @@ async def transfer(
         args["to_queue_id"] = body.to_queue_id
     link.send_command(session, p.workspace_id, call.inbox_id, "transfer", call.id, p.user_id, args)
     return {"sent": "transfer"}
+
+
+@router.post("/calls/{call_id:int}/{action}", status_code=202)
+async def control(
+    call_id: Id, action: str, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Hold, unhold, hang up (the agent's side: the caller then hears the rating question),
+    or decline a ringing call. Carried out by the PBX; the result arrives as events."""
+    if action not in ACTIONS:
+        raise NotFound("no such action")
+    call = await _call(session, p, call_id)
+    if action == "decline":
+        if call.state == CallState.ended.value:
+            raise Conflict("the call is over")
+    else:
+        access.check_may_control_call(p, call.agent_id, call.queue_id)
+        if call.state not in (CallState.talking.value, CallState.hold.value):
+            raise Conflict("the call is not connected")
+    link.send_command(session, p.workspace_id, call.inbox_id, action, call.id, p.user_id)
+    return {"sent": action}
 
 
 @router.put("/calls/{call_id:int}/wrapup")
@@ -181,17 +182,8 @@ async def list_callbacks(
     if status not in ("live", "all", *[s.value for s in CallbackStatus]):
         raise Invalid("status", "live, all, pending, dialing, done, cancelled or failed")
     limit = min(max(limit, 1), 500)
-    stmt = select(VoiceCallback, Contact.name).join(Contact, Contact.id == VoiceCallback.contact_id)
-    stmt = stmt.where(VoiceCallback.workspace_id == p.workspace_id)
-    if status == "live":
-        stmt = stmt.where(VoiceCallback.status.in_(callback_service.LIVE))
-    elif status != "all":
-        stmt = stmt.where(VoiceCallback.status == status)
-    if p.queue_ids is not None:
-        stmt = stmt.where(VoiceCallback.queue_id.in_(sorted(p.queue_ids)))
-    stmt = stmt.order_by(VoiceCallback.priority.desc(), VoiceCallback.place_at).limit(limit)
-    rows = (await session.execute(stmt)).all()
-    return {"items": [callback_service.view(cb, name) for cb, name in rows]}
+    items = await callback_service.listing(session, p.workspace_id, p.queue_ids, status, limit)
+    return {"items": items}
 
 
 @router.post("/callbacks", status_code=201)

@@ -143,6 +143,29 @@ async def due(session: AsyncSession, inbox_id: int, now: datetime) -> list[Voice
     )
 
 
+async def listing(
+    session: AsyncSession,
+    workspace_id: int,
+    queue_ids: frozenset[int] | set[int] | None,
+    status: str = "live",
+    limit: int = 200,
+) -> list[dict[str, object]]:
+    """The callback list as supervisors see it: ``status`` is live, all or one status;
+    ``queue_ids`` limits it to those queues (None: every queue)."""
+    from omniline.contacts.models import Contact
+
+    stmt = select(VoiceCallback, Contact.name).join(Contact, Contact.id == VoiceCallback.contact_id)
+    stmt = stmt.where(VoiceCallback.workspace_id == workspace_id)
+    if status == "live":
+        stmt = stmt.where(VoiceCallback.status.in_(LIVE))
+    elif status != "all":
+        stmt = stmt.where(VoiceCallback.status == status)
+    if queue_ids is not None:
+        stmt = stmt.where(VoiceCallback.queue_id.in_(sorted(queue_ids)))
+    stmt = stmt.order_by(VoiceCallback.priority.desc(), VoiceCallback.place_at).limit(limit)
+    return [view(cb, name) for cb, name in (await session.execute(stmt)).all()]
+
+
 def view(cb: VoiceCallback, contact_name: str = "") -> dict[str, object]:
     return {
         "id": cb.id,

@@ -49,8 +49,6 @@ from omniline.channels.voice.models import (
 from omniline.conversations.models import Conversation
 from omniline.inboxes.models import Inbox
 from omniline.presence.models import Presence
-from omniline.realtime.events import Audience, RealtimeEvent
-from omniline.realtime.service import publish_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ class Controller(Answering):
             now = self.clock()
             for agent in self.agents.values():
                 self._startup += self._availability(agent, now)
-            await session.commit()
+            await db.commit(session)
 
     def _restore(self, call: VoiceCall) -> list[Any]:
         live = Live(
@@ -145,7 +143,7 @@ class Controller(Answering):
                     self.handled += 1
                 await self._timers(session)
                 t1 = time.perf_counter()
-                await session.commit()
+                await db.commit(session)
         except Exception:
             log.exception("voice inbox %s: a batch of %d events failed", self.inbox_id, len(batch))
             self._cmds = []
@@ -363,13 +361,10 @@ class Controller(Answering):
             session.add(link)
         link.up, link.changed_at = ev.up, ev.at
         link.last_error = None if ev.up else ev.error[:500]
-        publish_on_commit(
+        self._to_leads(
             session,
-            RealtimeEvent(
-                type="voice.link",
-                data={"inbox_id": self.inbox_id, "up": ev.up, "error": link.last_error},
-                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
-            ),
+            "voice.link",
+            {"inbox_id": self.inbox_id, "up": ev.up, "error": link.last_error},
         )
         if not ev.up or ev.refs is None:
             return

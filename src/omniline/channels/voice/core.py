@@ -360,25 +360,25 @@ class ControllerBase:
     def _push_agentless(self, session: AsyncSession, live: Live, kind: str) -> None:
         return None
 
-    def _push_queues(self, session: AsyncSession) -> None:
+    def _to_leads(self, session: AsyncSession, kind: str, data: dict[str, Any]) -> None:
+        """To administrators, and to supervisors through the inbox's queues: a supervisor
+        limited to some queues gets no event without a queue of theirs (auth/access.py)."""
+        ws = self.workspace_id
+        audiences = [Audience(workspace_id=ws, roles=["admin"])] + [
+            Audience(workspace_id=ws, queue_id=q, roles=["supervisor"])
+            for q in sorted(self.queue_specs)
+        ]
         publish_on_commit(
-            session,
-            RealtimeEvent(
-                type="voice.queues",
-                data={"inbox_id": self.inbox_id, "queues": self.queue_stats()},
-                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
-            ),
+            session, *(RealtimeEvent(type=kind, data=data, audience=a) for a in audiences)
+        )
+
+    def _push_queues(self, session: AsyncSession) -> None:
+        self._to_leads(
+            session, "voice.queues", {"inbox_id": self.inbox_id, "queues": self.queue_stats()}
         )
 
     def _push_callbacks(self, session: AsyncSession) -> None:
-        publish_on_commit(
-            session,
-            RealtimeEvent(
-                type="voice.callbacks",
-                data={"inbox_id": self.inbox_id},
-                audience=Audience(workspace_id=self.workspace_id, roles=["supervisor", "admin"]),
-            ),
-        )
+        self._to_leads(session, "voice.callbacks", {"inbox_id": self.inbox_id})
 
     def queue_stats(self) -> list[dict[str, Any]]:
         now = self.clock()

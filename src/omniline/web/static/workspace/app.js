@@ -124,6 +124,7 @@ function main() {
       list.reload();
       view.reload();
       sidebar.refresh();
+      document.dispatchEvent(new CustomEvent('omniline:resync'));  // softphone.js
     },
     onRepeatedFailure: () => {
       // A 401 here sends the browser to the login page (see api.js).

@@ -2,6 +2,7 @@
 import { icon } from './icons.js';
 import { el, t, tOr, clear, timeValue, shortTime, fullTime, linkify, safeUrl, formatSize } from './util.js';
 import { metaHead, metaBody, metaFoot } from './meta.js';
+import { callEventText } from './call_events.js';
 
 // Events that duplicate a message already shown in the timeline.
 const HIDDEN_EVENTS = new Set(['message_in', 'message_out', 'note']);
@@ -83,6 +84,8 @@ export function eventText(ev) {
     case 'bot_resolved':
       return t('ev_bot_resolved', { reason: tOr(`bot_outcome_${d.reason}`, String(d.reason || '')) });
     default: {
+      const call = callEventText(ev, (id) => LOOKUPS.queues.get(String(id)) || '');
+      if (call !== null) return actor ? `${call} · ${actor}` : call;
       const label = tOr(`ev_${ev.type}`, String(ev.type || '').replace(/_/g, ' '));
       return actor ? `${label} · ${actor}` : label;
     }

@@ -1,0 +1,90 @@
+"""The supervisors' callback page: who may open it, what it lists, and that it escapes."""
+
+from __future__ import annotations
+
+import httpx
+
+from omniline import db
+from omniline.contacts.models import Contact
+from omniline.inboxes import service as inboxes
+from tests.conftest import Demo, bearer, staff_token
+from tests.workspaces.test_admin_pages import login
+
+EVIL = "<script>alert('cb')</script>"
+
+
+async def _voice_line(demo: Demo) -> int:
+    async with db.unit_of_work() as session:
+        inbox = await inboxes.do_create_inbox(
+            session, demo.workspace_id, channel="voice", name="Hotline <b>1</b>", key="hotline",
+            default_queue_id=demo.queues["First line"],
+            settings={"provider": "ari", "ari_url": "http://127.0.0.1:9", "region": "UA"},
+        )  # fmt: skip
+        return inbox.id
+
+
+async def _evil_contact(demo: Demo) -> int:
+    async with db.unit_of_work() as session:
+        contact = Contact(workspace_id=demo.workspace_id, name=EVIL, phone="+380501112233")
+        session.add(contact)
+        await session.flush()
+        return contact.id
+
+
+async def test_agents_may_not_open_the_callback_list(client: httpx.AsyncClient, demo: Demo) -> None:
+    await login(client, "agent@demo.omniline", "demo-agent")
+    r = await client.get("/voice/callbacks")
+    assert r.status_code == 403
+    assert "text/html" in r.headers["content-type"]
+    assert 'data-testid="callback-table"' not in r.text
+    home = await client.get("/app")
+    assert 'href="/voice/callbacks"' not in home.text
+
+
+async def test_signed_out_visitors_are_sent_to_login(client: httpx.AsyncClient, demo: Demo) -> None:
+    r = await client.get("/voice/callbacks")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+async def test_supervisor_sees_waiting_callbacks_escaped(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    inbox_id = await _voice_line(demo)
+    contact_id = await _evil_contact(demo)
+    token = await staff_token(client, "supervisor@demo.omniline", "demo-supervisor")
+    r = await client.post(
+        "/api/v1/voice/callbacks",
+        json={"inbox_id": inbox_id, "number": "+380501112233", "contact_id": contact_id},
+        headers=bearer(token),
+    )
+    assert r.status_code == 201, r.text
+    await login(client, "supervisor@demo.omniline", "demo-supervisor")
+    page = await client.get("/voice/callbacks")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    assert EVIL not in page.text and "Hotline <b>1</b>" not in page.text
+    assert "&lt;script&gt;alert(&#39;cb&#39;)&lt;/script&gt;" in page.text
+    assert "Hotline &lt;b&gt;1&lt;/b&gt;" in page.text
+    assert 'data-testid="callback-row"' in page.text and "+380501112233" in page.text
+    assert "Booked by staff" in page.text and "0 / " in page.text
+    assert 'href="/voice/callbacks"' in page.text  # the navigation link
+
+
+async def test_admin_opens_the_empty_list(client: httpx.AsyncClient, demo: Demo) -> None:
+    await login(client, "admin@demo.omniline", "demo-admin")
+    page = await client.get("/voice/callbacks")
+    assert page.status_code == 200
+    assert 'data-testid="callback-empty"' in page.text
+    assert 'src="/static/voice/callbacks.js"' in page.text or "voice/callbacks.js" in page.text
+
+
+async def test_transfer_has_its_own_route(client: httpx.AsyncClient, demo: Demo) -> None:
+    """The softphone's Transfer reaches the transfer handler, not the hold/hang-up one."""
+    token = await staff_token(client, "agent@demo.omniline", "demo-agent")
+    r = await client.post(
+        "/api/v1/voice/calls/999/transfer", json={"to_number": "+380441112233"},
+        headers=bearer(token),
+    )  # fmt: skip
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such call"
+    r = await client.post("/api/v1/voice/calls/999/dance", json={}, headers=bearer(token))
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such action"
