@@ -31,7 +31,7 @@ async def test_originate_to_a_phone_that_answers(ari: Ari) -> None:
     ]
     assert [e["dialstatus"] for e in events if e["type"] == "Dial"] == ["", "RINGING", "ANSWER"]
     assert events[0]["peer"]["id"] == channel["id"]
-    assert events[0]["dialstring"] == "1001"
+    assert (events[0]["dialstring"], events[0]["forward"]) == ("1001", "")
     assert "caller" not in events[0]
     assert [e["channel"]["state"] for e in events if e["type"] == "ChannelStateChange"] == [
         "Ringing",
@@ -145,3 +145,30 @@ async def test_create_then_dial(ari: Ari) -> None:
     events = await ari.take(5)
     assert [e.get("dialstatus") for e in events] == ["", None, "RINGING", None, "ANSWER"]
     assert events[0]["caller"]["id"] == caller
+
+
+async def test_redirect_leaves_the_app_and_a_deleted_bridge_empties(ari: Ari) -> None:
+    first, second = await ari.call(), await ari.call(caller="+380509876543")
+    bridge = (await ari.http.post("/ari/bridges/b1", params={"type": "mixing"})).json()
+    assert bridge["id"] == "b1"
+    await ari.http.post("/ari/bridges/b1/addChannel", params={"channel": f"{first},{second}"})
+    await ari.http.post(f"/ari/channels/{first}/answer")  # already up: nothing sent
+    await ari.http.post(f"/ari/channels/{first}/redirect", params={"endpoint": "PJSIP/+3805@trunk"})
+    assert (await ari.http.delete("/ari/bridges/b1")).status_code == 204
+
+    events = await ari.take(8)
+    assert types(events) == [
+        "ChannelStateChange",
+        "ChannelEnteredBridge",
+        "ChannelStateChange",
+        "ChannelEnteredBridge",
+        "ChannelLeftBridge",
+        "StasisEnd",
+        "ChannelLeftBridge",
+        "BridgeDestroyed",
+    ]
+    assert events[5]["channel"]["id"] == first
+    assert events[6]["channel"]["id"] == second
+    assert first not in ari.sim.world.channels
+    wrong = await ari.http.post(f"/ari/channels/{second}/redirect", params={"endpoint": "SIP/x"})
+    assert wrong.status_code == 422

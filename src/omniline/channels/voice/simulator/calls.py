@@ -230,7 +230,15 @@ class Calls(Media):
         if caller is not None:
             fields["caller"] = caller.json()
         _, _, resource = ch.endpoint.partition("/")
-        self.emit("Dial", ch.apps, peer=ch.json(), dialstring=resource, dialstatus=status, **fields)
+        self.emit(
+            "Dial",
+            ch.apps,
+            peer=ch.json(),
+            forward="",
+            dialstring=resource,
+            dialstatus=status,
+            **fields,
+        )
 
     def fail_dial(self, ch: Channel, status: str, cause: int) -> None:
         if not ch.dialing:

@@ -70,7 +70,7 @@ class Media(Core):
             return self.options.sounds.get(rest, self.options.sound_s)
         if scheme == "recording":
             stored = self.stored.get(rest)
-            return float(stored.duration or 1) if stored else 0.0
+            return float(stored.duration or 1) if stored else -1.0  # unknown: the playback fails
         return 1.0  # tone:
 
     def play(
@@ -111,9 +111,9 @@ class Media(Core):
             pb.index, pb.state = i, "playing"
             self.note(ch, "play", uri=uri, lang=pb.language, playback=pb.id)
             self.emit("PlaybackStarted", apps, playback=pb.json())
-            seconds = self.media_seconds(uri) - (pb.offset_s if i == 0 else 0)
-            known = uri.startswith(MEDIA_SCHEMES) and seconds >= 0
-            await self.sleep(max(seconds, 0))
+            length = self.media_seconds(uri)
+            known = uri.startswith(MEDIA_SCHEMES) and length >= 0
+            await self.sleep(length - (pb.offset_s if i == 0 else 0) if known else 0)
             if pb.state != "playing":
                 return  # stopped meanwhile: the stopper sent PlaybackFinished
             if not known:

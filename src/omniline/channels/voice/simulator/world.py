@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class SimOptions:
     sounds: dict[str, float] = field(default_factory=dict)  # per sound name, seconds
     number_answer_s: float | None = 1.0  # an external number nobody configured
     language: str = "en"
+    log_limit: int = 100_000  # events kept for /_sim/log; older ones drop off
+    history_limit: int = 10_000  # gone channels kept for /_sim/state
 
 
 @dataclass
@@ -124,9 +127,10 @@ class Core:
         self.options = options
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
-        self.history: list[dict[str, Any]] = []  # channels that are gone: their logs
+        # channels that are gone (their logs) and the events sent, bounded for long demos
+        self.history: deque[dict[str, Any]] = deque(maxlen=options.history_limit)
         self.subscribers: list[Subscriber] = []
-        self.log: list[dict[str, Any]] = []
+        self.log: deque[dict[str, Any]] = deque(maxlen=options.log_limit)
         self.down = False
         self.started = time.monotonic()
         self.boot_id = int(time.time())
