@@ -70,7 +70,11 @@ async def test_the_tests_demo_has_no_phone_line(demo: Demo) -> None:
 
 @pytest.fixture
 async def sim(demo: Demo, client: httpx.AsyncClient) -> AsyncIterator[RunningSimulator]:
-    options = {"user": phone.SIM_USER, "password": phone.SIM_PASSWORD, "app": phone.SIM_APP}
+    options: dict[str, Any] = {
+        "user": phone.SIM_USER,
+        "password": phone.SIM_PASSWORD,
+        "app": phone.SIM_APP,
+    }
     async with run_simulator(speed=4.0, language="uk", **options) as running:
         async with db.unit_of_work() as session:
             inbox = await phone.ensure(session, running.base_url)

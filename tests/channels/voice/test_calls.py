@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from omniline import db
+from omniline.channels.voice.models import VoiceCallback
 from omniline.surveys.models import SurveyAnswer
 from tests.bots.support import admin, crm_fixture, lender_flow, publish
 from tests.channels.voice.support import (
@@ -137,7 +138,7 @@ async def test_caller_who_gives_up_is_called_back_when_an_agent_frees(
     assert done.last_result == "connected"
 
 
-async def _callback_status(status: str) -> object:
+async def _callback_status(status: str) -> VoiceCallback | None:
     found = await callbacks()
     return found[0] if found and found[0].status == status else None
 
@@ -162,7 +163,7 @@ async def test_a_caller_who_gets_through_again_loses_the_callback(line: Line, de
         await do_set_presence(session, demo.workspace_id, demo.users["agent"], "online")
     await eventually(lambda: call_where(second, state="talking"), what="answered")
     cancelled = await eventually(lambda: _callback_status("cancelled"), what="cancelled")
-    assert cancelled.last_result == "called_again"  # type: ignore[attr-defined]
+    assert cancelled.last_result == "called_again"
 
 
 async def test_a_short_abandon_makes_no_callback(line: Line, demo: Demo) -> None:
