@@ -111,6 +111,8 @@ async def ensure(session: AsyncSession, ari_url: str) -> Inbox | None:
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
+        # As the simulator binds: a port a previous run left in TIME_WAIT is free.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -4,6 +4,7 @@ all in one event loop (the simulator and the hotline's controller talk inside it
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
 from omniline.channels.voice.simulator import RunningSimulator
@@ -68,6 +69,13 @@ def banner(
     return "\n".join(lines) + "\n"
 
 
+def _not_simulator(record: logging.LogRecord) -> bool:
+    """Uvicorn's access log is one logger for both servers of the process: leave out the
+    simulator's requests (about ten per call), which would bury the app's."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    return not (len(args) > 2 and str(args[2]).startswith(("/ari", "/_sim")))
+
+
 async def run_demo(
     *,
     base: str,
@@ -80,6 +88,8 @@ async def run_demo(
     simulator runs alongside, with the agents' phones and light traffic."""
     from omniline.demo import phone
 
+    if phone_line:
+        logging.getLogger("uvicorn.access").addFilter(_not_simulator)
     async with contextlib.AsyncExitStack() as stack:
         sim = await stack.enter_async_context(phone.simulator(host)) if phone_line else None
         created = await _seed(sim.base_url if sim is not None else None)
