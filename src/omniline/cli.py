@@ -62,7 +62,7 @@ def _tune_gc() -> None:
     gc.freeze()
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _server(settings: Settings, host: str, port: int) -> Any:
     import uvicorn
 
     from omniline.app import create_app
@@ -71,7 +71,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     _raise_open_files()
     _tune_gc()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -82,6 +82,11 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         ws_ping_interval=None,  # our own heartbeats; fewer timers per idle socket
         proxy_headers=True,
     )
+    return uvicorn.Server(config)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    _server(settings, host, port).run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -137,20 +142,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _seed_demo() -> bool:
-    from omniline import db
-    from omniline.demo.seed import seed
-
-    db.init_engine()
-    try:
-        async with db.unit_of_work() as session:
-            return await seed(session, with_bot=True)
-    finally:
-        await db.dispose_engine()
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from omniline.demo.seed import DEMO_MAILBOX
+    from omniline.demo.run import run_demo
 
     os.environ.setdefault("OMNILINE_DEMO_MODE", "1")
     base = f"http://{args.host}:{args.port}"
@@ -158,31 +151,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo_mode=True, public_base_url=base, smtp_receiver_port=args.smtp_port or None
     )
     _migrate(settings)
-    created = asyncio.run(_seed_demo())
-    print(
-        "\n"
-        "  Omniline demo "
-        + ("(new demo workspace created)" if created else "(existing data)")
-        + "\n"
-        "  DEMO MODE: these logins exist only for the demo; never use it for real customers.\n\n"
-        f"  Agent workspace:  {base}/login\n"
-        "    admin@demo.omniline       / demo-admin\n"
-        "    supervisor@demo.omniline  / demo-supervisor\n"
-        "    agent@demo.omniline       / demo-agent\n"
-        "    agent2@demo.omniline      / demo-agent\n"
-        f"  Lender's website with the chat widget:  {base}/demo/site\n"
-        f"    (as a logged-in client:               {base}/demo/site?as=client-42)\n"
-        f"  API docs:  {base}/docs\n"
-        + (
-            f"  Email: letters to {DEMO_MAILBOX} through SMTP {args.host}:{args.smtp_port}, e.g.\n"
-            f"    python3 -c \"import smtplib; smtplib.SMTP('{args.host}', {args.smtp_port})"
-            f".sendmail('me@example.com', '{DEMO_MAILBOX}', 'Subject: Loan\\n\\nHello')\"\n"
-            if args.smtp_port
-            else ""
-        ),
-        flush=True,
-    )
-    _serve(settings, args.host, args.port)
+
+    async def serve() -> None:
+        await _server(settings, args.host, args.port).serve()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_demo(
+                base=base,
+                host=args.host,
+                smtp_port=args.smtp_port,
+                phone_line=not args.no_phone,
+                serve=serve,
+            )
+        )
     return 0
 
 
@@ -390,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=2525,
         help="built-in SMTP receiver for the demo mailbox (0 turns it off)",
+    )
+    p.add_argument(
+        "--no-phone",
+        action="store_true",
+        help="no simulated Asterisk and no Hotline phone line",
     )
     p.set_defaults(fn=cmd_demo)
 

@@ -16,11 +16,27 @@ CRM_TOKEN = "demo-crm-token"
 
 router = APIRouter(include_in_schema=False)
 
-# What the demo CRM knows: by client number, then by phone number.
+# What the demo CRM knows: by client number, then by phone number (the hotline asks by the
+# number a customer calls from).
 APPLICATIONS: dict[str, dict[str, Any]] = {
-    "client-42": {"status": "approved", "amount": 50000, "next_payment": "2026-12-20"},
-    "+380501234567": {"status": "approved", "amount": 50000, "next_payment": "2026-12-20"},
-    "+380671112233": {"status": "in_review", "amount": 15000, "next_payment": "—"},
+    "client-42": {
+        "status": "approved",
+        "amount": 50000,
+        "next_payment": "2026-12-20",
+        "next_amount": 4250,
+    },
+    "+380501234567": {
+        "status": "approved",
+        "amount": 50000,
+        "next_payment": "2026-12-20",
+        "next_amount": 4250,
+    },
+    "+380671112233": {
+        "status": "in_review",
+        "amount": 15000,
+        "next_payment": "—",
+        "next_amount": 0,
+    },
 }
 # The CRM answers in the language the bot asks in (Accept-Language).
 STATUS_WORDS = {

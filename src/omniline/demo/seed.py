@@ -24,11 +24,19 @@ USERS = [
 DEMO_MAILBOX = "help@demo.omniline"
 
 
-async def seed(session: AsyncSession, *, with_bot: bool = False) -> bool:
+async def seed(
+    session: AsyncSession,
+    *,
+    with_bot: bool = False,
+    with_phone: bool = False,
+    ari_url: str = "http://127.0.0.1:8088",
+) -> bool:
     """Create the demo workspace once; returns False when it already exists.
 
     ``with_bot``: the website chat greets with the demo bot (``omniline demo``; the tests'
     demo leaves it out so that their conversations go straight to the queues).
+    ``with_phone``: a "Hotline" phone line on the ARI simulator at ``ari_url``, with its
+    menu flow and the agents' phones (``omniline demo`` runs the simulator).
     """
     if await repository.by_slug(session, SLUG) is not None:
         return False
@@ -116,4 +124,8 @@ async def seed(session: AsyncSession, *, with_bot: bool = False) -> bool:
                 "fallback_language": "en",
             },
         )
+    if with_phone:
+        from omniline.demo import phone
+
+        await phone.ensure(session, ari_url)
     return True

@@ -167,6 +167,9 @@ class CtiPbx:
         self.url = str(s.get("cti_url") or "")
         self.secret = str(s.get("cti_secret") or "")
         self.client = httpx.AsyncClient(timeout=timeout)
+        # Legs we rang that have not answered: a PBX that reports their end as call.hangup
+        # (not leg.failed) still means "not answered", as ARI's ChannelDestroyed does.
+        self._ringing: set[str] = set()
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -220,15 +223,20 @@ class CtiPbx:
         await self._post("music", ref, on=on)
 
     async def ring(self, spec: RingSpec) -> None:
-        await self._post(
-            "ring",
-            "",
-            leg=spec.leg,
-            extension=spec.endpoint,
-            number=spec.number,
-            caller_id=spec.caller_id,
-            timeout_s=spec.timeout_s,
-        )
+        self._ringing.add(spec.leg)
+        try:
+            await self._post(
+                "ring",
+                "",
+                leg=spec.leg,
+                extension=spec.endpoint,
+                number=spec.number,
+                caller_id=spec.caller_id,
+                timeout_s=spec.timeout_s,
+            )
+        except CommandFailed:
+            self._ringing.discard(spec.leg)
+            raise
 
     async def connect(self, ref: str, leg: str) -> None:
         await self._post("connect", ref, leg=leg)
@@ -261,6 +269,14 @@ class CtiPbx:
             return False
         return True
 
+    def _unanswered(self, event: PbxEvent | None) -> PbxEvent | None:
+        if isinstance(event, LegAnswered | LegFailed):
+            self._ringing.discard(event.leg)
+        elif isinstance(event, HungUp) and event.ref in self._ringing:
+            self._ringing.discard(event.ref)
+            return LegFailed(event.ref, "failed", event.at, event.cause)
+        return event
+
     async def run_events(self, sink: Any) -> None:
         """Stored events in arrival order, each marked handled once handed over."""
         await sink(LinkState(True, datetime.now(UTC), None))
@@ -275,7 +291,7 @@ class CtiPbx:
                     )
                 )
                 for row in rows:
-                    event = translate(row.body or {})
+                    event = self._unanswered(translate(row.body or {}))
                     if event is not None:
                         await sink(event)
                 if rows:

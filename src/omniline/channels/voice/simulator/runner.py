@@ -45,7 +45,11 @@ async def run_simulator(
     sock.bind((host, port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        build_app(world=world), log_level="warning", ws="websockets-sansio", lifespan="on"
+        build_app(world=world),
+        log_level="warning",
+        access_log=False,  # in the demo the app's logging config would log every ARI request
+        ws="websockets-sansio",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
