@@ -250,6 +250,7 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
     env = omniline_env(database, tmp / "var")
     migrate_and_seed(env)
     port = free_port()
+    sim_log = (tmp / "sim.log").open("wb")  # closed with the temporary folder
     sim_proc = subprocess.Popen(
         [
             PYTHON,
@@ -266,7 +267,7 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "sim.log", "wb"),
+        stderr=sim_log,
     )
     os.environ.update(env)
     from omniline import db
