@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,9 @@ from omniline.conversations.models import Conversation
 from omniline.presence.models import Presence
 from omniline.realtime.events import Audience, RealtimeEvent
 from omniline.realtime.service import publish_on_commit
+
+if TYPE_CHECKING:
+    from omniline.channels.voice.ivr import Step
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,18 @@ class Leg:
     answered: bool = False
 
 
+@dataclass(slots=True)
+class CampaignLeg:
+    """A customer dialled for a campaign (``dialer.py``), by our leg id, which stays the
+    call's ref once they answer."""
+
+    campaign_id: int
+    row_id: int  # the customer's row in voice_campaign_contacts
+    mode: str  # bot | agent
+    queue_id: int | None
+    outcome: str = ""  # the flow's last outcome: wait, resolved, handoff, callback
+
+
 class ControllerBase:
     def __init__(self, inbox_id: int, pbx: Pbx, *, clock: Callable[[], float] = time.time):
         self.inbox_id = inbox_id
@@ -113,6 +128,8 @@ class ControllerBase:
         self.agents: dict[int, roster.Agent] = {}
         self.queue_specs: dict[int, VoiceQueue | None] = {}
         self.callbacks_in_acd: set[int] = set()
+        self.campaign_legs: dict[str, CampaignLeg] = {}
+        self.next_campaign_scan = 0.0
         self.items: asyncio.Queue[Item] = asyncio.Queue()
         self.link_up = False
         self._cmds: list[
@@ -328,6 +345,11 @@ class ControllerBase:
 
     # Defined further down the chain (controller.py, answering.py); declared for the type checker.
     def _say(self, live: Live, what: list[Prompt], *, then: str | None) -> None:
+        raise NotImplementedError
+
+    async def _apply_step(
+        self, session: AsyncSession, live: Live, call: VoiceCall, conv: Conversation, step: Step
+    ) -> None:
         raise NotImplementedError
 
     async def _end(
