@@ -34,7 +34,8 @@ from omniline.workspaces import repository as workspaces
 
 Status = CampaignContactStatus
 OPEN = (Status.pending.value, Status.dialing.value)
-# Flow variables that every turn writes; the results keep what the flow collected.
+# Flow variables that every turn writes; the results keep what the flow collected (not these,
+# nor the list's own values, which the flow reads as ``{{campaign.NAME}}``).
 NOISE = frozenset({"last_message", "first_message"})
 
 
@@ -202,7 +203,9 @@ def attempt_failed(row: VoiceCampaignContact, campaign: VoiceCampaign, result: s
 def finish(row: VoiceCampaignContact, result: str, variables: dict[str, Any]) -> None:
     row.status = Status.done.value
     row.result = result[:32]
-    row.variables = {k: v for k, v in variables.items() if k not in NOISE}
+    row.variables = {
+        k: v for k, v in variables.items() if k not in NOISE and not k.startswith("campaign.")
+    }
     row.finished_at = utcnow()
 
 

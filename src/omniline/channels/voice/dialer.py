@@ -184,7 +184,8 @@ async def answered(ctrl: Controller, session: AsyncSession, leg_id: str, at: dat
         ctrl._say(live, [], then="music")
         await ctrl._to_queue(session, live, call, conv, conv.queue_id, at)
         return
-    call.ivr = {"version_id": version_id, "state": {"variables": dict(row.data)}}
+    given = {f"campaign.{k}": v for k, v in row.data.items()}
+    call.ivr = {"version_id": version_id, "state": {"variables": given}}
     step = await ivr.turn(
         session, inbox, call, conv, None, operator_digit=ctrl.settings.operator_digit
     )
