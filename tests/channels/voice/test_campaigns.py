@@ -290,3 +290,35 @@ def test_dialling_hours() -> None:
     assert window_opening(late, "Europe/Kyiv", "09:00-20:00") == datetime(
         2026, 6, 2, 6, 0, tzinfo=UTC
     )
+
+
+async def test_a_dial_in_flight_at_a_restart_is_counted_and_retried(
+    client: httpx.AsyncClient, line: Line
+) -> None:
+    from omniline.channels.voice import link
+
+    h = await admin(client)
+    flow_id = await publish(client, h, reminder_flow(), key="reminder", secret=None)
+    await line.number(PAID, answer_after_s=None)  # rings on and on
+    campaign_id = await _campaign(
+        client, h, inbox_id=line.inbox_id, name="Restart", flow_id=flow_id,
+        hours=kyiv_hours(), max_attempts=3, retry_after_s=1,
+    )  # fmt: skip
+    r = await client.post(
+        f"/api/v1/voice/campaigns/{campaign_id}/contacts",
+        json={"contacts": [{"number": PAID, "variables": {"amount": "10"}}]},
+        headers=h,
+    )
+    assert r.json()["added"] == 1
+    await client.post(f"/api/v1/voice/campaigns/{campaign_id}/start", headers=h)
+    await eventually(lambda: _status(campaign_id, PAID, "dialing"), what="dialling")
+    await link.stop(line.inbox_id)
+    await line.number(PAID, answer_after_s=0.1, script=[{"wait_playbacks": 1}, {"press": "1"}])
+    await link.start(line.inbox_id)
+    row = await eventually(lambda: _status(campaign_id, PAID, "done"), timeout=15, what="done")
+    assert (row.result, row.attempts) == ("confirmed", 2)
+
+
+async def _status(campaign_id: int, number: str, status: str) -> VoiceCampaignContact | None:
+    row = (await rows(campaign_id))[number]
+    return row if row.status == status else None
