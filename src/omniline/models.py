@@ -11,6 +11,8 @@ from omniline.channels.voice.models import (
     VoiceAgent,
     VoiceCall,
     VoiceCallback,
+    VoiceCampaign,
+    VoiceCampaignContact,
     VoiceLink,
     VoiceQueue,
 )
@@ -85,6 +87,8 @@ __all__ = [
     "VoiceAgent",
     "VoiceCall",
     "VoiceCallback",
+    "VoiceCampaign",
+    "VoiceCampaignContact",
     "VoiceLink",
     "VoiceQueue",
     "WebhookAttempt",

@@ -91,6 +91,7 @@ def include_routers(app: FastAPI) -> None:
     from omniline.channels.telegram import api as telegram_api
     from omniline.channels.vk import api as vk_api
     from omniline.channels.voice import api as voice_api
+    from omniline.channels.voice import campaigns_api as voice_campaigns_api
     from omniline.channels.voice import cti as voice_cti
     from omniline.channels.voice import pages as voice_pages
     from omniline.channels.webchat import api as webchat_api
@@ -136,7 +137,7 @@ def include_routers(app: FastAPI) -> None:
     modules += [presence_api, presence_pages]
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
-    modules += [voice_api, voice_pages]
+    modules += [voice_api, voice_campaigns_api, voice_pages]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

@@ -349,7 +349,8 @@ def _variables(graph: Graph, nodes: dict[str, Any], secrets: Iterable[str] | Non
     out: list[Problem] = []
     for nid, have in known.items():
         for name in sorted(_uses(nodes[nid])):
-            if name in BUILTIN_VARIABLES or name.startswith("contact.attributes."):
+            # A call campaign's list fills ``campaign.*`` (voice/campaigns.py) per customer.
+            if name in BUILTIN_VARIABLES or name.startswith(("contact.attributes.", "campaign.")):
                 continue
             if name.startswith("secret."):
                 if secret_names is not None and name[7:] not in secret_names:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.acd.engine import Release
-from omniline.channels.voice import callbacks, calls, prompts, roster
+from omniline.channels.voice import callbacks, calls, dialer, prompts, roster
 from omniline.channels.voice.contract import (
     Held,
     HungUp,
@@ -42,6 +42,9 @@ class Answering(Queueing):
             self._cmd(ev.leg, lambda: self.pbx.hangup(ev.leg))  # not ours (any more)
             return
         leg.answered = True
+        if ev.leg in self.campaign_legs:
+            await dialer.answered(self, session, ev.leg, ev.at)
+            return
         if leg.kind == "customer":
             await customer_answered(self, session, leg, ev.at)
             return
@@ -102,6 +105,9 @@ class Answering(Queueing):
 
         leg = self.legs.pop(ev.leg, None)
         if leg is None:
+            return
+        if ev.leg in self.campaign_legs:
+            await dialer.failed(self, session, ev.leg, ev.reason)
             return
         if leg.kind == "customer":
             await customer_failed(self, session, leg, ev.reason)
@@ -168,6 +174,10 @@ class Answering(Queueing):
 
     async def _hung_up(self, session: AsyncSession, ev: HungUp) -> None:
         leg = self.legs.get(ev.ref)
+        if leg is not None and ev.ref in self.campaign_legs and ev.ref not in self.calls:
+            self.legs.pop(ev.ref, None)  # a dialled customer's leg gone before answering
+            await dialer.failed(self, session, ev.ref, "failed")
+            return
         if leg is not None and ev.ref not in self.calls:
             await self._leg_hung_up(session, leg, ev)
             return
@@ -320,6 +330,8 @@ class Answering(Queueing):
                 from omniline.channels.voice.outbound import callback_call_ended
 
                 await callback_call_ended(self, session, live)
+            if live.ref in self.campaign_legs:
+                await dialer.ended(self, session, live, call)
         if reason in (EndReason.callback.value, EndReason.expired.value, EndReason.overflow.value):
             return  # the caller still hears the goodbye; the PBX's hang-up forgets the call
         self.calls.pop(live.ref, None)

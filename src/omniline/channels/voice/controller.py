@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline import db
-from omniline.channels.voice import calls, ivr, prompts, roster
+from omniline.channels.voice import calls, dialer, ivr, prompts, roster
 from omniline.channels.voice.answering import Answering
 from omniline.channels.voice.config import VoiceSettings
 from omniline.channels.voice.contract import (
@@ -76,6 +76,7 @@ class Controller(Answering):
             )
             for call in live:
                 self._startup += self._restore(call)
+            await dialer.restore(self, session)
             now = self.clock()
             for agent in self.agents.values():
                 self._startup += self._availability(agent, now)
@@ -232,6 +233,7 @@ class Controller(Answering):
     async def _apply_step(
         self, session: AsyncSession, live: Live, call: VoiceCall, conv: Conversation, step: ivr.Step
     ) -> None:
+        dialer.stepped(self, live, step)
         live.language = step.language or live.language
         live.expect = step.expect
         if step.outcome == "wait":
@@ -352,6 +354,7 @@ class Controller(Answering):
         if now >= self._next_callback_scan:
             self._next_callback_scan = now + CALLBACK_SCAN_S
             await self._due_callbacks(session)
+        await dialer.tick(self, session)
 
     async def _link(self, session: AsyncSession, ev: LinkState) -> None:
         self.link_up = ev.up

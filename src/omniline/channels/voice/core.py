@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,9 @@ from omniline.conversations.models import Conversation
 from omniline.presence.models import Presence
 from omniline.realtime.events import Audience, RealtimeEvent
 from omniline.realtime.service import publish_on_commit
+
+if TYPE_CHECKING:
+    from omniline.channels.voice.ivr import Step
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,18 @@ class Timing:
         self.send_s += send
 
 
+@dataclass(slots=True)
+class CampaignLeg:
+    """A customer dialled for a campaign (``dialer.py``), by our leg id, which stays the
+    call's ref once they answer."""
+
+    campaign_id: int
+    row_id: int  # the customer's row in voice_campaign_contacts
+    mode: str  # bot | agent
+    queue_id: int | None
+    outcome: str = ""  # the flow's last outcome: wait, resolved, handoff, callback
+
+
 class ControllerBase:
     def __init__(self, inbox_id: int, pbx: Pbx, *, clock: Callable[[], float] = time.time):
         self.inbox_id = inbox_id
@@ -135,6 +150,8 @@ class ControllerBase:
         self.agents: dict[int, roster.Agent] = {}
         self.queue_specs: dict[int, VoiceQueue | None] = {}
         self.callbacks_in_acd: set[int] = set()
+        self.campaign_legs: dict[str, CampaignLeg] = {}
+        self.next_campaign_scan = 0.0
         # Items with the time they arrived (perf_counter), for the offer-to-ring figure.
         self.items: asyncio.Queue[tuple[float, Item]] = asyncio.Queue()
         self.arrived = 0.0  # when the item being handled arrived
@@ -399,6 +416,11 @@ class ControllerBase:
 
     # Defined further down the chain (controller.py, answering.py); declared for the type checker.
     def _say(self, live: Live, what: list[Prompt], *, then: str | None) -> None:
+        raise NotImplementedError
+
+    async def _apply_step(
+        self, session: AsyncSession, live: Live, call: VoiceCall, conv: Conversation, step: Step
+    ) -> None:
         raise NotImplementedError
 
     async def _end(

@@ -205,3 +205,81 @@ class CtiEvent(IdMixin, CreatedMixin, Base):
     event_id: Mapped[str] = mapped_column(String(128))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     handled: Mapped[bool] = mapped_column(default=False, index=True)
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    running = "running"
+    paused = "paused"
+    done = "done"
+
+
+class CampaignContactStatus(StrEnum):
+    pending = "pending"  # waits for its next attempt (and its dialling window)
+    dialing = "dialing"  # a call is in flight
+    done = "done"  # the customer answered: ``result`` says how it went
+    failed = "failed"  # no answer after the last attempt
+    skipped = "skipped"  # never dialled (the customer opted out of proactive contact)
+
+
+class VoiceCampaign(IdMixin, CreatedMixin, Base):
+    """Calls Omniline makes to a list of customers: a flow played to whoever answers (``bot``)
+    or a progressive dialler that connects them to the agents of a queue (``agent``)."""
+
+    __tablename__ = "voice_campaigns"
+    __table_args__ = (Index("ix_voice_campaigns_inbox_status", "inbox_id", "status"),)
+
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    flow_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("bot_flows.id", ondelete="SET NULL"), default=None
+    )
+    mode: Mapped[str] = mapped_column(String(8), default="bot")  # bot | agent
+    queue_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("queues.id", ondelete="SET NULL"), default=None
+    )
+    hours: Mapped[str] = mapped_column(String(11), default="09:00-20:00")  # in the contact's zone
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    retry_after_s: Mapped[int] = mapped_column(default=3600)
+    max_concurrent: Mapped[int] = mapped_column(default=5)  # bot mode: calls in flight at once
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.draft.value)
+    created_by: Mapped[int | None] = mapped_column(BigId, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class VoiceCampaignContact(IdMixin, CreatedMixin, Base):
+    """One customer of a campaign: where their calls stand and what came of them."""
+
+    __tablename__ = "voice_campaign_contacts"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number", name="uq_voice_campaign_contacts_number"),
+        Index("ix_voice_campaign_contacts_due", "campaign_id", "status", "next_attempt_at"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    campaign_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("voice_campaigns.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(40))  # E.164
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    status: Mapped[str] = mapped_column(String(16), default=CampaignContactStatus.pending.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    result: Mapped[str | None] = mapped_column(String(32), default=None)
+    # What the list gave the flow ({"amount": "1500"}) and what the flow collected.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_call_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("voice_calls.id", ondelete="SET NULL"), default=None
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
