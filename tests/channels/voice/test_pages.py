@@ -87,4 +87,4 @@ async def test_transfer_has_its_own_route(client: httpx.AsyncClient, demo: Demo)
     )  # fmt: skip
     assert r.status_code == 404 and r.json()["error"]["message"] == "no such call"
     r = await client.post("/api/v1/voice/calls/999/dance", json={}, headers=bearer(token))
-    assert r.status_code == 404 and r.json()["error"]["message"] == "no such action"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

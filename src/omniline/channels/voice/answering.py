@@ -161,6 +161,8 @@ class Answering(Queueing):
         if call is None:
             return
         call.recording = {"name": ev.name, "duration_s": ev.duration_s, "format": ev.format}
+        if ev.url:
+            call.recording["url"] = ev.url
         conv = await session.get(Conversation, call.conversation_id)
         if conv is not None:
             e = calls.add_event(

@@ -44,7 +44,6 @@ from omniline.kit.routing import router as make_router
 from omniline.workspaces import repository as workspaces
 
 router = make_router(prefix="/api/v1/voice", tags=["voice"])
-ACTIONS = ("hold", "unhold", "hangup", "decline")
 
 
 async def _call(session: AsyncSession, p: Principal, call_id: int) -> VoiceCall:
@@ -117,14 +116,11 @@ async def transfer(
     return {"sent": "transfer"}
 
 
-@router.post("/calls/{call_id:int}/{action}", status_code=202)
-async def control(
-    call_id: Id, action: str, p: CurrentPrincipal, session: SessionDep
+async def _control(
+    session: AsyncSession, p: Principal, call_id: int, action: str
 ) -> dict[str, Any]:
     """Hold, unhold, hang up (the agent's side: the caller then hears the rating question),
     or decline a ringing call. Carried out by the PBX; the result arrives as events."""
-    if action not in ACTIONS:
-        raise NotFound("no such action")
     call = await _call(session, p, call_id)
     if action == "decline":
         if call.state == CallState.ended.value:
@@ -135,6 +131,26 @@ async def control(
             raise Conflict("the call is not connected")
     link.send_command(session, p.workspace_id, call.inbox_id, action, call.id, p.user_id)
     return {"sent": action}
+
+
+@router.post("/calls/{call_id:int}/hold", status_code=202)
+async def hold(call_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return await _control(session, p, call_id, "hold")
+
+
+@router.post("/calls/{call_id:int}/unhold", status_code=202)
+async def unhold(call_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return await _control(session, p, call_id, "unhold")
+
+
+@router.post("/calls/{call_id:int}/hangup", status_code=202)
+async def hangup(call_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return await _control(session, p, call_id, "hangup")
+
+
+@router.post("/calls/{call_id:int}/decline", status_code=202)
+async def decline(call_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return await _control(session, p, call_id, "decline")
 
 
 @router.put("/calls/{call_id:int}/wrapup")

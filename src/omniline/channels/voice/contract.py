@@ -104,6 +104,7 @@ class RecordingReady:
     at: datetime
     duration_s: float | None = None
     format: str = "wav"
+    url: str = ""  # where a provider keeps it (CTI); empty: the PBX's stored recordings
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,7 @@ def translate(body: dict[str, Any]) -> PbxEvent | None:
             str(body.get("name") or ""),
             at,
             float(duration) if isinstance(duration, int | float) else None,
+            url=str(body.get("url") or "")[:2000],
         )
     return None
 

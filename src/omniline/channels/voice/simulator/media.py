@@ -258,6 +258,13 @@ class Media(Core):
         if state == "done":
             self.stored[rec.name] = rec
 
+    def destroy_bridge(self, bridge: Bridge) -> None:
+        """A bridge's recording ends with the bridge, as Asterisk's does."""
+        for rec in list(self.live.values()):
+            if rec.target == f"bridge:{bridge.id}":
+                self.stop_recording(rec, apps=set(bridge.apps) | self.recording_apps(rec))
+        super().destroy_bridge(bridge)
+
     def recording_apps(self, rec: Recording) -> set[str]:
         apps: set[str] = set()
         for cid in rec.channel_ids:

@@ -3,6 +3,7 @@ import { icon } from './icons.js';
 import { el, t, tOr, clear, timeValue, shortTime, fullTime, linkify, safeUrl, formatSize } from './util.js';
 import { metaHead, metaBody, metaFoot } from './meta.js';
 import { callEventText } from './call_events.js';
+import { request } from './api.js';
 
 // Events that duplicate a message already shown in the timeline.
 const HIDDEN_EVENTS = new Set(['message_in', 'message_out', 'note']);
@@ -182,9 +183,33 @@ export function messageNode(m, opts = {}) {
 }
 
 export function eventNode(ev) {
-  return el('div', { class: `tl-event ev-${ev.type}`, 'data-testid': 'event', 'data-id': ev.id, 'data-type': ev.type },
+  const node = el('div', { class: `tl-event ev-${ev.type}`, 'data-testid': 'event', 'data-id': ev.id, 'data-type': ev.type },
     el('span', { class: 'tl-event-text', text: eventText(ev) }),
     el('time', { datetime: ev.created_at || '', title: fullTime(ev.created_at), text: shortTime(ev.created_at) }));
+  if (ev.type === 'call_recording' && ev.data && Number.isInteger(ev.data.call_id)) {
+    node.append(recordingPlayer(ev.data.call_id));
+  }
+  return node;
+}
+
+// A recording plays through a signed link that expires: asked for on click (and audited),
+// never stored in the page.
+function recordingPlayer(callId) {
+  const box = el('span', { class: 'tl-recording' });
+  const button = el('button', { type: 'button', class: 'btn-link', 'data-testid': 'play-recording', text: t('play_recording') });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const link = await request('POST', `/api/v1/voice/calls/${callId}/recording-link`);
+      const audio = el('audio', { controls: '', preload: 'none', src: link.url, 'data-testid': 'recording-audio' });
+      box.replaceChildren(audio);
+      audio.play().catch(() => {});
+    } catch {
+      button.disabled = false;
+    }
+  });
+  box.append(button);
+  return box;
 }
 
 export class Timeline {
