@@ -95,6 +95,7 @@ def include_routers(app: FastAPI) -> None:
     from omniline.channels.voice import cti as voice_cti
     from omniline.channels.voice import pages as voice_pages
     from omniline.channels.voice import recordings as voice_recordings
+    from omniline.channels.voice import widget as voice_widget
     from omniline.channels.webchat import api as webchat_api
     from omniline.channels.webchat import pages as webchat_pages
     from omniline.channels.whatsapp import api as whatsapp_api
@@ -138,7 +139,7 @@ def include_routers(app: FastAPI) -> None:
     modules += [presence_api, presence_pages]
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
-    modules += [voice_api, voice_campaigns_api, voice_pages, voice_recordings]
+    modules += [voice_api, voice_campaigns_api, voice_pages, voice_recordings, voice_widget]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

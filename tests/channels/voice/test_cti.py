@@ -270,3 +270,47 @@ async def _with(conv_id: int, kind: str) -> list[str] | None:
 async def _first(pbx: Pbx, name: str, **wanted: Any) -> dict[str, Any] | None:
     found = pbx.named(name, **wanted)
     return found[0] if found else None
+
+
+async def test_events_out_of_order_repeated_or_unknown_are_absorbed(
+    client: httpx.AsyncClient, inbox_id: int, pbx: Pbx, demo: Demo
+) -> None:
+    """Nothing a confused PBX sends breaks the line: each is absorbed, and the next call
+    is handled as usual."""
+    async with db.unit_of_work() as session:
+        await do_set_presence(session, demo.workspace_id, demo.users["agent"], "away")
+    controller = await link.start(inbox_id)
+    for stray in (
+        event("call.digits", call="nobody", digits="5"),
+        event("call.hangup", call="nobody", cause=16),
+        event("call.prompt_done", call="nobody", prompt_id="p0"),
+        event("call.hold", call="nobody"),
+        event("leg.failed", leg="no-leg", reason="busy"),
+        event("call.recording", call="nobody", name="x"),
+        event("call.offered", call=""),  # no call id: ignored
+        event("pbx.reboot"),  # a type we do not know
+    ):
+        assert (await post(client, stray)).status_code == 200
+    # A leg we never rang answers: it is hung up, nothing else changes.
+    await post(client, event("leg.answered", leg="stranger"))
+    await eventually(lambda: _first(pbx, "hangup", call="stranger"), what="the stranger hung up")
+    # The same call offered twice is one call; a hang-up before any answer, then a late
+    # leg.answered for it, leaves it ended once.
+    ref = "pbx-call-9"
+    offered = dict(event("call.offered", call=ref, caller=CALLER, dialled="+380443334455"))
+    await post(client, offered)
+    await post(client, {**offered, "id": "another-id-same-call"})
+    await eventually(lambda: call_where(ref, state="queued"), what="queued")
+    await post(client, event("call.hangup", call=ref))
+    await post(client, event("call.hangup", call=ref))
+    ended = await eventually(lambda: call_where(ref, state="ended"), what="ended")
+    async with db.sessionmaker()() as session:
+        from omniline.channels.voice.models import VoiceCall
+
+        count = await session.scalar(
+            select(func.count()).select_from(VoiceCall).where(VoiceCall.ref == ref)
+        )
+    assert count == 1 and ended.end_reason == "abandoned"
+    assert "call_ended" in await event_types(ended.conversation_id)
+    assert (await event_types(ended.conversation_id)).count("call_ended") == 1
+    assert controller.calls == {} and controller.legs == {}

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
 
 from omniline.auth.deps import SessionDep
 from omniline.auth.tokens import identity_signature
 from omniline.channels.webchat import service
 from omniline.config import get_settings
 from omniline.errors import NotFound
+from omniline.inboxes.models import Inbox
 from omniline.kit.routing import router as make_router
 from omniline.web.i18n import negotiate
 from omniline.web.templating import render
@@ -50,8 +52,21 @@ async def widget_frame(request: Request, session: SessionDep, key: str = "") -> 
         "color": (inbox.settings or {}).get("color", "#1f6feb"),
         "greeting": service.greeting_for(inbox.settings or {}, locale),
     }
+    # "Call me back" shows when the lender has a phone line (channels/voice/widget.py).
+    callback = await session.scalar(
+        select(Inbox.id)
+        .where(
+            Inbox.workspace_id == inbox.workspace_id,
+            Inbox.channel == "voice",
+            Inbox.enabled.is_(True),
+        )
+        .limit(1)
+    )
     response = render(
-        request, "widget/frame.html", {"inbox": view, "inbox_key": inbox.key}, locale=locale
+        request,
+        "widget/frame.html",
+        {"inbox": view, "inbox_key": inbox.key, "callback": callback is not None},
+        locale=locale,
     )
     # The frame is embedded in lenders' sites: allow framing, forbid everything else.
     response.headers["Content-Security-Policy"] = (

@@ -141,6 +141,32 @@ list.onQuickReply = (text, payload) => composer.choose(text, payload);
 
 session.onChange(() => list.refreshAttachmentUrls());
 
+// "Call me back" (a phone line exists): the number goes to the callback list.
+function setUpCallback() {
+  const open = document.getElementById("ol-callback-open");
+  const form = document.getElementById("ol-callback");
+  if (!CONFIG.callback || !open || !form) return;
+  const input = document.getElementById("ol-callback-phone");
+  const note = document.getElementById("ol-callback-note");
+  open.addEventListener("click", () => {
+    form.hidden = !form.hidden;
+    open.setAttribute("aria-expanded", String(!form.hidden));
+    if (!form.hidden) input.focus();
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    note.textContent = "";
+    try {
+      const booked = await session.request("POST", "/api/v1/widget/callback", { json: { phone: input.value.trim() } });
+      note.textContent = t("callbackBooked").replace("{number}", booked.number);
+      input.value = "";
+    } catch {
+      note.textContent = t("callbackFailed");
+    }
+  });
+}
+setUpCallback();
+
 document.getElementById("ol-close").addEventListener("click", () => bridge.close());
 if (!bridge.embedded) document.getElementById("ol-close").hidden = true;
 document.addEventListener("keydown", (e) => {
