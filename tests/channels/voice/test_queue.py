@@ -204,3 +204,100 @@ async def _link_up(inbox_id: int, up: bool) -> VoiceLink | None:
 
 
 __all__ = ["Line", "VoiceCall"]
+
+
+async def test_a_call_that_arrived_while_nobody_listened_is_taken_on(
+    demo: Demo, sim: object
+) -> None:
+    """The PBX held a call in our application while the server was down (another process
+    heard its arrival and died before writing it): the next controller finds it there."""
+    import websockets
+
+    line = await open_line(demo, sim, online=())  # type: ignore[arg-type]
+    await link.stop(line.inbox_id)
+    running = line.sim
+    url = f"{running.events_url}?app={running.app}&api_key={running.user}:{running.password}"
+    async with websockets.connect(url) as stand_in:  # someone else holds the app meanwhile
+        ch = await line.call()
+        assert "StasisStart" in str(await stand_in.recv())
+    assert await call_where(ch) is None
+    await link.start(line.inbox_id)
+    await line.phone(AGENT_PHONE, answer_after_s=0.05)
+    await presence(demo, "agent", "online")
+    taken = await eventually(lambda: call_where(ch, state="talking"), what="the held call answered")
+    assert taken.agent_id == demo.users["agent"] and taken.caller == "+380501234567"
+    await line.http.aclose()
+
+
+async def test_ring_all_rings_every_free_agent_and_the_first_to_answer_takes_it(
+    demo: Demo, sim: object
+) -> None:
+    line = await open_line(demo, sim, queue={"strategy": "ring_all"}, online=("agent", "agent2"))  # type: ignore[arg-type]
+    await line.phone(AGENT_PHONE, answer_after_s=1.0)
+    await line.phone(AGENT2_PHONE, answer_after_s=0.1)
+    ch = await line.call()
+    talking = await eventually(lambda: call_where(ch, state="talking"), what="answered")
+    assert talking.agent_id == demo.users["agent2"]
+    state = await eventually(lambda: _rang_both(line), what="both phones rung")
+    # The slower phone stopped ringing once the other answered, and was never connected.
+    agent_legs = [c for c in state if c["endpoint"] == AGENT_PHONE]
+    assert agent_legs and all(not c.get("bridge") for c in agent_legs)
+    await line.http.aclose()
+
+
+async def _rang_both(line: Line) -> list[dict[str, object]] | None:
+    state = await line.state()
+    legs = [c for c in state["channels"] + state["history"] if c.get("role") == "phone"]
+    endpoints = {c["endpoint"] for c in legs}
+    return legs if {AGENT_PHONE, AGENT2_PHONE} <= endpoints else None
+
+
+async def test_the_maximum_wait_ends_in_a_callback(demo: Demo, sim: object) -> None:
+    line = await open_line(demo, sim, queue={"max_wait_s": 1}, online=())  # type: ignore[arg-type]
+    ch = await line.call()
+    ended = await eventually(lambda: call_where(ch, state="ended"), what="the maximum wait")
+    assert ended.end_reason == "expired" and ended.answered_at is None
+    from tests.channels.voice.support import callbacks
+
+    (cb,) = await eventually(callbacks, what="the callback")
+    assert cb.reason == "expired" and cb.place_at == ended.queued_at
+    await line.http.aclose()
+
+
+async def test_a_menu_can_ask_for_an_agent_with_a_skill(
+    client: httpx.AsyncClient, demo: Demo, sim: object
+) -> None:
+    from tests.bots.support import admin, publish
+
+    line = await open_line(demo, sim, online=("agent", "agent2"))  # type: ignore[arg-type]
+    async with db.unit_of_work() as session:
+        from omniline.channels.voice.models import VoiceAgent
+
+        phone = await session.get(VoiceAgent, demo.users["agent"])
+        assert phone is not None
+        phone.skills = ["UK"]
+    await presence(demo, "agent", "away")  # reload the roster: skills are read with presence
+    await presence(demo, "agent", "online")
+    flow = {
+        "languages": ["en"],
+        "fallback_language": "en",
+        "start": "s",
+        "nodes": [
+            {
+                "id": "s",
+                "type": "set",
+                "target": "variable",
+                "name": "skills",
+                "value": "uk",
+                "next": "h",
+            },
+            {"id": "h", "type": "handoff"},
+        ],
+    }
+    await publish(client, await admin(client), flow, inbox_id=line.inbox_id, secret=None)
+    await line.phone(AGENT_PHONE, answer_after_s=0.1)
+    await line.phone(AGENT2_PHONE, answer_after_s=0.1)
+    ch = await line.call()
+    talking = await eventually(lambda: call_where(ch, state="talking"), what="answered")
+    assert talking.agent_id == demo.users["agent"]  # agent2 was free too, but has no "uk"
+    await line.http.aclose()

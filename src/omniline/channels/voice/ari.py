@@ -244,9 +244,11 @@ class AriPbx:
                     ping_timeout=5,
                     max_size=2**22,
                 ) as ws:
-                    refs = await self.refs()
+                    channels = await self._call("list", "", "GET", "/channels") or []
+                    refs = {str(c.get("id")) for c in channels if isinstance(c, dict)}
                     up, delay = True, 0.5
-                    await sink(LinkState(True, datetime.now(UTC), frozenset(refs)))
+                    waiting = tuple(self.held_calls(channels))
+                    await sink(LinkState(True, datetime.now(UTC), frozenset(refs), waiting=waiting))
                     async for raw in ws:
                         self.received += 1
                         for event in self.translate(orjson.loads(raw)):
@@ -266,6 +268,29 @@ class AriPbx:
                     up = False
                     await sink(LinkState(False, datetime.now(UTC), error="events socket closed"))
                 await asyncio.sleep(delay)
+
+    def held_calls(self, channels: list[Any]) -> list[CallOffered]:
+        """Customers' calls sitting in our application (``Stasis(<app>,inbound,...)``)."""
+        out = []
+        for ch in channels:
+            if not isinstance(ch, dict):
+                continue
+            plan = ch.get("dialplan") or {}
+            data = str(plan.get("app_data") or "").split(",")
+            if plan.get("app_name") != "Stasis" or data[:2] != [self.app, "inbound"]:
+                continue
+            caller = ch.get("caller") or {}
+            out.append(
+                CallOffered(
+                    str(ch.get("id")),
+                    str(caller.get("number") or ""),
+                    data[2] if len(data) > 2 else str(plan.get("exten") or ""),
+                    parse_time(ch.get("creationtime")),
+                    caller_name=str(caller.get("name") or ""),
+                    language=str(ch.get("language") or ""),
+                )
+            )
+        return out
 
     def translate(self, ev: dict[str, Any]) -> list[PbxEvent]:
         """One ARI event as contract events (most give none: we act on a few)."""

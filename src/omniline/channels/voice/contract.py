@@ -116,6 +116,9 @@ class LinkState:
     at: datetime
     refs: frozenset[str] | None = None
     error: str = ""
+    # Customers' calls in our application the PBX holds: one that arrived while nobody
+    # listened (or whose first batch never committed) is taken on now, not lost.
+    waiting: tuple[CallOffered, ...] = ()
 
 
 PbxEvent = (

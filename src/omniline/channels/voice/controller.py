@@ -57,6 +57,12 @@ TICK_S = 0.2
 CALLBACK_SCAN_S = 2.0
 
 
+def skills_of(variables: dict[str, Any]) -> frozenset[str]:
+    """A menu asks for agents who know something by setting ``skills`` ("uk, mortgage")."""
+    raw = str(variables.get("skills") or "")
+    return frozenset(s.strip().lower() for s in raw.split(",") if s.strip())
+
+
 class Controller(Answering):
     async def start(self) -> None:
         """Read the inbox, its queues and agents, and every call still in flight."""
@@ -98,6 +104,7 @@ class Controller(Answering):
             agent_leg=call.leg if call.state in ("talking", "hold") else None,
             callback_id=call.callback_id,
             direction=call.direction,
+            skills=skills_of(((call.ivr or {}).get("state") or {}).get("variables") or {}),
         )
         self.calls[call.ref] = live
         self.by_call_id[call.id] = call.ref
@@ -245,6 +252,7 @@ class Controller(Answering):
             return
         if step.topic:
             conv.topic = step.topic[:100]
+        live.skills = skills_of(step.variables)
         if step.priority is not None:
             live.priority = call.priority = conv.priority = step.priority
         queue_id = step.queue_id or conv.queue_id
@@ -371,6 +379,9 @@ class Controller(Answering):
         )
         if not ev.up or ev.refs is None:
             return
+        for offered in ev.waiting:
+            if offered.ref not in self.calls:
+                await self._offered(session, offered)  # known in the records: ignored there
         # Calls and legs the PBX no longer holds ended while we could not hear: close them
         # as lost (an answered call keeps its talk time), so every call stays counted.
         for ref, live in list(self.calls.items()):

@@ -91,6 +91,8 @@ class Live:
     csat: bool = False
     callback_id: int | None = None  # a call made for a callback request
     direction: str = "in"
+    # What an agent must know for this call (a menu's variable ``skills``: "uk,mortgage").
+    skills: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)

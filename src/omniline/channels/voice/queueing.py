@@ -100,6 +100,7 @@ class Queueing(ControllerBase):
                 queue_id=live.queue_id,
                 entered_at=live.queued_ts,
                 priority=live.priority,
+                skills=live.skills,
             ),
             self.clock(),
         )

@@ -95,7 +95,7 @@ async def load(
                 name=name,
                 endpoint=va.endpoint,
                 queue_ids=sorted(queues[va.user_id]),
-                skills=list(va.skills or []),
+                skills=[str(s).lower() for s in va.skills or []],
                 status=state.status if state is not None else Presence.offline.value,
                 voice_capacity=presence_repo.capacity(state, defaults, ChannelKind.voice),
                 chats=int(chats.get(va.user_id, 0)),
