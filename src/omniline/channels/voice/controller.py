@@ -379,9 +379,6 @@ class Controller(Answering):
         )
         if not ev.up or ev.refs is None:
             return
-        for offered in ev.waiting:
-            if offered.ref not in self.calls:
-                await self._offered(session, offered)  # known in the records: ignored there
         # Calls and legs the PBX no longer holds ended while we could not hear: close them
         # as lost (an answered call keeps its talk time), so every call stays counted.
         for ref, live in list(self.calls.items()):
@@ -402,6 +399,10 @@ class Controller(Answering):
                 await self._hung_up(session, HungUp(leg_id, ev.at, None, "pbx"))
             else:
                 await self._leg_failed(session, LegFailed(leg_id, "failed", ev.at))
+        # Last, so the legs they ring are not taken for legs the PBX lost.
+        for offered in ev.waiting:
+            if offered.ref not in self.calls:
+                await self._offered(session, offered)  # known in the records: ignored there
 
 
 def get_callback(session: AsyncSession, cb_id: int) -> Awaitable[VoiceCallback | None]:
