@@ -4,8 +4,9 @@ phones and queues' phone settings, and the calls of a conversation."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -192,12 +193,14 @@ async def ready(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
 
 @router.get("/callbacks")
 async def list_callbacks(
-    p: CurrentPrincipal, session: SessionDep, status: str = "live", limit: int = 200
+    p: CurrentPrincipal,
+    session: SessionDep,
+    status: str = "live",
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> dict[str, Any]:
     access.check_may_manage_callbacks(p)
     if status not in ("live", "all", *[s.value for s in CallbackStatus]):
         raise Invalid("status", "live, all, pending, dialing, done, cancelled or failed")
-    limit = min(max(limit, 1), 500)
     items = await callback_service.listing(session, p.workspace_id, p.queue_ids, status, limit)
     return {"items": items}
 
@@ -396,7 +399,7 @@ async def stats(
     session: SessionDep,
     since: datetime,
     until: datetime,
-    queue_id: int | None = None,
+    queue_id: Id | None = None,
     threshold_s: float = 20.0,
     short_abandon_s: float = 5.0,
 ) -> dict[str, Any]:

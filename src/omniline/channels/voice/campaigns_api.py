@@ -25,7 +25,11 @@ from omniline.kit.routing import router as make_router
 router = make_router(prefix="/api/v1/voice/campaigns", tags=["voice"])
 
 Hours = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
-VarValue = Annotated[str, StringConstraints(max_length=500)] | int | float
+VarValue = (
+    Annotated[str, StringConstraints(max_length=500)]
+    | Annotated[int, Field(ge=-(2**53) + 1, le=2**53 - 1)]
+    | float
+)
 
 
 class CampaignIn(JsonIn):

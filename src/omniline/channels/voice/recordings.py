@@ -8,11 +8,11 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,7 +82,11 @@ async def recording_link(call_id: Id, p: CurrentPrincipal, session: SessionDep) 
 
 @router.get("/voice/recordings/{call_id:int}")
 async def recording_file(
-    call_id: Id, expires: int, sig: str, request: Request, session: SessionDep
+    call_id: Id,
+    expires: Annotated[int, Query(ge=0, le=2**40)],
+    sig: str,
+    request: Request,
+    session: SessionDep,
 ) -> StreamingResponse:
     """The audio, for whoever holds a valid link (a browser's audio element sends no token)."""
     check_link(call_id, expires, sig[:128])
