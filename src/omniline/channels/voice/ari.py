@@ -47,6 +47,10 @@ Sink = Callable[[PbxEvent], Awaitable[None]]
 # Q.850 causes of a leg that never answered.
 FAILED_CAUSES = {17: "busy", 19: "no_answer", 21: "rejected", 18: "no_answer", 20: "unavailable"}
 HANGUP_REASONS = {"normal", "busy", "congestion", "no_answer", "timeout", "rejected"}
+# Requests in flight to the PBX at once: the latency-critical ones, and the rest.
+URGENT_REQUESTS = 8
+OTHER_REQUESTS = 16
+URGENT_COMMANDS = {"ring", "answer", "connect"}
 
 
 def parse_time(value: Any) -> datetime:
@@ -92,11 +96,19 @@ class AriPbx:
         self.user, self.password, self.app = user, password, app
         self.dial_template = dial_template
         self.tts_url = tts_url
+        self.timeout = timeout
         self.client = httpx.AsyncClient(
             auth=(user, password),
             timeout=timeout,
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
+            limits=httpx.Limits(
+                max_connections=URGENT_REQUESTS + OTHER_REQUESTS,
+                max_keepalive_connections=URGENT_REQUESTS + OTHER_REQUESTS,
+            ),
         )
+        # Requests wait here, not in httpx's pool, whose every step scans all waiting requests
+        # (hundreds when calls end in a burst); rings and answers never queue behind hang-ups.
+        self._urgent = asyncio.Semaphore(URGENT_REQUESTS)
+        self._other = asyncio.Semaphore(OTHER_REQUESTS)
         # Legs we originated that have not answered yet: their end is a LegFailed.
         self._ringing: set[str] = set()
         self._hung_up_by_us: set[str] = set()
@@ -108,10 +120,17 @@ class AriPbx:
     async def _call(self, command: str, ref: str, method: str, path: str, **params: Any) -> Any:
         body = params.pop("_json", None)
         query = {k: v for k, v in params.items() if v is not None and v != ""}
+        gate = self._urgent if command in URGENT_COMMANDS else self._other
+        try:
+            await asyncio.wait_for(gate.acquire(), self.timeout)
+        except TimeoutError:
+            raise CommandFailed(command, ref, "PBX unreachable: requests backed up") from None
         try:
             r = await self.client.request(method, self.base + path, params=query, json=body)
         except httpx.HTTPError as exc:
             raise CommandFailed(command, ref, f"PBX unreachable: {type(exc).__name__}") from None
+        finally:
+            gate.release()
         if r.status_code >= 400:
             try:
                 reason = str(orjson.loads(r.content).get("message") or r.reason_phrase)
