@@ -141,7 +141,7 @@ class Controller(Answering):
                     startup, self._startup = self._startup, []
                     await self._actions(session, startup)
                 seen_agents: set[int] = set()
-                for arrived, item in batch:
+                for arrived, item in ahead_of_new_calls(batch):
                     self.arrived = arrived
                     if isinstance(item, AgentChanged):
                         if item.user_id in seen_agents:
@@ -410,3 +410,22 @@ def get_callback(session: AsyncSession, cb_id: int) -> Awaitable[VoiceCallback |
 
 
 __all__ = ["AgentChanged", "CallbackStatus", "Command", "Controller", "Leg", "Live", "get_callback"]
+
+
+def ahead_of_new_calls(batch: list[tuple[float, Item]]) -> list[tuple[float, Item]]:
+    """The batch with new calls last: opening a call (its conversation, contact, routing) costs
+    far more than the events that free an agent and ring the next caller, which then wait
+    less. Each call's own events keep their order: those of a call opened in this batch stay
+    after its opening."""
+    new = {item.ref for _, item in batch if isinstance(item, CallOffered)}
+    if not new or len(batch) == 1:
+        return batch
+    first = [
+        entry
+        for entry in batch
+        if not isinstance(entry[1], CallOffered) and getattr(entry[1], "ref", None) not in new
+    ]
+    if not first:
+        return batch
+    kept = {id(entry) for entry in first}
+    return first + [entry for entry in batch if id(entry) not in kept]
