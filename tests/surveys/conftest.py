@@ -1,0 +1,6 @@
+from __future__ import annotations
+
+from tests.auth.conftest import fast_password_hashing
+from tests.channels.telegram.conftest import fake_telegram
+
+__all__ = ["fake_telegram", "fast_password_hashing"]
