@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from tests.auth.conftest import fast_password_hashing
+from tests.channels.email.conftest import smtp_server
 from tests.channels.telegram.conftest import fake_telegram
 
-__all__ = ["fake_telegram", "fast_password_hashing"]
+__all__ = ["fake_telegram", "fast_password_hashing", "smtp_server"]
