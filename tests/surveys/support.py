@@ -23,9 +23,7 @@ async def headers(client: httpx.AsyncClient, who: tuple[str, str] = ADMIN) -> di
     return bearer(await staff_token(client, *who))
 
 
-async def enable(
-    client: httpx.AsyncClient, inbox_id: int, **body: Any
-) -> dict[str, Any]:
+async def enable(client: httpx.AsyncClient, inbox_id: int, **body: Any) -> dict[str, Any]:
     h = await headers(client)
     r = await client.put(
         f"/api/v1/surveys/settings/{inbox_id}", json={"enabled": True, **body}, headers=h
@@ -47,14 +45,18 @@ async def handled_and_resolved(
     assert r.status_code == 200, r.text
     ah = await headers(client, AGENT)
     r = await client.post(
-        f"/api/v1/conversations/{conv_id}/messages", json={"text": "Done, anything else?"}, headers=ah
+        f"/api/v1/conversations/{conv_id}/messages",
+        json={"text": "Done, anything else?"},
+        headers=ah,
     )
     assert r.status_code == 201, r.text
     r = await client.post(f"/api/v1/conversations/{conv_id}/resolve", headers=ah)
     assert r.status_code == 200, r.text
 
 
-async def widget_chat(client: httpx.AsyncClient, text: str = "My card is blocked") -> tuple[str, int]:
+async def widget_chat(
+    client: httpx.AsyncClient, text: str = "My card is blocked"
+) -> tuple[str, int]:
     token = await visitor(client)
     r = await client.post("/api/v1/widget/messages", json={"text": text}, headers=bearer(token))
     assert r.status_code == 201, r.text
