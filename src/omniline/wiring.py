@@ -147,10 +147,11 @@ def include_routers(app: FastAPI) -> None:
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
     modules += [voice_api, voice_campaigns_api, voice_pages, voice_recordings, voice_widget]
+    from omniline.surveys import admin_pages as surveys_admin
     from omniline.surveys import api as surveys_api
     from omniline.surveys import pages as surveys_pages
 
-    modules += [surveys_api, surveys_pages]
+    modules += [surveys_api, surveys_pages, surveys_admin]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

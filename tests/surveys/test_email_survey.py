@@ -111,3 +111,19 @@ async def test_expired_and_forged_links(
     r = await client.get(_path(forged, 4))
     assert r.status_code == 404
     assert "This link is not valid" in r.text
+
+
+async def test_the_page_speaks_the_customers_language(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    conv_id, links = await _survey_letter(client, demo, smtp_server)
+    (req,) = await requests_of(conv_id)
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(SurveyRequest).where(SurveyRequest.id == req.id).values(language="uk")
+        )
+    page = await client.get(_path(links[2]), headers={"Accept-Language": "en"})
+    assert 'lang="uk"' in page.text
+    assert "Оцініть нашу допомогу" in page.text  # the page's own words
+    r = await client.get(_path(links[2], 2))
+    assert "Дякуємо за оцінку!" in r.text  # the default thanks in Ukrainian

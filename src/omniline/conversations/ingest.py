@@ -60,8 +60,11 @@ class IngestBatcher:
         """Returns once the message is committed (or raises the domain error for it)."""
         for wants, take in _interceptors:
             if wants(item):
-                async with unit_of_work() as session:
-                    taken = await take(session, item)
+                try:
+                    async with unit_of_work() as session:
+                        taken = await take(session, item)
+                except IntegrityError:
+                    taken = None  # a concurrent copy of it was stored: the writer says so
                 if taken is not None:
                     return taken
         self.start()
