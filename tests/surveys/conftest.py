@@ -2,6 +2,13 @@ from __future__ import annotations
 
 from tests.auth.conftest import fast_password_hashing
 from tests.channels.email.conftest import smtp_server
+from tests.channels.messenger.conftest import fake_graph, fresh_inbox_cache
 from tests.channels.telegram.conftest import fake_telegram
 
-__all__ = ["fake_telegram", "fast_password_hashing", "smtp_server"]
+__all__ = [
+    "fake_graph",
+    "fake_telegram",
+    "fast_password_hashing",
+    "fresh_inbox_cache",
+    "smtp_server",
+]
