@@ -115,3 +115,22 @@ async def test_another_visitor_cannot_answer(client: httpx.AsyncClient, demo: De
     r = await client.post("/api/v1/widget/survey", json=body, headers=bearer(other))
     assert r.status_code == 404
     assert await answers(client) == []
+
+
+async def test_a_reopen_before_the_sending_holds_it_until_resolved_again(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    await enable(client, demo.inbox_id)
+    token, conv_id = await widget_chat(client)
+    await handled_and_resolved(client, demo, conv_id)
+    # Reopened before the survey job ran: no survey in the middle of the conversation.
+    ah = await headers(client, AGENT)
+    r = await client.post(f"/api/v1/conversations/{conv_id}/reopen", headers=ah)
+    assert r.status_code == 200, r.text
+    await run_jobs()
+    assert await _survey_message(client, token) is None
+    r = await client.post(f"/api/v1/conversations/{conv_id}/resolve", headers=ah)
+    assert r.status_code == 200, r.text
+    await run_jobs()
+    assert await _survey_message(client, token) is not None
+    assert len(await requests_of(conv_id)) == 1

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.conversations.models import AuthorType, Conversation
+from omniline.conversations.models import AuthorType, Conversation, Status
 from omniline.conversations.system_messages import do_send_system_message
 from omniline.inboxes.models import Inbox
 from omniline.jobs.registry import job
@@ -28,6 +28,7 @@ from omniline.surveys import links, service, texts
 from omniline.surveys.models import SurveyRequest, SurveySetting
 
 MESSENGERS = frozenset({"telegram", "whatsapp", "vk", "messenger"})
+DONE = frozenset({Status.resolved.value, Status.closed.value})
 
 
 def payload(request_id: int, score: int) -> str:
@@ -72,6 +73,8 @@ async def survey_send(session: AsyncSession, data: dict[str, Any]) -> None:
     if conv is None or inbox is None:
         req.status = "failed"
         return
+    if req.trigger == "resolved" and conv.status not in DONE:
+        return  # the customer came back meanwhile: asked when it is resolved again
     setting = await service.setting_of(session, req.workspace_id, req.inbox_id)
     said = texts.texts_for(req.kind, setting.texts or {}, req.language)
     text, meta = message_for(req, said, _asks_comment(setting))

@@ -27,8 +27,10 @@ async def on_resolved(session: AsyncSession, event: hooks.DomainEvent) -> None:
         return
     if conv.first_assigned_at is None and not setting.bot_only:
         return  # no agent took it: only when the admin asks for bot-only conversations too
-    # Re-resolving after a reopen finds the first request and sends nothing more.
-    await service.do_create_request(session, conv, setting)
+    # Re-resolving after a reopen finds the first request and sends nothing more, unless
+    # it was never sent (the customer came back before it left): then it goes now.
+    if await service.do_create_request(session, conv, setting) is None:
+        await service.do_resend_pending(session, conv, setting)
 
 
 def register() -> None:

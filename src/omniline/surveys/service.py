@@ -189,6 +189,26 @@ async def do_create_request(
     return req
 
 
+async def do_resend_pending(
+    session: AsyncSession, conv: Conversation, setting: SurveySetting
+) -> None:
+    """A resolve request still unsent (held back by a reopen) is scheduled again, for the
+    agent who resolved it this time."""
+    req = await request_of(session, conv.id, "resolved")
+    if req is None or req.status != "pending":
+        return
+    send_at = utcnow() + timedelta(minutes=setting.delay_minutes)
+    req.agent_id = conv.assignee_id if conv.assignee_id is not None else req.agent_id
+    req.expires_at = send_at + timedelta(hours=setting.expiry_hours)
+    await jobs.enqueue(
+        session,
+        "survey_send",
+        {"request_id": req.id},
+        run_at=send_at,
+        workspace_id=conv.workspace_id,
+    )
+
+
 async def do_send(
     session: AsyncSession,
     workspace_id: int,
