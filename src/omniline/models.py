@@ -37,7 +37,7 @@ from omniline.presence.models import (
 )
 from omniline.routing.models import RoutingRule, RoutingVersion
 from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
-from omniline.surveys.models import SurveyAnswer
+from omniline.surveys.models import SurveyAnswer, SurveyRequest, SurveySetting
 from omniline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Workspace
 
@@ -81,6 +81,8 @@ __all__ = [
     "SlaPolicy",
     "SlaTimer",
     "SurveyAnswer",
+    "SurveyRequest",
+    "SurveySetting",
     "Team",
     "TeamMember",
     "User",

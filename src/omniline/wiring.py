@@ -59,7 +59,14 @@ def register_domains() -> None:
     from omniline.audit import listeners as audit_listeners
 
     audit_listeners.register()
+    from omniline.conversations import ingest
     from omniline.privacy import jobs as privacy_jobs  # noqa: F401  (the retention_sweep job)
+    from omniline.surveys import jobs as survey_jobs  # noqa: F401  (the survey_send job)
+    from omniline.surveys import listeners as survey_listeners
+    from omniline.surveys import replies as survey_replies
+
+    survey_listeners.register()
+    ingest.intercept(survey_replies.wants, survey_replies.take)
 
 
 def register_all() -> None:
@@ -140,6 +147,11 @@ def include_routers(app: FastAPI) -> None:
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
     modules += [voice_api, voice_campaigns_api, voice_pages, voice_recordings, voice_widget]
+    from omniline.surveys import admin_pages as surveys_admin
+    from omniline.surveys import api as surveys_api
+    from omniline.surveys import pages as surveys_pages
+
+    modules += [surveys_api, surveys_pages, surveys_admin]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:

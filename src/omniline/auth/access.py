@@ -165,3 +165,9 @@ def check_may_control_call(p: Principal, agent_id: int | None, queue_id: int | N
 def check_may_manage_callbacks(p: Principal) -> None:
     if p.role not in LEADS:
         raise Forbidden("only supervisors and administrators manage the callback list")
+
+
+def check_may_read_surveys(p: Principal) -> None:
+    """Survey answers: supervisors and administrators (within the queues they see)."""
+    if p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators read survey answers")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.conversations.inbound import InboundMessage
 from omniline.conversations.service import Received, receive_inbound
@@ -21,6 +23,19 @@ from omniline.db import unit_of_work
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+
+# Another domain may take a message before it is stored the ordinary way (a survey's answer
+# in a messenger: surveys/replies.py), registered by the wiring. ``wants`` is a test without
+# I/O (ordinary messages cost nothing); ``take`` runs in its own unit of work and answers
+# None to leave the message to the writer.
+Wants = Callable[[InboundMessage], bool]
+Take = Callable[[AsyncSession, InboundMessage], Awaitable[Received | None]]
+_interceptors: list[tuple[Wants, Take]] = []
+
+
+def intercept(wants: Wants, take: Take) -> None:
+    if (wants, take) not in _interceptors:
+        _interceptors.append((wants, take))
 
 
 class IngestBatcher:
@@ -43,6 +58,15 @@ class IngestBatcher:
 
     async def submit(self, item: InboundMessage) -> Received:
         """Returns once the message is committed (or raises the domain error for it)."""
+        for wants, take in _interceptors:
+            if wants(item):
+                try:
+                    async with unit_of_work() as session:
+                        taken = await take(session, item)
+                except IntegrityError:
+                    taken = None  # a concurrent copy of it was stored: the writer says so
+                if taken is not None:
+                    return taken
         self.start()
         fut: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, fut))

@@ -65,8 +65,16 @@ def widget_message_view(
         "attachments": [attachment_view(a, widget_token="") for a in attachments or []],
         # Quick replies of a bot message: [{"text", "payload"} or {"text", "url"}].
         "buttons": _buttons(msg) if msg.direction == "out" else [],
+        # A satisfaction survey (surveys/jobs.py): {request_id, kind, low, high, comment,
+        # thanks}; answered with POST /api/v1/widget/survey.
+        "survey": _survey(msg) if msg.direction == "out" else None,
         "created_at": iso(msg.created_at),
     }
+
+
+def _survey(msg: Message) -> dict[str, Any] | None:
+    raw = (msg.meta or {}).get("survey")
+    return dict(raw) if isinstance(raw, dict) else None
 
 
 def _buttons(msg: Message) -> list[dict[str, str]]:

@@ -29,6 +29,7 @@ from omniline.channels.voice.queueing import Queueing
 from omniline.conversations.models import Conversation
 from omniline.presence.models import Presence
 from omniline.presence.service import do_set_presence
+from omniline.surveys.phone import phone_survey
 
 log = logging.getLogger(__name__)
 
@@ -244,12 +245,16 @@ class Answering(Queueing):
         call, conv = await self._records(session, live)
         await self._agent_done(session, live, call, conv, ev.at)
         live.agent_leg = None
-        live.state = "survey" if self.settings.csat else "closing"
+        # The inbox's survey settings, when an admin made them, decide (surveys/phone.py).
+        survey = await phone_survey(session, conv.inbox_id, live.language)
+        ask = self.settings.csat if survey is None else survey.enabled
+        live.state = "survey" if ask else "closing"
         e = calls.add_event(session, conv, "call_agent_left", {"agent_id": live.agent_id}, ev.at)
         await calls.publish(session, conv, e)
-        if self.settings.csat and live.direction == "in":
+        if ask and live.direction == "in":
             live.csat = True
-            self._say(live, [Prompt(text=prompts.text("csat", live.language))], then="listen")
+            question = (survey.question if survey else None) or prompts.text("csat", live.language)
+            self._say(live, [Prompt(text=question)], then="listen")
         else:
             self._say(live, [Prompt(text=prompts.text("thanks", live.language))], then="hangup")
 
@@ -287,7 +292,10 @@ class Answering(Queueing):
 
         score = digits[:1]
         if not score.isdigit() or not 1 <= int(score) <= 5:
-            self._say(live, [Prompt(text=prompts.text("csat", live.language))], then="listen")
+            call, conv = await self._records(session, live)
+            survey = await phone_survey(session, conv.inbox_id, live.language)
+            question = (survey.question if survey else None) or prompts.text("csat", live.language)
+            self._say(live, [Prompt(text=question)], then="listen")
             return
         live.csat = False
         call, conv = await self._records(session, live)
@@ -302,7 +310,9 @@ class Answering(Queueing):
         )
         await calls.publish(session, conv, e)
         live.state = "closing"
-        self._say(live, [Prompt(text=prompts.text("thanks", live.language))], then="hangup")
+        survey = await phone_survey(session, conv.inbox_id, live.language)
+        thanks = (survey.thanks if survey else None) or prompts.text("thanks", live.language)
+        self._say(live, [Prompt(text=thanks)], then="hangup")
 
     async def _end(
         self,

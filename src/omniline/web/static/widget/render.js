@@ -2,6 +2,7 @@
 // textContent / text nodes: a message "<img src=x onerror=alert(1)>" must show as typed.
 
 import { attachmentList, onlyImages, pendingFile } from "./attachments.js";
+import { buildSurvey } from "./survey.js";
 import { el, t, parseTime, formatTime, formatFull, formatDay, dayKey } from "./util.js";
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -160,6 +161,9 @@ export class MessageList {
     li.appendChild(this.buildBubble(msg.text || "", msg.attachments || []));
     if (msg.direction === "out" && Array.isArray(msg.buttons) && msg.buttons.length && msg.id >= this.maxId) {
       li.appendChild(this.buildQuickReplies(msg.buttons));
+    }
+    if (msg.direction === "out" && msg.survey && typeof msg.survey === "object") {
+      li.appendChild(buildSurvey(msg.survey, this.session));
     }
     li.appendChild(this.buildMeta(parseTime(msg.created_at)));
     return li;
