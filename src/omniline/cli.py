@@ -446,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     from omniline.channels.voice.simulator import cli as voice_simulator
 
     voice_simulator.register(voice_commands.register(sub))
+    from omniline.imports import commands as import_commands
+
+    import_commands.register(sub)
     return parser
 
 

@@ -24,6 +24,7 @@ from omniline.conversations.models import (
     ConversationTag,
     Message,
 )
+from omniline.imports.models import ImportedCall
 from omniline.inboxes.models import Inbox
 from omniline.jobs.models import Job
 from omniline.kit.models import Base
@@ -64,6 +65,7 @@ __all__ = [
     "ConversationTag",
     "CtiEvent",
     "EmailRef",
+    "ImportedCall",
     "Inbox",
     "Job",
     "MailboxState",
