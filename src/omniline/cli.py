@@ -341,9 +341,11 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         user = await repository.user_by_email(session, args.email)
         if user is None:
             raise NotFound(f"no user {args.email}")
-        secret, _ = await service.do_issue_token(
-            session, user, TokenKind.api, hours=None, name=args.name
-        )
+        kind = TokenKind.api
+        if args.reporting:
+            service.check_may_own_reporting_token(user)
+            kind = TokenKind.reporting
+        secret, _ = await service.do_issue_token(session, user, kind, hours=None, name=args.name)
         print(secret)
 
     _run(go)
@@ -434,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = tk.add_parser("create", help="print a long-lived API token for a user")
     p.add_argument("--email", required=True)
     p.add_argument("--name", default="integration")
+    p.add_argument(
+        "--reporting", action="store_true", help="read-only, BI endpoints only (docs/bi.md)"
+    )
     p.set_defaults(fn=cmd_token_create)
 
     from omniline.bots import commands as bots_commands

@@ -165,3 +165,13 @@ def check_may_control_call(p: Principal, agent_id: int | None, queue_id: int | N
 def check_may_manage_callbacks(p: Principal) -> None:
     if p.role not in LEADS:
         raise Forbidden("only supervisors and administrators manage the callback list")
+
+
+BI_READERS = frozenset({Role.admin.value})
+
+
+def check_may_read_bi(p: Principal) -> None:
+    """The BI endpoints read the whole workspace: administrators, and the reporting tokens
+    an administrator created (which reach nothing else, auth/deps.py)."""
+    if p.role not in BI_READERS or p.setup_only:
+        raise Forbidden("only an administrator's token or a reporting token may read BI data")

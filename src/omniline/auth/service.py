@@ -15,7 +15,7 @@ from omniline.auth.models import AuthToken, Role, TokenKind, User
 from omniline.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from omniline.auth.principal import Principal
 from omniline.auth.tokens import digest, new_secret
-from omniline.errors import Conflict, Invalid, NotFound, Unauthorized
+from omniline.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from omniline.kit.clock import utcnow
 
 LOCALES = ("en", "ru", "uk")
@@ -273,6 +273,12 @@ async def do_create_api_token(
         session, "api_token.created", token, TOKEN_FIELDS, None, target_type="api_token", label=name
     )
     return secret, token
+
+
+def check_may_own_reporting_token(user: User) -> None:
+    """A reporting token reads the whole workspace's BI data: an administrator's only."""
+    if user.role != Role.admin.value:
+        raise Forbidden("reporting tokens belong to administrators; this user is not one")
 
 
 async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id: int) -> AuthToken:
