@@ -454,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     from omniline.imports import commands as import_commands
 
     import_commands.register(sub)
+    from omniline.bi import commands as bi_commands
+
+    bi_commands.register(sub)
     return parser
 
 

@@ -59,7 +59,10 @@ def register_domains() -> None:
     from omniline.audit import listeners as audit_listeners
 
     audit_listeners.register()
+    from omniline.bi import jobs as bi_jobs
     from omniline.privacy import jobs as privacy_jobs  # noqa: F401  (the retention_sweep job)
+
+    bi_jobs.register()
 
 
 def register_all() -> None:
