@@ -68,6 +68,8 @@ async def import_calls(
     for start in range(0, len(records), size):
         async with db.unit_of_work() as session:
             done = await service.do_import_batch(session, target, records[start : start + size])
+            if start == 0 or start + size >= len(records):
+                await service.do_refresh_statistics(session)
         summary.imported += done.imported
         summary.present += done.present
         say(

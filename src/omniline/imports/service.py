@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.acd.records import CallRecord
@@ -232,6 +232,15 @@ async def do_import_batch(
     result.imported = len(rows)
     result.conversation_ids = conv_ids
     return result
+
+
+async def do_refresh_statistics(session: AsyncSession) -> None:
+    """PostgreSQL plans the "already imported?" lookup from table statistics: on a table that
+    was empty when last analysed it scans every row for each batch (a second import of a
+    month took 56 s instead of 1.6 s). Analysed after the first batch and at the end."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("ANALYZE imported_calls"))
+        await session.execute(text("ANALYZE voice_calls"))
 
 
 async def imported_count(session: AsyncSession, workspace_id: int) -> int:
