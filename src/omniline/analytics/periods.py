@@ -24,7 +24,7 @@ def bucket_of(at: datetime) -> int:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as e:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
         raise Invalid("tz", f"unknown time zone: {name}") from e
 
 

@@ -31,7 +31,13 @@ from omniline.workspaces.models import Queue, Team, Workspace
 SLACK = timedelta(minutes=5)
 
 
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(2199, 12, 31)
+
+
 def check_range(start: date, end: date) -> None:
+    for name, day in (("from", start), ("to", end)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise Invalid(name, f"a date from {FIRST_DAY} to {LAST_DAY}")
     if start > end:
         raise Invalid("from", "the start date is after the end date")
     if (end - start).days + 1 > MAX_DAYS:

@@ -6,6 +6,7 @@ Create Date: 2026-12-04 16:15:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,11 +21,11 @@ depends_on: str | Sequence[str] | None = None
 BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _ints(*names: str) -> list[sa.Column]:  # type: ignore[type-arg]
+def _ints(*names: str) -> list[sa.Column[Any]]:
     return [sa.Column(n, sa.Integer(), nullable=False) for n in names]
 
 
-def _floats(*names: str, nullable: bool = True) -> list[sa.Column]:  # type: ignore[type-arg]
+def _floats(*names: str, nullable: bool = True) -> list[sa.Column[Any]]:
     return [sa.Column(n, sa.Float(), nullable=nullable) for n in names]
 
 
