@@ -59,9 +59,11 @@ def register_domains() -> None:
     from omniline.audit import listeners as audit_listeners
 
     audit_listeners.register()
+    from omniline.analytics import listeners as analytics_listeners
     from omniline.bi import jobs as bi_jobs
     from omniline.privacy import jobs as privacy_jobs  # noqa: F401  (the retention_sweep job)
 
+    analytics_listeners.register()
     bi_jobs.register()
 
 
@@ -143,10 +145,11 @@ def include_routers(app: FastAPI) -> None:
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
     modules += [voice_api, voice_campaigns_api, voice_pages, voice_recordings, voice_widget]
+    from omniline.analytics import api as analytics_api
     from omniline.bi import api as bi_api
-
-    modules.append(bi_api)
     from omniline.ops import api as ops_api
+
+    modules += [analytics_api, bi_api]
 
     for module in hot_paths + modules:
         app.include_router(module.router)

@@ -77,6 +77,8 @@ def expected_per_day(path: Path) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.skipif(not OCTOBER.is_file(), reason=f"no {OCTOBER} (shared data absent)")
 async def test_october_imports_and_reports_the_file_figures(bank: Bank) -> None:
+    from omniline.analytics import service as analytics
+    from omniline.analytics.schemas import Filters
     from omniline.channels.voice.stats import figures
 
     summary = await import_calls(OCTOBER, bank.slug, tz=TZ)
@@ -93,4 +95,17 @@ async def test_october_imports_and_reports_the_file_figures(bank: Bank) -> None:
             end = (start + timedelta(days=1)).replace(tzinfo=zone)
             f = await figures(session, bank.workspace_id, start, end)
             got[day] = {k: f[k] for k in expected[day]}
+        # The reports (analytics), whose facts the import refreshed batch by batch.
+        report = await analytics.summary(
+            session,
+            bank.workspace_id,
+            start=date(1999, 10, 1),
+            end=date(1999, 10, 31),
+            by="day",
+            tz=TZ,
+            filters=Filters(channel="voice"),
+        )
     assert got == expected
+    reported = {d: {k: p[k] for k in expected[d]} for d, p in report["periods"].items()}
+    assert reported == expected
+    assert report["total"]["offered"] == sum(d["offered"] for d in expected.values())

@@ -41,6 +41,7 @@ async def import_calls(
     progress lines (None: quiet). The database engine must be initialised."""
     from omniline import db
     from omniline.acd.records import read_records
+    from omniline.analytics import service as analytics
     from omniline.imports import service
 
     started = time.perf_counter()
@@ -68,6 +69,11 @@ async def import_calls(
     for start in range(0, len(records), size):
         async with db.unit_of_work() as session:
             done = await service.do_import_batch(session, target, records[start : start + size])
+            # Reports read facts kept per conversation; calls of 1999 are older than any
+            # catch-up looks, so the batch's facts are computed here, in its transaction.
+            await analytics.refresh_conversations(
+                session, target.workspace_id, done.conversation_ids
+            )
             if start == 0 or start + size >= len(records):
                 await service.do_refresh_statistics(session)
         summary.imported += done.imported
