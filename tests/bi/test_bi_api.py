@@ -150,3 +150,21 @@ async def test_filters_and_bounds(client: httpx.AsyncClient, demo: Demo, reporti
         assert r.status_code == 422, (params, r.text)
     r = await client.post("/api/v1/bi/messages", headers=bearer(reporting))
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+
+
+async def test_a_revoked_reporting_token_reads_nothing(
+    client: httpx.AsyncClient, demo: Demo, reporting: str
+) -> None:
+    from omniline.auth import service
+    from omniline.auth.models import User
+
+    assert (await client.get("/api/v1/bi/calls", headers=bearer(reporting))).status_code == 200
+    async with db.unit_of_work() as session:
+        admin = await session.get(User, demo.users["admin"])
+        assert admin is not None
+        p = await service.principal_for(session, admin)
+        # It is listed with the administrator's API tokens, where they revoke it.
+        tokens = await service.api_tokens_of(session, admin.id)
+        assert [t.kind for t in tokens] == ["reporting"]
+        await service.do_revoke_api_token(session, p, tokens[0].id)
+    assert (await client.get("/api/v1/bi/calls", headers=bearer(reporting))).status_code == 401

@@ -23,6 +23,8 @@ NAME_MAX = 200
 # How stale an API token's ``last_used_at`` may get: one write per token per interval,
 # not one per request.
 LAST_USED_EVERY = timedelta(minutes=5)
+# Tokens an owner lists and revokes on the API tokens page: integration and reporting ones.
+LONG_LIVED = (TokenKind.api.value, TokenKind.reporting.value)
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
@@ -250,7 +252,7 @@ async def api_tokens_of(session: AsyncSession, user_id: int) -> list[AuthToken]:
     """A user's long-lived API tokens, newest first, revoked ones included."""
     rows = await session.scalars(
         select(AuthToken)
-        .where(AuthToken.user_id == user_id, AuthToken.kind == TokenKind.api.value)
+        .where(AuthToken.user_id == user_id, AuthToken.kind.in_(LONG_LIVED))
         .order_by(AuthToken.created_at.desc(), AuthToken.id.desc())
     )
     return list(rows)
@@ -287,7 +289,7 @@ async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id:
         select(AuthToken).where(
             AuthToken.id == token_id,
             AuthToken.user_id == actor.user_id,
-            AuthToken.kind == TokenKind.api.value,
+            AuthToken.kind.in_(LONG_LIVED),
         )
     )
     if token is None:
