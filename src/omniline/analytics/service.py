@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.analytics import facts, queries, rollups, tally
 from omniline.analytics.models import Fact, SyncState
 from omniline.analytics.periods import bounds, local, period_keys, zone
-from omniline.analytics.schemas import MAX_DAYS, By, Dimension, Filters
+from omniline.analytics.schemas import MAX_DAYS, METRICS, By, Dimension, Filters
 from omniline.auth.models import User
 from omniline.channels.voice.models import VoiceCall
 from omniline.conversations.models import Conversation
@@ -165,6 +165,8 @@ async def heatmap(
     """``[weekday (0 = Monday), local hour, value]`` for all 168 cells; a cell whose
     figure is undefined (no answered calls for ``asa_s``) has 0."""
     check_range(start, end)
+    if metric not in METRICS:
+        raise Invalid("metric", f"not a figure of docs/metrics.md: {metric}")
     zi = zone(tz or await workspace_zone(session, workspace_id))
     await catch_up(session, workspace_id)
     lo, hi = bounds(start, end, zi)
