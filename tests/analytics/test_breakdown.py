@@ -71,3 +71,11 @@ async def test_heatmap_of_a_ratio(log: Log) -> None:
     # Saturday 09-10: C1 in 10 s, C2 in 30 s -> 1/2; 10-11: abandoned only (C3 short, C4
     # not): 0 / (0 + 2 - 1) = 0; Sunday 01: C5 in 15 s; Monday 13: C8 at once.
     assert got == {(5, 9): 0.5, (6, 1): 1.0, (0, 13): 1.0}
+
+
+async def test_heatmap_of_an_unknown_figure_is_refused(log: Log) -> None:
+    from omniline.errors import Invalid
+
+    async with db.unit_of_work() as session:
+        with pytest.raises(Invalid, match="metric"):
+            await service.heatmap(session, log.workspace_id, start=START, end=END, metric="mood")

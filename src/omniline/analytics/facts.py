@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniline.analytics import rollups
 from omniline.analytics.models import Fact
 from omniline.analytics.periods import bucket_of
 from omniline.channels.voice.models import EndReason, VoiceCall, VoiceQueue
@@ -54,9 +55,9 @@ async def refresh(session: AsyncSession, workspace_id: int, ids: Iterable[int]) 
 
 async def _refresh_batch(session: AsyncSession, workspace_id: int, ids: list[int]) -> None:
     await session.flush()
-    await session.execute(
-        delete(Fact).where(Fact.workspace_id == workspace_id, Fact.conversation_id.in_(ids))
-    )
+    mine = (Fact.workspace_id == workspace_id, Fact.conversation_id.in_(ids))
+    old = (await session.execute(select(*Fact.__table__.c).where(*mine))).mappings().all()
+    await session.execute(delete(Fact).where(*mine))
     rows = (
         await session.execute(
             select(Conversation, Contact.country, Contact.language, Queue.team_id)
@@ -65,11 +66,12 @@ async def _refresh_batch(session: AsyncSession, workspace_id: int, ids: list[int
             .where(Conversation.workspace_id == workspace_id, Conversation.id.in_(ids))
         )
     ).all()
-    if not rows:
-        return
-    ctx = await _Context.load(session, workspace_id, ids, [r[0] for r in rows])
-    values = [ctx.fact(conv, country, lang, team) for conv, country, lang, team in rows]
-    await session.execute(insert(Fact), values)
+    values: list[dict[str, Any]] = []
+    if rows:
+        ctx = await _Context.load(session, workspace_id, ids, [r[0] for r in rows])
+        values = [ctx.fact(conv, country, lang, team) for conv, country, lang, team in rows]
+        await session.execute(insert(Fact), values)
+    await rollups.apply(session, workspace_id, rollups.delta(old, values))
 
 
 class _Context:

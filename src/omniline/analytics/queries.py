@@ -1,15 +1,16 @@
-"""The grouped sums over fact rows that every report is made of."""
+"""The grouped sums every report is made of: from the roll-ups when the question allows,
+else from the fact rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from omniline.analytics import tally
-from omniline.analytics.models import Fact
+from omniline.analytics import rollups, tally
+from omniline.analytics.models import ROLLUP_SUMS, Fact, Rollup
 from omniline.analytics.schemas import Filters
 from omniline.conversations.models import ConversationTag
 
@@ -20,6 +21,31 @@ PARTS: list[tuple[Any, dict[str, ColumnElement[Any]]]] = [
     (Fact.csat_q, tally.CSAT),
     (Fact.nps_q, tally.NPS),
 ]
+FACT_COLUMNS: dict[str, Any] = {
+    "channel": Fact.channel,
+    "inbox": Fact.inbox_id,
+    "queue": Fact.queue_id,
+    "team": Fact.team_id,
+    "agent": Fact.agent_id,
+    "country": Fact.country,
+    "language": Fact.language,
+    "tag": ConversationTag.tag,
+}
+ROLLUP_COLUMNS: dict[str, Any] = {
+    "channel": Rollup.channel,
+    "inbox": Rollup.inbox_id,
+    "queue": Rollup.queue_id,
+    "team": Rollup.team_id,
+}
+_FILTERS = ("channel", "inbox_id", "queue_id", "team_id", "agent_id", "country", "language")
+# Set by tests to compare the two paths.
+USE_ROLLUPS = True
+
+
+def _given(filters: Filters | None) -> set[str]:
+    if filters is None:
+        return set()
+    return {n for n in (*_FILTERS, "tag") if getattr(filters, n) is not None}
 
 
 def _tagged(workspace_id: int, tag: str) -> Select[Any]:
@@ -28,14 +54,16 @@ def _tagged(workspace_id: int, tag: str) -> Select[Any]:
     )
 
 
-def filtered(stmt: Select[Any], workspace_id: int, filters: Filters | None) -> Select[Any]:
-    stmt = stmt.where(Fact.workspace_id == workspace_id)
+def filtered(
+    stmt: Select[Any], model: Any, workspace_id: int, filters: Filters | None
+) -> Select[Any]:
+    stmt = stmt.where(model.workspace_id == workspace_id)
     if filters is None:
         return stmt
-    for name in ("channel", "inbox_id", "queue_id", "team_id", "agent_id", "country", "language"):
+    for name in _FILTERS:
         value = getattr(filters, name)
         if value is not None:
-            stmt = stmt.where(getattr(Fact, name) == value)
+            stmt = stmt.where(getattr(model, name) == value)
     if filters.tag is not None:
         stmt = stmt.where(Fact.conversation_id.in_(_tagged(workspace_id, filters.tag)))
     return stmt
@@ -47,23 +75,72 @@ async def grouped(
     lo: int,
     hi: int,
     filters: Filters | None,
-    keys: list[ColumnElement[Any]],
+    dimension: str | None,
     *,
     by_bucket: bool,
-    join_tags: bool = False,
 ) -> list[tuple[tuple[Any, ...], tally.Sums]]:
-    """``(group key, sums)`` pairs: the key is ``keys``' values, then the bucket when
-    ``by_bucket``; each part of the sums is assigned by its own bucket column."""
+    """``(group key, sums)`` pairs: the key is the dimension's value (if any), then the
+    bucket when ``by_bucket``; each sum is assigned by its own timestamp's bucket."""
+    if (
+        USE_ROLLUPS
+        and _given(filters) <= rollups.FIELDS
+        and (dimension is None or dimension in ROLLUP_COLUMNS)
+    ):
+        return await _from_rollups(session, workspace_id, lo, hi, filters, dimension, by_bucket)
+    return await _from_facts(session, workspace_id, lo, hi, filters, dimension, by_bucket)
+
+
+async def _from_rollups(
+    session: AsyncSession,
+    workspace_id: int,
+    lo: int,
+    hi: int,
+    filters: Filters | None,
+    dimension: str | None,
+    by_bucket: bool,
+) -> list[tuple[tuple[Any, ...], tally.Sums]]:
+    cols = [ROLLUP_COLUMNS[dimension]] if dimension else []
+    if by_bucket:
+        cols.append(Rollup.bucket)
+    sums = [func.sum(getattr(Rollup, n)).label(n) for n in ROLLUP_SUMS]
+    stmt = select(*cols, *sums)
+    stmt = filtered(stmt, Rollup, workspace_id, filters)
+    stmt = stmt.where(Rollup.bucket >= lo, Rollup.bucket < hi)
+    if cols:
+        stmt = stmt.group_by(*cols)
+    out = []
+    nullable = dimension in ("queue", "team")
+    for row in (await session.execute(stmt)).all():
+        key = tuple(row[: len(cols)])
+        if nullable and key[0] == 0:
+            key = (None, *key[1:])
+        got: tally.Sums = {}
+        tally.add(got, row, list(ROLLUP_SUMS))
+        if got:
+            out.append((key, got))
+    return out
+
+
+async def _from_facts(
+    session: AsyncSession,
+    workspace_id: int,
+    lo: int,
+    hi: int,
+    filters: Filters | None,
+    dimension: str | None,
+    by_bucket: bool,
+) -> list[tuple[tuple[Any, ...], tally.Sums]]:
     out: list[tuple[tuple[Any, ...], tally.Sums]] = []
+    keys = [FACT_COLUMNS[dimension]] if dimension else []
     for bucket, sums in PARTS:
         cols = [*keys, bucket] if by_bucket else list(keys)
         labelled = [c.label(name) for name, c in sums.items()]
         stmt = select(*[c.label(f"k{i}") for i, c in enumerate(cols)], *labelled)
-        if join_tags:
+        if dimension == "tag":
             stmt = stmt.select_from(Fact).join(
                 ConversationTag, ConversationTag.conversation_id == Fact.conversation_id
             )
-        stmt = filtered(stmt, workspace_id, filters)
+        stmt = filtered(stmt, Fact, workspace_id, filters)
         stmt = stmt.where(bucket >= lo, bucket < hi)
         if cols:
             stmt = stmt.group_by(*cols)

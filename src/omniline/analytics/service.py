@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.analytics import facts, queries, tally
+from omniline.analytics import facts, queries, rollups, tally
 from omniline.analytics.models import Fact, SyncState
 from omniline.analytics.periods import bounds, local, period_keys, zone
-from omniline.analytics.schemas import MAX_DAYS, By, Dimension, Filters
+from omniline.analytics.schemas import MAX_DAYS, METRICS, By, Dimension, Filters
 from omniline.auth.models import User
 from omniline.channels.voice.models import VoiceCall
-from omniline.conversations.models import Conversation, ConversationTag
+from omniline.conversations.models import Conversation
 from omniline.errors import Invalid, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
@@ -71,7 +71,7 @@ async def summary(
     keys = period_keys(lo, hi, by, zi)
     periods: dict[str, tally.Sums] = {k: {} for k in keys.values()}
     total: tally.Sums = {}
-    rows = await queries.grouped(session, workspace_id, lo, hi, filters, [], by_bucket=True)
+    rows = await queries.grouped(session, workspace_id, lo, hi, filters, None, by_bucket=True)
     for (q,), sums in rows:
         tally.merge(periods[keys[q]], sums)
         tally.merge(total, sums)
@@ -98,22 +98,12 @@ async def total(
     lo, hi = bounds(start, end, zone(tz))
     sums: tally.Sums = {}
     for _, got in await queries.grouped(
-        session, workspace_id, lo, hi, filters, [], by_bucket=False
+        session, workspace_id, lo, hi, filters, None, by_bucket=False
     ):
         tally.merge(sums, got)
     return tally.figures(sums)
 
 
-_DIMENSION_COLUMNS: dict[str, Any] = {
-    "channel": Fact.channel,
-    "inbox": Fact.inbox_id,
-    "queue": Fact.queue_id,
-    "team": Fact.team_id,
-    "agent": Fact.agent_id,
-    "country": Fact.country,
-    "language": Fact.language,
-    "tag": ConversationTag.tag,
-}
 _NAMED: dict[str, Any] = {"inbox": Inbox, "queue": Queue, "team": Team, "agent": User}
 
 
@@ -133,10 +123,7 @@ async def breakdown(
     zi = zone(tz or await workspace_zone(session, workspace_id))
     await catch_up(session, workspace_id)
     lo, hi = bounds(start, end, zi)
-    col = _DIMENSION_COLUMNS[dimension]
-    rows = await queries.grouped(
-        session, workspace_id, lo, hi, filters, [col], by_bucket=False, join_tags=dimension == "tag"
-    )
+    rows = await queries.grouped(session, workspace_id, lo, hi, filters, dimension, by_bucket=False)
     by_key: dict[Any, tally.Sums] = {}
     for (key,), sums in rows:
         tally.merge(by_key.setdefault(key, {}), sums)
@@ -178,11 +165,13 @@ async def heatmap(
     """``[weekday (0 = Monday), local hour, value]`` for all 168 cells; a cell whose
     figure is undefined (no answered calls for ``asa_s``) has 0."""
     check_range(start, end)
+    if metric not in METRICS:
+        raise Invalid("metric", f"not a figure of docs/metrics.md: {metric}")
     zi = zone(tz or await workspace_zone(session, workspace_id))
     await catch_up(session, workspace_id)
     lo, hi = bounds(start, end, zi)
     cells: dict[tuple[int, int], tally.Sums] = {}
-    rows = await queries.grouped(session, workspace_id, lo, hi, filters, [], by_bucket=True)
+    rows = await queries.grouped(session, workspace_id, lo, hi, filters, None, by_bucket=True)
     for (q,), sums in rows:
         at = local(q, zi)
         tally.merge(cells.setdefault((at.weekday(), at.hour), {}), sums)
@@ -210,6 +199,8 @@ async def rebuild(session: AsyncSession, workspace_id: int, progress: Any = None
             select(Conversation.id).where(Conversation.workspace_id == workspace_id)
         )
     )
+    await session.execute(delete(Fact).where(Fact.workspace_id == workspace_id))
+    await rollups.clear(session, workspace_id)
     step = facts.BATCH * 4
     for i in range(0, len(ids), step):
         await facts.refresh(session, workspace_id, ids[i : i + step])

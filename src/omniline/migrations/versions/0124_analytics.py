@@ -1,4 +1,4 @@
-"""analytics: one fact row per conversation, and how far each workspace has caught up
+"""analytics: one fact row per conversation, roll-ups per 15 minutes, and catch-up state
 
 Revision ID: 0124_analytics
 Revises: 0123_voice_campaigns
@@ -19,6 +19,45 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# As omniline.analytics.models.ROLLUP_SUMS when this revision was written.
+ROLLUP_SUMS = (
+    "conversations",
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "answered_in_sl",
+    "wait_sum",
+    "handle_sum",
+    "handle_n",
+    "frt_sum",
+    "frt_n",
+    "frtb_sum",
+    "frtb_n",
+    "art_sum",
+    "art_n",
+    "resolved_of_arrived",
+    "unresolved",
+    "unfinished",
+    "messages",
+    "duration_sum",
+    "new_contacts",
+    "bot_handled",
+    "bot_contained",
+    "transfers",
+    "transferred",
+    "sla_n",
+    "sla_met",
+    "resolved",
+    "resolution_sum",
+    "resolution_n",
+    "csat_n",
+    "csat_good",
+    "csat_sum",
+    "nps_n",
+    "promoters",
+    "detractors",
+)
 
 
 def _ints(*names: str) -> list[sa.Column[Any]]:
@@ -77,6 +116,31 @@ def upgrade() -> None:
         "ix_analytics_facts_ws_resolved", "analytics_facts", ["workspace_id", "resolved_q"]
     )
     op.create_table(
+        "analytics_rollups",
+        sa.Column("workspace_id", BIG, nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("inbox_id", BIG, nullable=False),
+        sa.Column("queue_id", BIG, nullable=False),
+        sa.Column("team_id", BIG, nullable=False),
+        *_floats(*ROLLUP_SUMS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_analytics_rollups_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "workspace_id",
+            "bucket",
+            "channel",
+            "inbox_id",
+            "queue_id",
+            "team_id",
+            name=op.f("pk_analytics_rollups"),
+        ),
+    )
+    op.create_table(
         "analytics_sync",
         sa.Column("workspace_id", BIG, nullable=False),
         sa.Column("synced_at", omniline.kit.models.UTCDateTime(timezone=True), nullable=False),
@@ -92,6 +156,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("analytics_sync")
+    op.drop_table("analytics_rollups")
     op.drop_index("ix_analytics_facts_ws_resolved", table_name="analytics_facts")
     op.drop_index("ix_analytics_facts_ws_arrived", table_name="analytics_facts")
     op.drop_table("analytics_facts")
