@@ -1,4 +1,5 @@
-"""The ``omniline`` command: serve, worker, migrate, demo, staff and inboxes, voice replay."""
+"""The ``omniline`` command: serve, worker, migrate, demo, staff and inboxes, voice replay,
+reports."""
 
 from __future__ import annotations
 
@@ -341,9 +342,11 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         user = await repository.user_by_email(session, args.email)
         if user is None:
             raise NotFound(f"no user {args.email}")
-        secret, _ = await service.do_issue_token(
-            session, user, TokenKind.api, hours=None, name=args.name
-        )
+        kind = TokenKind.api
+        if args.reporting:
+            service.check_may_own_reporting_token(user)
+            kind = TokenKind.reporting
+        secret, _ = await service.do_issue_token(session, user, kind, hours=None, name=args.name)
         print(secret)
 
     _run(go)
@@ -434,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = tk.add_parser("create", help="print a long-lived API token for a user")
     p.add_argument("--email", required=True)
     p.add_argument("--name", default="integration")
+    p.add_argument(
+        "--reporting", action="store_true", help="read-only, BI endpoints only (docs/bi.md)"
+    )
     p.set_defaults(fn=cmd_token_create)
 
     from omniline.bots import commands as bots_commands
@@ -446,6 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
     from omniline.channels.voice.simulator import cli as voice_simulator
 
     voice_simulator.register(voice_commands.register(sub))
+    from omniline.analytics import cli as analytics_cli
+
+    analytics_cli.register(sub)
+    from omniline.imports import commands as import_commands
+
+    import_commands.register(sub)
+    from omniline.bi import commands as bi_commands
+
+    bi_commands.register(sub)
     return parser
 
 

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     # port is set (docs/channels/email.md). Set the host to 0.0.0.0 to take mail from outside.
     smtp_receiver_host: str = "127.0.0.1"
     smtp_receiver_port: int | None = Field(default=None, ge=1, le=65535)
+    # Nightly BI export (docs/bi.md): every workspace's previous day, as files under
+    # <dir>/<workspace slug>/<dataset>/<YYYY-MM-DD>.csv|.parquet; off while no directory is set.
+    bi_export_dir: Path | None = None
+    bi_export_format: Literal["csv", "parquet", "both"] = "both"
+    # The hour of the workspace's own day at which the previous day is exported.
+    bi_export_hour: int = Field(default=2, ge=0, le=23)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -1,5 +1,7 @@
 """Imports every model so that metadata (Alembic, tests) sees all tables."""
 
+from omniline.analytics.models import Fact as AnalyticsFact
+from omniline.analytics.models import SyncState as AnalyticsSync
 from omniline.audit.models import AuditEntry
 from omniline.auth.models import AuthToken, User
 from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
@@ -24,6 +26,7 @@ from omniline.conversations.models import (
     ConversationTag,
     Message,
 )
+from omniline.imports.models import ImportedCall
 from omniline.inboxes.models import Inbox
 from omniline.jobs.models import Job
 from omniline.kit.models import Base
@@ -44,6 +47,8 @@ from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Wor
 __all__ = [
     "AgentSkill",
     "AgentState",
+    "AnalyticsFact",
+    "AnalyticsSync",
     "Attachment",
     "AuditEntry",
     "AuthToken",
@@ -64,6 +69,7 @@ __all__ = [
     "ConversationTag",
     "CtiEvent",
     "EmailRef",
+    "ImportedCall",
     "Inbox",
     "Job",
     "MailboxState",

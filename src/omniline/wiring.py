@@ -59,6 +59,8 @@ def register_domains() -> None:
     from omniline.audit import listeners as audit_listeners
 
     audit_listeners.register()
+    from omniline.analytics import listeners as analytics_listeners
+    from omniline.bi import jobs as bi_jobs
     from omniline.conversations import ingest
     from omniline.privacy import jobs as privacy_jobs  # noqa: F401  (the retention_sweep job)
     from omniline.surveys import jobs as survey_jobs  # noqa: F401  (the survey_send job)
@@ -67,6 +69,9 @@ def register_domains() -> None:
 
     survey_listeners.register()
     ingest.intercept(survey_replies.wants, survey_replies.take)
+
+    analytics_listeners.register()
+    bi_jobs.register()
 
 
 def register_all() -> None:
@@ -152,7 +157,11 @@ def include_routers(app: FastAPI) -> None:
     from omniline.surveys import pages as surveys_pages
 
     modules += [surveys_api, surveys_pages, surveys_admin]
+    from omniline.analytics import api as analytics_api
+    from omniline.bi import api as bi_api
     from omniline.ops import api as ops_api
+
+    modules += [analytics_api, bi_api]
 
     for module in hot_paths + modules:
         app.include_router(module.router)

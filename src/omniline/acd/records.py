@@ -42,6 +42,9 @@ class CallRecord:
     ser_start: int | None
     ser_time: int
     server: str  # NO_SERVER when nobody served
+    vru_line: str = ""  # the menu's line the call came in on (AA0101...)
+    customer_id: str = ""  # the bank's customer number; "0" when unidentified
+    vru_time: int = 0  # seconds in the menu
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,17 @@ def parse_row(fields: list[str], line: int) -> CallRecord:
         ser_start=parse_time(fields[13]),
         ser_time=int(fields[15]),
         server=fields[16],
+        vru_line=fields[0],
+        customer_id=_customer_id(fields[2]),
+        vru_time=int(fields[8]),
     )
+
+
+def _customer_id(text: str) -> str:
+    # Kept as written: some numbers went through a spreadsheet (6.02082E+11) and can no
+    # longer be told apart; they still name one customer each as far as the file goes.
+    text = text.strip()
+    return str(int(text)) if text.isdigit() else text
 
 
 def parse_lines(
@@ -151,6 +164,12 @@ def queued_calls(records: Iterable[CallRecord]) -> list[QueuedCall]:
     calls = [c for r in records if (c := _queued(r, origin)) is not None]
     calls.sort(key=lambda c: (c.entered, c.call_id))
     return calls
+
+
+def queued_of(r: CallRecord) -> QueuedCall | None:
+    """One record as an offered call on the clock of its own day (``entered`` may pass
+    86,400 when it entered the queue after midnight); None when it was not offered."""
+    return _queued(r, r.date)
 
 
 def _queued(r: CallRecord, origin: date) -> QueuedCall | None:

@@ -171,3 +171,27 @@ def check_may_read_surveys(p: Principal) -> None:
     """Survey answers: supervisors and administrators (within the queues they see)."""
     if p.role not in LEADS:
         raise Forbidden("only supervisors and administrators read survey answers")
+
+
+REPORTS_ALL = frozenset({Role.admin.value, Role.supervisor.value, Role.qa.value})
+
+
+def report_agent_scope(p: Principal, agent_id: int | None) -> int | None:
+    """The agent whose figures a report may show: supervisors, QA and admins see the whole
+    workspace (``agent_id`` as asked); an agent sees only their own figures, so the report is
+    narrowed to them, and asking for another agent's is refused."""
+    if p.role in REPORTS_ALL:
+        return agent_id
+    if p.role == Role.agent.value and agent_id in (None, p.user_id):
+        return p.user_id
+    raise Forbidden("agents may see only their own figures")
+
+
+BI_READERS = frozenset({Role.admin.value})
+
+
+def check_may_read_bi(p: Principal) -> None:
+    """The BI endpoints read the whole workspace: administrators, and the reporting tokens
+    an administrator created (which reach nothing else, auth/deps.py)."""
+    if p.role not in BI_READERS or p.setup_only:
+        raise Forbidden("only an administrator's token or a reporting token may read BI data")

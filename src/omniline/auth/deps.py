@@ -83,6 +83,22 @@ async def current_principal(request: Request, session: SessionDep) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+async def reporting_principal(request: Request, session: SessionDep) -> Principal:
+    """The BI endpoints: a bearer token, reporting tokens included (which every other route
+    refuses, since ``current_principal`` does not accept their kind)."""
+    bearer = bearer_of(request)
+    if not bearer:
+        raise Unauthorized("send a reporting token as 'Authorization: Bearer <token>'")
+    principal = await service.principal_from_token(
+        session, bearer, (TokenKind.reporting, TokenKind.access, TokenKind.api)
+    )
+    request.state.principal = principal
+    return principal
+
+
+ReportingPrincipal = Annotated[Principal, Depends(reporting_principal)]
+
+
 class LoginRequired(DomainError):
     """Raised by pages (not the API): the handler redirects to the login page."""
 

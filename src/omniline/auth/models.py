@@ -21,6 +21,8 @@ class TokenKind(StrEnum):
     session = "session"  # browser cookie
     access = "access"  # bearer token from /api/v1/auth/login
     api = "api"  # long-lived integration token
+    # Long-lived, read-only: the BI endpoints (/api/v1/bi/*) and nothing else.
+    reporting = "reporting"
 
 
 class User(IdMixin, CreatedMixin, Base):

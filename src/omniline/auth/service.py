@@ -15,7 +15,7 @@ from omniline.auth.models import AuthToken, Role, TokenKind, User
 from omniline.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from omniline.auth.principal import Principal
 from omniline.auth.tokens import digest, new_secret
-from omniline.errors import Conflict, Invalid, NotFound, Unauthorized
+from omniline.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from omniline.kit.clock import utcnow
 
 LOCALES = ("en", "ru", "uk")
@@ -23,6 +23,8 @@ NAME_MAX = 200
 # How stale an API token's ``last_used_at`` may get: one write per token per interval,
 # not one per request.
 LAST_USED_EVERY = timedelta(minutes=5)
+# Tokens an owner lists and revokes on the API tokens page: integration and reporting ones.
+LONG_LIVED = (TokenKind.api.value, TokenKind.reporting.value)
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
@@ -250,7 +252,7 @@ async def api_tokens_of(session: AsyncSession, user_id: int) -> list[AuthToken]:
     """A user's long-lived API tokens, newest first, revoked ones included."""
     rows = await session.scalars(
         select(AuthToken)
-        .where(AuthToken.user_id == user_id, AuthToken.kind == TokenKind.api.value)
+        .where(AuthToken.user_id == user_id, AuthToken.kind.in_(LONG_LIVED))
         .order_by(AuthToken.created_at.desc(), AuthToken.id.desc())
     )
     return list(rows)
@@ -275,13 +277,19 @@ async def do_create_api_token(
     return secret, token
 
 
+def check_may_own_reporting_token(user: User) -> None:
+    """A reporting token reads the whole workspace's BI data: an administrator's only."""
+    if user.role != Role.admin.value:
+        raise Forbidden("reporting tokens belong to administrators; this user is not one")
+
+
 async def do_revoke_api_token(session: AsyncSession, actor: Principal, token_id: int) -> AuthToken:
     """Revoke one of the actor's own API tokens (a no-op when already revoked)."""
     token = await session.scalar(
         select(AuthToken).where(
             AuthToken.id == token_id,
             AuthToken.user_id == actor.user_id,
-            AuthToken.kind == TokenKind.api.value,
+            AuthToken.kind.in_(LONG_LIVED),
         )
     )
     if token is None:

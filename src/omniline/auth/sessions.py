@@ -28,7 +28,7 @@ from omniline.errors import NotFound
 from omniline.kit.clock import utcnow
 
 INTERACTIVE = (TokenKind.session.value, TokenKind.access.value)
-EVERY_KIND = (*INTERACTIVE, TokenKind.api.value)
+EVERY_KIND = (*INTERACTIVE, TokenKind.api.value, TokenKind.reporting.value)
 USER_AGENT_MAX = 300
 
 

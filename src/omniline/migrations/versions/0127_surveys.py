@@ -13,7 +13,7 @@ from alembic import op
 import omniline.kit.models
 
 revision: str = "0127_surveys"
-down_revision: str | None = "0123_voice_campaigns"
+down_revision: str | None = "0126_imports_bi"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

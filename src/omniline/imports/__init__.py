@@ -1,0 +1,1 @@
+"""Loading history from other systems: per-call records of a call centre (``omniline import``)."""
