@@ -1,7 +1,7 @@
 """surveys: settings per inbox, requests, answers linked to them
 
 Revision ID: 0127_surveys
-Revises: 0123_voice_campaigns
+Revises: 0126_imports_bi
 Create Date: 2026-12-04 16:05:19.380583
 """
 
