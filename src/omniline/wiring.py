@@ -140,6 +140,10 @@ def include_routers(app: FastAPI) -> None:
     modules += [audit_api, audit_pages, privacy_api, privacy_pages]
     modules += [bots_api, bots_pages, demo_bot, notifications_api, notifications_pages]
     modules += [voice_api, voice_campaigns_api, voice_pages, voice_recordings, voice_widget]
+    from omniline.wallboard import api as wallboard_api
+    from omniline.wallboard import pages as wallboard_pages
+
+    modules += [wallboard_api, wallboard_pages]
     from omniline.ops import api as ops_api
 
     for module in hot_paths + modules:
