@@ -1,4 +1,5 @@
-"""The ``omniline`` command: serve, worker, migrate, demo, staff and inboxes, voice replay."""
+"""The ``omniline`` command: serve, worker, migrate, demo, staff and inboxes, voice replay,
+reports."""
 
 from __future__ import annotations
 
@@ -446,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     from omniline.channels.voice.simulator import cli as voice_simulator
 
     voice_simulator.register(voice_commands.register(sub))
+    from omniline.analytics import cli as analytics_cli
+
+    analytics_cli.register(sub)
     return parser
 
 

@@ -1,5 +1,7 @@
 """Imports every model so that metadata (Alembic, tests) sees all tables."""
 
+from omniline.analytics.models import Fact as AnalyticsFact
+from omniline.analytics.models import SyncState as AnalyticsSync
 from omniline.audit.models import AuditEntry
 from omniline.auth.models import AuthToken, User
 from omniline.autoreplies.models import AutoReplyRule, AutoReplyText
@@ -44,6 +46,8 @@ from omniline.workspaces.models import Queue, QueueMember, Team, TeamMember, Wor
 __all__ = [
     "AgentSkill",
     "AgentState",
+    "AnalyticsFact",
+    "AnalyticsSync",
     "Attachment",
     "AuditEntry",
     "AuthToken",

@@ -59,7 +59,10 @@ def register_domains() -> None:
     from omniline.audit import listeners as audit_listeners
 
     audit_listeners.register()
+    from omniline.analytics import listeners as analytics_listeners
     from omniline.privacy import jobs as privacy_jobs  # noqa: F401  (the retention_sweep job)
+
+    analytics_listeners.register()
 
 
 def register_all() -> None:
@@ -144,7 +147,10 @@ def include_routers(app: FastAPI) -> None:
     from omniline.wallboard import pages as wallboard_pages
 
     modules += [wallboard_api, wallboard_pages]
+    from omniline.analytics import api as analytics_api
     from omniline.ops import api as ops_api
+
+    modules += [analytics_api]
 
     for module in hot_paths + modules:
         app.include_router(module.router)

@@ -165,3 +165,17 @@ def check_may_control_call(p: Principal, agent_id: int | None, queue_id: int | N
 def check_may_manage_callbacks(p: Principal) -> None:
     if p.role not in LEADS:
         raise Forbidden("only supervisors and administrators manage the callback list")
+
+
+REPORTS_ALL = frozenset({Role.admin.value, Role.supervisor.value, Role.qa.value})
+
+
+def report_agent_scope(p: Principal, agent_id: int | None) -> int | None:
+    """The agent whose figures a report may show: supervisors, QA and admins see the whole
+    workspace (``agent_id`` as asked); an agent sees only their own figures, so the report is
+    narrowed to them, and asking for another agent's is refused."""
+    if p.role in REPORTS_ALL:
+        return agent_id
+    if p.role == Role.agent.value and agent_id in (None, p.user_id):
+        return p.user_id
+    raise Forbidden("agents may see only their own figures")

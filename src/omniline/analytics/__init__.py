@@ -1,0 +1,1 @@
+"""Contact-centre figures (docs/metrics.md) from one fact row per conversation."""
