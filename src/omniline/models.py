@@ -37,6 +37,7 @@ from omniline.presence.models import (
     PresenceSettings,
     QueueRouting,
 )
+from omniline.reports.models import ReportTarget
 from omniline.routing.models import RoutingRule, RoutingVersion
 from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
 from omniline.surveys.models import SurveyAnswer
@@ -79,6 +80,7 @@ __all__ = [
     "Queue",
     "QueueMember",
     "QueueRouting",
+    "ReportTarget",
     "RoutingRule",
     "RoutingVersion",
     "SlaDue",

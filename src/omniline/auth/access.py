@@ -179,3 +179,24 @@ def report_agent_scope(p: Principal, agent_id: int | None) -> int | None:
     if p.role == Role.agent.value and agent_id in (None, p.user_id):
         return p.user_id
     raise Forbidden("agents may see only their own figures")
+
+
+def may_see_wallboard(p: Principal) -> bool:
+    """Supervisors (the queues of their teams: ``p.queue_ids``) and administrators."""
+    return p.role in LEADS
+
+
+def check_may_see_wallboard(p: Principal) -> None:
+    if not may_see_wallboard(p):
+        raise Forbidden("only supervisors and administrators see the wallboard")
+
+
+def check_may_open_reports_page(p: Principal) -> None:
+    """The reports page is for leads; agents read their own figures through the API."""
+    if p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators open the reports page")
+
+
+def check_may_set_report_targets(p: Principal) -> None:
+    if p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators set the report targets")

@@ -17,10 +17,11 @@ from typing import Any
 import orjson
 
 from omniline import db
+from omniline.auth import access
 from omniline.realtime.events import RealtimeEvent
 from omniline.realtime.hub import Hub, StaffConnection
 from omniline.realtime.service import Realtime
-from omniline.wallboard.service import LEADS, for_viewer, snapshot
+from omniline.wallboard.service import for_viewer, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,9 @@ class Feed:
         async with lock:
             # Events from here on schedule the next window: none is left unseen.
             self._pending.discard(ws)
-            conns = [c for c in self.hub.subscribers(ws, TOPIC) if c.principal.role in LEADS]
+            conns = [
+                c for c in self.hub.subscribers(ws, TOPIC) if access.may_see_wallboard(c.principal)
+            ]
             if not conns:
                 return
             try:

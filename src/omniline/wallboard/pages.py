@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from omniline.auth import access
 from omniline.auth.deps import PagePrincipal, SessionDep
 from omniline.auth.principal import Principal
 from omniline.wallboard import service
@@ -18,7 +19,7 @@ router = admin_router()
 
 async def lead_principal(p: PagePrincipal) -> Principal:
     """Supervisors and administrators; agents get a 403 page."""
-    service.check_may_see_wallboard(p)
+    access.check_may_see_wallboard(p)
     return p
 
 

@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.acd.metrics import Outcome, Tally
+from omniline.auth import access
 from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
 from omniline.autoreplies.wait_estimate import handle_minutes
 from omniline.channels.voice.models import EndReason, VoiceCall, VoiceQueue
 from omniline.conversations.models import Conversation, Status
-from omniline.errors import Forbidden
 from omniline.kit.clock import iso, utcnow
 from omniline.presence.models import (
     DEFAULT_CAPACITY,
@@ -34,19 +34,12 @@ from omniline.presence.models import (
 )
 from omniline.workspaces.models import Queue, QueueMember, Workspace
 
-LEADS = frozenset({Role.admin.value, Role.supervisor.value})
 DEFAULT_SL_TARGET = 0.8
 DEFAULT_SL_SECONDS = 20
 SHORT_ABANDON_S = 5.0
 OPEN_WORK = (Status.assigned.value, Status.waiting_customer.value)
 ENDED = (Status.resolved.value, Status.closed.value)
 AGENT_STATES = ("available", "busy", "away", "offline", "on_call", "wrap_up")
-
-
-def check_may_see_wallboard(p: Principal) -> None:
-    """Supervisors and administrators; a supervisor sees the queues of their teams."""
-    if p.role not in LEADS:
-        raise Forbidden("only supervisors and administrators see the wallboard")
 
 
 def _is_call(channel: str) -> bool:
@@ -324,5 +317,5 @@ def for_viewer(snap: dict[str, Any], queue_ids: frozenset[int] | None) -> dict[s
 
 
 async def wallboard_view(session: AsyncSession, p: Principal) -> dict[str, Any]:
-    check_may_see_wallboard(p)
+    access.check_may_see_wallboard(p)
     return for_viewer(await snapshot(session, p.workspace_id), p.queue_ids)
