@@ -147,6 +147,10 @@ def include_routers(app: FastAPI) -> None:
     from omniline.wallboard import pages as wallboard_pages
 
     modules += [wallboard_api, wallboard_pages]
+    from omniline.reports import api as reports_api
+    from omniline.reports import pages as reports_pages
+
+    modules += [reports_api, reports_pages]
     from omniline.analytics import api as analytics_api
     from omniline.ops import api as ops_api
 
