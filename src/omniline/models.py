@@ -37,7 +37,7 @@ from omniline.presence.models import (
     PresenceSettings,
     QueueRouting,
 )
-from omniline.reports.models import ReportTarget
+from omniline.reports.models import ReportTarget, SavedReport
 from omniline.routing.models import RoutingRule, RoutingVersion
 from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
 from omniline.surveys.models import SurveyAnswer
@@ -83,6 +83,7 @@ __all__ = [
     "ReportTarget",
     "RoutingRule",
     "RoutingVersion",
+    "SavedReport",
     "SlaDue",
     "SlaPolicy",
     "SlaTimer",

@@ -61,6 +61,7 @@ def register_domains() -> None:
     audit_listeners.register()
     from omniline.analytics import listeners as analytics_listeners
     from omniline.privacy import jobs as privacy_jobs  # noqa: F401  (the retention_sweep job)
+    from omniline.reports import mailer  # noqa: F401  (the report_mail job)
 
     analytics_listeners.register()
 

@@ -200,3 +200,19 @@ def check_may_open_reports_page(p: Principal) -> None:
 def check_may_set_report_targets(p: Principal) -> None:
     if p.role not in LEADS:
         raise Forbidden("only supervisors and administrators set the report targets")
+
+
+def check_may_save_reports(p: Principal, *, shared: bool = False) -> None:
+    """Whoever reads the workspace's reports keeps definitions; sharing one with the whole
+    workspace is for leads."""
+    if p.role not in REPORTS_ALL:
+        raise Forbidden("only supervisors, QA and administrators save reports")
+    if shared and p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators share reports with the workspace")
+
+
+def check_may_edit_saved_report(p: Principal, owner_id: int, *, shared: bool) -> None:
+    """The owner changes their own; an administrator any shared one."""
+    check_may_save_reports(p, shared=shared)
+    if owner_id != p.user_id and p.role != Role.admin.value:
+        raise Forbidden("only its owner or an administrator may change this report")

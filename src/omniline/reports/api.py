@@ -12,9 +12,10 @@ from omniline.analytics import service as analytics
 from omniline.analytics.api import From, ScopeDep, To, Zone
 from omniline.analytics.schemas import METRICS, By, Dimension
 from omniline.auth.deps import CurrentPrincipal, SessionDep
+from omniline.kit.ids import Id
 from omniline.kit.routing import router as make_router
-from omniline.reports import export, targets
-from omniline.reports.schemas import TargetsIn
+from omniline.reports import export, saved, targets
+from omniline.reports.schemas import SavedReportIn, TargetsIn
 
 router = make_router(prefix="/api/v1/reports", tags=["reports"])
 
@@ -29,6 +30,36 @@ async def get_targets(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any
 @router.put("/targets")
 async def put_targets(body: TargetsIn, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     return {"targets": await targets.do_set_targets(session, p, body.targets)}
+
+
+@router.get("/saved")
+async def list_saved(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return {"items": [saved.view(r) for r in await saved.listing(session, p)]}
+
+
+@router.post("/saved", status_code=201)
+async def create_saved(
+    body: SavedReportIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    return saved.view(await saved.do_create(session, p, body))
+
+
+@router.get("/saved/{report_id}")
+async def get_saved(report_id: Id, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return saved.view(await saved.get(session, p, report_id))
+
+
+@router.put("/saved/{report_id}")
+async def update_saved(
+    report_id: Id, body: SavedReportIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    return saved.view(await saved.do_update(session, p, report_id, body))
+
+
+@router.delete("/saved/{report_id}", status_code=204)
+async def delete_saved(report_id: Id, p: CurrentPrincipal, session: SessionDep) -> Response:
+    await saved.do_delete(session, p, report_id)
+    return Response(status_code=204)
 
 
 @router.get("/export", response_class=Response)

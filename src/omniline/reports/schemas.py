@@ -1,9 +1,13 @@
-"""What clients send to the reports API: targets."""
+"""What clients send to the reports API: targets and saved report definitions."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from omniline.analytics.schemas import By, Dimension, Filters
+from omniline.kit.ids import Id
 from omniline.reports.targets import DEFAULTS
 
 MAX_SECONDS = 86_400.0
@@ -29,3 +33,35 @@ class TargetsIn(BaseModel):
             if not 0.0 <= v <= top:
                 raise ValueError(f"{metric} must be between 0 and {top:g}")
         return value
+
+
+Preset = Literal["today", "yesterday", "last7", "this_month", "last_month"]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+
+
+class ScheduleIn(BaseModel):
+    """Mail the report every day, week (Mondays) or month (the 1st) at a local hour."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: Literal["daily", "weekly", "monthly"]
+    hour: int = Field(ge=0, le=23)
+    recipients: list[Email] = Field(min_length=1, max_length=20)
+    inbox_id: Id  # the email inbox whose SMTP server sends it
+
+
+class SavedReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    shared: bool = False
+    preset: Preset = "last7"
+    by: By = "day"
+    dimension: Dimension = "agent"
+    filters: Filters = Filters()
+    schedule: ScheduleIn | None = None
