@@ -1,7 +1,7 @@
 // The reports page: period and filters -> GET /api/v1/reports/summary (with the previous
 // period), /breakdown and /heatmap; KPI tiles coloured against the workspace's targets; charts
 // with Apache ECharts (window.echarts, from static/vendor). Text is always set as text.
-import { api, setToastRoot } from '../workspace/api.js';
+import { api, notify, setToastRoot } from '../workspace/api.js';
 import { readJSON, setStrings, t, el, clear } from '../workspace/util.js';
 
 const boot = readJSON('bootstrap');
@@ -91,6 +91,9 @@ class Reports {
     for (const button of this.form.querySelectorAll('[data-export]')) {
       button.addEventListener('click', () => this.exportFile(button.dataset.export, button.dataset.kind));
     }
+    this.savedSelect = this.form.elements.saved;
+    this.savedSelect.addEventListener('change', () => this.openSaved());
+    document.querySelector('[data-testid="rp-save"]').addEventListener('click', () => this.save());
     window.addEventListener('resize', () => Object.values(this.charts).forEach((c) => c && c.resize()));
     this.applyPreset();
   }
@@ -214,6 +217,60 @@ class Reports {
     }, true);
   }
 
+  async loadSaved(selectId) {
+    try {
+      const { items } = await api.get('/api/v1/reports/saved', null, { quiet: true });
+      this.saved = new Map(items.map((r) => [String(r.id), r]));
+      while (this.savedSelect.options.length > 1) this.savedSelect.remove(1);
+      for (const r of items) {
+        const label = r.shared ? `${r.name} ${t('shared_mark')}` : r.name;
+        this.savedSelect.append(el('option', { value: r.id, text: label }));
+      }
+      if (selectId) this.savedSelect.value = String(selectId);
+    } catch {
+      /* the picker stays empty */
+    }
+  }
+
+  openSaved() {
+    const r = this.saved && this.saved.get(this.savedSelect.value);
+    if (!r) return;
+    const f = this.form.elements;
+    f.preset.value = r.preset;
+    f.by.value = r.by;
+    document.querySelector('[data-testid="rp-dimension"]').value = r.dimension;
+    for (const key of ['channel', 'inbox_id', 'queue_id', 'team_id', 'agent_id', 'country', 'language', 'tag']) {
+      f[key].value = r.filters[key] ?? '';
+    }
+    f.saved_name.value = r.name;
+    f.saved_shared.checked = r.shared;
+    this.applyPreset();
+    if (r.by) f.by.value = r.by;
+    this.load();
+  }
+
+  async save() {
+    const f = this.form.elements;
+    const preset = f.preset.value === 'custom' ? 'last7' : f.preset.value;
+    const filters = {};
+    for (const [k, v] of Object.entries(this.params())) {
+      if (k === 'from' || k === 'to') continue;
+      filters[k] = k.endsWith('_id') ? Number(v) : v;
+    }
+    const body = { name: f.saved_name.value.trim(), shared: f.saved_shared.checked, preset, by: f.by.value,
+      dimension: document.querySelector('[data-testid="rp-dimension"]').value, filters };
+    const current = this.saved && this.saved.get(this.savedSelect.value);
+    try {
+      const r = current && current.name === body.name
+        ? await api.put(`/api/v1/reports/saved/${encodeURIComponent(current.id)}`, { ...body, schedule: current.schedule })
+        : await api.post('/api/v1/reports/saved', body);
+      await this.loadSaved(r.id);
+      notify(t('saved_ok'), 'ok');
+    } catch {
+      /* the error is shown by api.js */
+    }
+  }
+
   exportFile(format, kind) {
     const f = this.form.elements;
     const dimension = document.querySelector('[data-testid="rp-dimension"]').value;
@@ -225,7 +282,9 @@ class Reports {
 function main() {
   setStrings(readJSON('i18n'));
   setToastRoot(document.getElementById('toasts'));
-  new Reports().load();
+  const page = new Reports();
+  page.load();
+  page.loadSaved();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', main);
