@@ -67,4 +67,20 @@ async def test_change_the_period_and_export_xlsx(
         assert table["previous period"][metric] == api["previous"][metric], metric
     for start, figures in api["periods"].items():
         assert table[start]["conversations"] == figures["conversations"]
+
+    # Save the view (filters included) and open it again after a reload.
+    await page.select_option("[data-testid=rp-filter-channel]", "voice")
+    await page.wait_for_selector("[data-testid=rp-status][data-state=ready]")
+    await page.fill("[data-testid=rp-saved-name]", "Voice <week>")
+    await page.click("[data-testid=rp-save]")
+    await page.wait_for_selector(
+        "[data-testid=rp-saved] option:has-text('Voice <week>')", state="attached"
+    )
+    await page.reload()
+    await page.wait_for_selector("[data-testid=rp-status][data-state=ready]")
+    assert await page.input_value("[data-testid=rp-filter-channel]") == ""
+    option = page.locator("[data-testid=rp-saved] option", has_text="Voice <week>")
+    await option.wait_for(state="attached")
+    await page.select_option("[data-testid=rp-saved]", await option.get_attribute("value"))
+    assert await page.input_value("[data-testid=rp-filter-channel]") == "voice"
     await ctx.close()
