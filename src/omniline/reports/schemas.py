@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from omniline.analytics.schemas import By, Dimension, Filters
 from omniline.kit.ids import Id
@@ -18,7 +27,7 @@ class TargetsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    targets: dict[str, float | None] = Field(min_length=1, max_length=len(DEFAULTS))
+    targets: dict[str, StrictFloat | None] = Field(min_length=1, max_length=len(DEFAULTS))
 
     @field_validator("targets")
     @classmethod
@@ -50,7 +59,7 @@ class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     every: Literal["daily", "weekly", "monthly"]
-    hour: int = Field(ge=0, le=23)
+    hour: StrictInt = Field(ge=0, le=23)
     recipients: list[Email] = Field(min_length=1, max_length=20)
     inbox_id: Id  # the email inbox whose SMTP server sends it
 
@@ -59,7 +68,7 @@ class SavedReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    shared: bool = False
+    shared: StrictBool = False
     preset: Preset = "last7"
     by: By = "day"
     dimension: Dimension = "agent"
