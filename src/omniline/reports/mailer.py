@@ -12,11 +12,14 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.analytics import service as analytics
 from omniline.analytics.schemas import METRICS, Filters
+from omniline.auth.models import User
 from omniline.channels.email.sender import SmtpSettings, describe_smtp_error, transmit
 from omniline.inboxes.models import Inbox
 from omniline.jobs.registry import job
@@ -26,16 +29,23 @@ from omniline.reports import export
 from omniline.reports.models import SavedReport
 from omniline.reports.saved import MAIL_JOB
 from omniline.reports.schedule import next_run, period_of
+from omniline.web.i18n import gettext
 
 log = logging.getLogger(__name__)
+
+
+def N_(message: str) -> str:
+    return message
+
+
 BODY_METRICS = (
-    ("offered", "Offered"),
-    ("answered", "Answered"),
-    ("service_level", "Service level"),
-    ("asa_s", "Average speed of answer, s"),
-    ("abandon_rate", "Abandonment rate"),
-    ("aht_s", "Average handle time, s"),
-    ("csat", "CSAT"),
+    ("offered", N_("Offered")),
+    ("answered", N_("Answered")),
+    ("service_level", N_("Service level")),
+    ("asa_s", N_("Average speed of answer")),
+    ("abandon_rate", N_("Abandonment rate")),
+    ("aht_s", N_("Average handle time")),
+    ("csat", N_("CSAT")),
 )
 
 
@@ -44,12 +54,20 @@ def _shown(metric: str, value: Any) -> str:
         return "-"
     if metric in ("service_level", "abandon_rate", "csat"):
         return f"{value * 100:.1f} %"
+    if metric.endswith("_s"):
+        return f"{value:g} s"
     return f"{value:g}"
 
 
 async def build(session: AsyncSession, r: SavedReport, run_at: datetime) -> EmailMessage:
+    """The letter in the language of the report's owner."""
+    locale = await session.scalar(select(User.locale).where(User.id == r.owner_id)) or "en"
+
+    def _(message: str) -> str:
+        return gettext(locale, message)
+
     zone = await analytics.workspace_zone(session, r.workspace_id)
-    start, end = period_of(r.preset, run_at.astimezone(_zone(zone)).date())
+    start, end = period_of(r.preset, run_at.astimezone(ZoneInfo(zone)).date())
     filters = Filters(**r.filters)
     data = await analytics.summary(
         session,
@@ -65,8 +83,8 @@ async def build(session: AsyncSession, r: SavedReport, run_at: datetime) -> Emai
     letter["Subject"] = f"{r.name}: {start.isoformat()} - {end.isoformat()}"
     letter["Date"] = formatdate(localtime=False)
     lines = [f"{r.name}, {start.isoformat()} - {end.isoformat()} ({zone})", ""]
-    lines += [f"{label}: {_shown(m, data['total'].get(m))}" for m, label in BODY_METRICS]
-    lines += ["", "Every figure, per period, is in the attached file."]
+    lines += [f"{_(label)}: {_shown(m, data['total'].get(m))}" for m, label in BODY_METRICS]
+    lines += ["", _("Every figure, per period, is in the attached file.")]
     letter.set_content("\n".join(lines))
     letter.add_attachment(
         export.to_xlsx(rows, "summary"),
@@ -75,12 +93,6 @@ async def build(session: AsyncSession, r: SavedReport, run_at: datetime) -> Emai
         filename=f"report-{start.isoformat()}-{end.isoformat()}.xlsx",
     )
     return letter
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 @job(MAIL_JOB)
