@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
 
 from omniline import db
 from omniline.auth import service as users
-from omniline.channels.voice.models import VoiceQueue
+from omniline.channels.voice.models import VoiceCall, VoiceQueue
 from omniline.contacts.models import Contact
 from omniline.conversations.models import Conversation, Status
 from omniline.kit.clock import utcnow
 from omniline.wallboard.service import estimated_wait_s
 from omniline.workspaces import service as workspaces
-from omniline.workspaces.models import Queue
+from omniline.workspaces.models import Queue, Workspace
 from tests.conftest import Demo, bearer, staff_token
 from tests.presence.helpers import add_waiting, set_presence
 from tests.workspaces.test_admin_pages import login
@@ -55,11 +56,20 @@ async def _collections(demo: Demo) -> tuple[int, int]:
         return queue.id, agent.id
 
 
+async def _local_midnight(demo: Demo) -> datetime:
+    """Today's start in the workspace's zone: what the wallboard calls today."""
+    async with db.sessionmaker()() as session:
+        ws = await session.get(Workspace, demo.workspace_id)
+        assert ws is not None
+        zone = ZoneInfo(ws.timezone)
+    local = utcnow().astimezone(zone)
+    return datetime.combine(local.date(), time(0), zone)
+
+
 async def _finished_today(demo: Demo, queue_id: int, outcomes: list[tuple[bool, int]]) -> None:
     """Chats queued a few minutes ago: (answered?, seconds waited) each."""
     now = utcnow()
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    queued = max(now - timedelta(minutes=5), start + timedelta(seconds=1))
+    queued = max(now - timedelta(minutes=5), await _local_midnight(demo) + timedelta(seconds=1))
     async with db.unit_of_work() as session:
         for i, (answered, wait) in enumerate(outcomes):
             contact = Contact(workspace_id=demo.workspace_id, name=f"done{i}", attributes={})
@@ -174,3 +184,48 @@ def test_estimated_wait_formula() -> None:
     assert estimated_wait_s(0, 2, 300.0) == 150  # the next one, two agents
     assert estimated_wait_s(3, 1, 60.0) == 240
     assert estimated_wait_s(5, 0, 60.0) is None
+
+
+async def test_calls_today_count_in_the_service_level(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    """Calls follow docs/metrics.md "Voice": answered in 20 s, a long and a short abandon."""
+    now = utcnow()
+    queued = max(now - timedelta(minutes=5), await _local_midnight(demo) + timedelta(seconds=1))
+    first = demo.queues["Tech support"]
+    async with db.unit_of_work() as session:
+        contact = Contact(workspace_id=demo.workspace_id, name="caller", attributes={})
+        session.add(contact)
+        await session.flush()
+        conv = Conversation(
+            workspace_id=demo.workspace_id, inbox_id=demo.inbox_id, channel="voice",
+            contact_id=contact.id, queue_id=first, status=Status.closed.value, tags=[],
+        )  # fmt: skip
+        session.add(conv)
+        await session.flush()
+        for i, (answered, wait) in enumerate([(True, 8), (True, 45), (False, 30), (False, 2)]):
+            session.add(
+                VoiceCall(
+                    workspace_id=demo.workspace_id, inbox_id=demo.inbox_id,
+                    conversation_id=conv.id, contact_id=contact.id, ref=f"call-{i}",
+                    queue_id=first, arrived_at=queued, queued_at=queued,
+                    answered_at=queued + timedelta(seconds=wait) if answered else None,
+                    ended_at=queued + timedelta(seconds=wait + (60 if answered else 0)),
+                    end_reason="answered" if answered else "abandoned",
+                    state="ended",
+                )
+            )  # fmt: skip
+        # A call of two days ago does not count today.
+        session.add(
+            VoiceCall(
+                workspace_id=demo.workspace_id, inbox_id=demo.inbox_id, conversation_id=conv.id,
+                contact_id=contact.id, ref="old", queue_id=first,
+                arrived_at=now - timedelta(days=2), queued_at=now - timedelta(days=2),
+                end_reason="abandoned", ended_at=now - timedelta(days=2, seconds=-60),
+                state="ended",
+            )
+        )  # fmt: skip
+    q = _queue(await _board(client, ADMIN), "Tech support")
+    assert q["offered"] == 4 and q["answered"] == 2 and q["abandoned"] == 2
+    assert q["service_level"] == round(1 / 3, 4)  # 1 in time / (2 answered + 1 long abandon)
+    assert q["alert"] is True
