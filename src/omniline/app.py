@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await _check_secrets_readable()
         realtime = init_realtime(settings.redis_url, settings.realtime_buffer)
         await realtime.start()
+        from omniline.wallboard import feed as wallboard_feed
+
+        wallboard = wallboard_feed.install(realtime)
         init_throttle(settings)
         watch = SessionWatch(realtime.hub, settings.session_check_seconds)
         watch.start()
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await watch.stop()
+            await wallboard.stop()
             await background.stop()
             if runner is not None:
                 await runner.stop()

@@ -38,6 +38,7 @@ from omniline.presence.models import (
     PresenceSettings,
     QueueRouting,
 )
+from omniline.reports.models import ReportTarget, SavedReport
 from omniline.routing.models import RoutingRule, RoutingVersion
 from omniline.sla.models import BusinessCalendar, SlaDue, SlaPolicy, SlaTimer
 from omniline.surveys.models import SurveyAnswer, SurveyRequest, SurveySetting
@@ -81,8 +82,10 @@ __all__ = [
     "Queue",
     "QueueMember",
     "QueueRouting",
+    "ReportTarget",
     "RoutingRule",
     "RoutingVersion",
+    "SavedReport",
     "SlaDue",
     "SlaPolicy",
     "SlaTimer",

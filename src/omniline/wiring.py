@@ -69,6 +69,7 @@ def register_domains() -> None:
 
     survey_listeners.register()
     ingest.intercept(survey_replies.wants, survey_replies.take)
+    from omniline.reports import mailer  # noqa: F401  (the report_mail job)
 
     analytics_listeners.register()
     bi_jobs.register()
@@ -157,6 +158,14 @@ def include_routers(app: FastAPI) -> None:
     from omniline.surveys import pages as surveys_pages
 
     modules += [surveys_api, surveys_pages, surveys_admin]
+    from omniline.wallboard import api as wallboard_api
+    from omniline.wallboard import pages as wallboard_pages
+
+    modules += [wallboard_api, wallboard_pages]
+    from omniline.reports import api as reports_api
+    from omniline.reports import pages as reports_pages
+
+    modules += [reports_api, reports_pages]
     from omniline.analytics import api as analytics_api
     from omniline.bi import api as bi_api
     from omniline.ops import api as ops_api

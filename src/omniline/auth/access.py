@@ -195,3 +195,40 @@ def check_may_read_bi(p: Principal) -> None:
     an administrator created (which reach nothing else, auth/deps.py)."""
     if p.role not in BI_READERS or p.setup_only:
         raise Forbidden("only an administrator's token or a reporting token may read BI data")
+
+
+def may_see_wallboard(p: Principal) -> bool:
+    """Supervisors (the queues of their teams: ``p.queue_ids``) and administrators."""
+    return p.role in LEADS
+
+
+def check_may_see_wallboard(p: Principal) -> None:
+    if not may_see_wallboard(p):
+        raise Forbidden("only supervisors and administrators see the wallboard")
+
+
+def check_may_open_reports_page(p: Principal) -> None:
+    """The reports page is for leads; agents read their own figures through the API."""
+    if p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators open the reports page")
+
+
+def check_may_set_report_targets(p: Principal) -> None:
+    if p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators set the report targets")
+
+
+def check_may_save_reports(p: Principal, *, shared: bool = False) -> None:
+    """Whoever reads the workspace's reports keeps definitions; sharing one with the whole
+    workspace is for leads."""
+    if p.role not in REPORTS_ALL:
+        raise Forbidden("only supervisors, QA and administrators save reports")
+    if shared and p.role not in LEADS:
+        raise Forbidden("only supervisors and administrators share reports with the workspace")
+
+
+def check_may_edit_saved_report(p: Principal, owner_id: int, *, shared: bool) -> None:
+    """The owner changes their own; an administrator any shared one."""
+    check_may_save_reports(p, shared=shared)
+    if owner_id != p.user_id and p.role != Role.admin.value:
+        raise Forbidden("only its owner or an administrator may change this report")

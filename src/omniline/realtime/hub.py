@@ -15,6 +15,8 @@ from omniline.realtime.events import RealtimeEvent
 
 log = logging.getLogger(__name__)
 
+# Snapshots a staff socket may subscribe to ({"type": "subscribe", "topic": ...}).
+TOPICS = frozenset({"wallboard"})
 QUEUE_LIMIT = 1000  # a socket that falls this far behind is told to resync
 RESYNC = '{"type":"resync"}'
 
@@ -108,13 +110,15 @@ class Connection:
 
 
 class StaffConnection(Connection):
-    __slots__ = ("loaded_at", "principal")
+    __slots__ = ("loaded_at", "principal", "topics")
 
     def __init__(self, principal: Principal, loaded_at: float = 0.0) -> None:
         super().__init__()
         self.principal = principal
         # When ``principal`` was read (Unix seconds): memberships changed later reload it.
         self.loaded_at = loaded_at
+        # Views that asked for pushed snapshots (TOPICS), e.g. the wallboard.
+        self.topics: set[str] = set()
 
 
 class VisitorConnection(Connection):
@@ -158,6 +162,10 @@ class Hub:
         for visitors in self._visitors.values():
             for vconn in visitors:
                 vconn.push(RESYNC)
+
+    def subscribers(self, workspace_id: int, topic: str) -> list[StaffConnection]:
+        """This process's staff sockets of a workspace that subscribed to ``topic``."""
+        return [c for c in self._staff.get(workspace_id, ()) if topic in c.topics]
 
     def staff_connections(self) -> list[StaffConnection]:
         return [conn for group in self._staff.values() for conn in group]

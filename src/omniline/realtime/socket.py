@@ -10,7 +10,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from omniline.config import get_settings
-from omniline.realtime.hub import RESYNC, Connection
+from omniline.realtime.hub import RESYNC, TOPICS, Connection, StaffConnection
 from omniline.realtime.service import get_realtime
 
 log = logging.getLogger(__name__)
@@ -95,5 +95,9 @@ async def _read(ws: WebSocket, conn: Connection) -> None:
                 continue
             if isinstance(msg, dict) and msg.get("type") == "ping":
                 conn.push(PONG)
+            elif isinstance(msg, dict) and msg.get("type") == "subscribe":
+                topic = msg.get("topic")
+                if isinstance(conn, StaffConnection) and topic in TOPICS:
+                    conn.topics.add(str(topic))
     finally:
         conn.close()

@@ -1,7 +1,7 @@
 """imports: where each imported call came from
 
 Revision ID: 0126_imports_bi
-Revises: 0124_analytics
+Revises: 0125_reports
 Create Date: 2026-12-04 16:05:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import omniline.kit.models
 
 revision: str = "0126_imports_bi"
-down_revision: str | None = "0124_analytics"
+down_revision: str | None = "0125_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
