@@ -10,6 +10,8 @@ import httpx
 import openpyxl
 import pytest
 
+from omniline import db
+from omniline.inboxes import service as inboxes
 from tests.analytics.conftest import log
 from tests.analytics.log import Log
 from tests.browser.conftest import sign_in
@@ -23,6 +25,13 @@ async def test_change_the_period_and_export_xlsx(
     browser: Any, live_server: LiveServer, log: Log
 ) -> None:
     base = live_server.url
+    async with db.unit_of_work() as session:  # a mailbox that can send the scheduled report
+        mailbox = await inboxes.do_create_inbox(
+            session, log.workspace_id, channel="email", name="Reports <mailbox>", key="rp-mail",
+            settings={"address": "reports@microlend.test", "smtp_host": "127.0.0.1",
+                      "smtp_port": 2525, "smtp_security": "none"},
+        )  # fmt: skip
+        mailbox_id = mailbox.id
     ctx = await browser.new_context(locale="en-US", accept_downloads=True)
     page = await ctx.new_page()
     await sign_in(page, base, "supervisor@demo.omniline", "demo-supervisor")
@@ -72,6 +81,12 @@ async def test_change_the_period_and_export_xlsx(
     await page.select_option("[data-testid=rp-filter-channel]", "voice")
     await page.wait_for_selector("[data-testid=rp-status][data-state=ready]")
     await page.fill("[data-testid=rp-saved-name]", "Voice <week>")
+    # Mailed every Monday at 07:00 through the mailbox.
+    assert not await page.is_visible("[data-testid=rp-saved-recipients]")
+    await page.select_option("[data-testid=rp-saved-every]", "weekly")
+    await page.select_option("[data-testid=rp-saved-hour]", "7")
+    await page.fill("[data-testid=rp-saved-recipients]", "boss@microlend.test, qa@microlend.test")
+    assert await page.input_value("[data-testid=rp-saved-mailbox]") == str(mailbox_id)
     await page.click("[data-testid=rp-save]")
     await page.wait_for_selector(
         "[data-testid=rp-saved] option:has-text('Voice <week>')", state="attached"
@@ -83,4 +98,18 @@ async def test_change_the_period_and_export_xlsx(
     await option.wait_for(state="attached")
     await page.select_option("[data-testid=rp-saved]", await option.get_attribute("value"))
     assert await page.input_value("[data-testid=rp-filter-channel]") == "voice"
+    assert await page.input_value("[data-testid=rp-saved-every]") == "weekly"
+    assert await page.input_value("[data-testid=rp-saved-hour]") == "7"
+    assert await page.input_value("[data-testid=rp-saved-recipients]") == (
+        "boss@microlend.test, qa@microlend.test"
+    )
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        h = bearer(await staff_token(http, "supervisor@demo.omniline", "demo-supervisor"))
+        saved = (await http.get("/api/v1/reports/saved", headers=h)).json()["items"]
+    report = next(r for r in saved if r["name"] == "Voice <week>")
+    assert report["schedule"] == {
+        "every": "weekly", "hour": 7, "inbox_id": mailbox_id,
+        "recipients": ["boss@microlend.test", "qa@microlend.test"],
+    }  # fmt: skip
+    assert report["next_run_at"] is not None
     await ctx.close()

@@ -34,9 +34,15 @@ LeadPrincipal = Annotated[Principal, Depends(lead_principal)]
 @router.get("/reports")
 async def reports(request: Request, p: LeadPrincipal, session: SessionDep) -> Response:
     ws = p.workspace_id
-    inboxes = await session.scalars(
-        select(Inbox).where(Inbox.workspace_id == ws).order_by(Inbox.name)
+    inboxes = list(
+        await session.scalars(select(Inbox).where(Inbox.workspace_id == ws).order_by(Inbox.name))
     )
+    # A scheduled report is sent through an email inbox's own SMTP server.
+    mailboxes = [
+        [i.id, i.name]
+        for i in inboxes
+        if i.channel == "email" and (i.settings or {}).get("smtp_host")
+    ]
     agents = await session.scalars(
         select(User)
         .where(User.workspace_id == ws, User.role.in_(("agent", "supervisor")))
@@ -54,6 +60,7 @@ async def reports(request: Request, p: LeadPrincipal, session: SessionDep) -> Re
         "reports/reports.html",
         bootstrap={
             "choices": choices,
+            "mailboxes": mailboxes,
             "targets": await targets.targets(session, ws),
             "tz": await workspace_zone(session, ws),
         },

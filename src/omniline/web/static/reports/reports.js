@@ -94,6 +94,9 @@ class Reports {
     this.savedSelect = this.form.elements.saved;
     this.savedSelect.addEventListener('change', () => this.openSaved());
     document.querySelector('[data-testid="rp-save"]').addEventListener('click', () => this.save());
+    const mailbox = this.form.elements.saved_mailbox;
+    for (const [id, name] of boot.mailboxes || []) mailbox.append(el('option', { value: id, text: name }));
+    this.form.elements.saved_every.addEventListener('change', () => this.showSchedule());
     window.addEventListener('resize', () => Object.values(this.charts).forEach((c) => c && c.resize()));
     this.applyPreset();
   }
@@ -244,6 +247,14 @@ class Reports {
     }
     f.saved_name.value = r.name;
     f.saved_shared.checked = r.shared;
+    const sch = r.schedule;
+    f.saved_every.value = sch ? sch.every : '';
+    if (sch) {
+      f.saved_hour.value = String(sch.hour);
+      f.saved_recipients.value = sch.recipients.join(', ');
+      f.saved_mailbox.value = String(sch.inbox_id);
+    }
+    this.showSchedule();
     this.applyPreset();
     if (r.by) f.by.value = r.by;
     this.load();
@@ -259,16 +270,33 @@ class Reports {
     }
     const body = { name: f.saved_name.value.trim(), shared: f.saved_shared.checked, preset, by: f.by.value,
       dimension: document.querySelector('[data-testid="rp-dimension"]').value, filters };
+    body.schedule = f.saved_every.value
+      ? {
+        every: f.saved_every.value,
+        hour: Number(f.saved_hour.value),
+        recipients: f.saved_recipients.value.split(/[,;\s]+/).filter(Boolean),
+        inbox_id: Number(f.saved_mailbox.value),
+      }
+      : null;
     const current = this.saved && this.saved.get(this.savedSelect.value);
     try {
       const r = current && current.name === body.name
-        ? await api.put(`/api/v1/reports/saved/${encodeURIComponent(current.id)}`, { ...body, schedule: current.schedule })
+        ? await api.put(`/api/v1/reports/saved/${encodeURIComponent(current.id)}`, body)
         : await api.post('/api/v1/reports/saved', body);
       await this.loadSaved(r.id);
       notify(t('saved_ok'), 'ok');
     } catch {
       /* the error is shown by api.js */
     }
+  }
+
+  showSchedule() {
+    const f = this.form.elements;
+    const on = Boolean(f.saved_every.value);
+    document.querySelector('[data-testid="rp-schedule"]').hidden = !on;
+    const none = !(boot.mailboxes || []).length;
+    document.querySelector('[data-testid="rp-no-mailbox"]').hidden = !none;
+    f.saved_mailbox.disabled = none;
   }
 
   exportFile(format, kind) {
