@@ -383,13 +383,18 @@ async def measure(database: Database, ws: int) -> list[list[Any]]:
     from sqlalchemy import text
 
     from omniline import db
-    from omniline.analytics import rollups, service
+    from omniline.analytics import agent_days, rollups, service
+    from omniline.analytics.schemas import Filters
     from omniline.config import Settings, set_settings
 
     settings = Settings(database_url=database.url, secret_key="bench-secret-key-0123456789")
     set_settings(settings)
     db.init_engine(settings)
     start, end = date(2026, 11, 1), date(2026, 11, 30)
+    async with db.unit_of_work() as session:
+        queue = await session.scalar(
+            text("SELECT min(queue_id) FROM analytics_facts WHERE queue_id IS NOT NULL")
+        )
     reports = {
         "summary by day (month)": lambda s: service.summary(s, ws, start=start, end=end, by="day"),
         "breakdown by queue": lambda s: service.breakdown(
@@ -397,6 +402,12 @@ async def measure(database: Database, ws: int) -> list[list[Any]]:
         ),
         "agent leaderboard (1,500)": lambda s: service.breakdown(
             s, ws, start=start, end=end, dimension="agent"
+        ),
+        "agent leaderboard, voice only": lambda s: service.breakdown(
+            s, ws, start=start, end=end, dimension="agent", filters=Filters(channel="voice")
+        ),
+        "agent leaderboard, one queue (from the facts)": lambda s: service.breakdown(
+            s, ws, start=start, end=end, dimension="agent", filters=Filters(queue_id=queue)
         ),
         "heatmap (offered)": lambda s: service.heatmap(s, ws, start=start, end=end),
     }
@@ -408,6 +419,13 @@ async def measure(database: Database, ws: int) -> list[list[Any]]:
         async with db.unit_of_work() as session:
             await session.execute(text("ANALYZE analytics_rollups"))
         log(f"roll-ups from the facts: {count:,} rows in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        async with db.unit_of_work() as session:
+            zone_name = await service.workspace_zone(session, ws)
+            count = await agent_days.rebuild(session, ws, zone_name)
+        async with db.unit_of_work() as session:
+            await session.execute(text("ANALYZE analytics_agent_days"))
+        log(f"agent days from the facts: {count:,} rows in {time.perf_counter() - t:.1f} s")
         for name, run in reports.items():
             times = []
             for _ in range(6):

@@ -44,6 +44,26 @@ async def both(monkeypatch: pytest.MonkeyPatch, log: Log) -> list[Any]:
                     await service.breakdown(session, ws, start=START, end=END, dimension=dim)  # type: ignore[arg-type]
                 )
             got.append(await service.heatmap(session, ws, start=START, end=END))
+            # Served by the agent days in the workspace's zone, from facts in another.
+            for tz in (None, "Asia/Kolkata"):
+                got.append(
+                    await service.breakdown(
+                        session, ws, start=START, end=END, dimension="agent", tz=tz
+                    )
+                )
+            for by in ("day", "week"):
+                got.append(
+                    await service.summary(
+                        session, ws, start=START, end=END, by=by,
+                        filters=Filters(agent_id=log.agent),
+                    )
+                )  # fmt: skip
+            got.append(
+                await service.breakdown(
+                    session, ws, start=START, end=END, dimension="channel",
+                    filters=Filters(agent_id=log.agent2),
+                )
+            )  # fmt: skip
         out.append(got)
     return out
 
@@ -51,9 +71,20 @@ async def both(monkeypatch: pytest.MonkeyPatch, log: Log) -> list[Any]:
 async def test_rollups_equal_facts_before_and_after_late_changes(
     monkeypatch: pytest.MonkeyPatch, log: Log
 ) -> None:
+    served: list[str | None] = []
+    real = queries._from_agent_days
+
+    async def spy(*args: Any) -> Any:
+        served.append(args[5])  # the dimension
+        return await real(*args)
+
+    monkeypatch.setattr(queries, "_from_agent_days", spy)
     rolled, facts = await both(monkeypatch, log)
     assert rolled == facts
     assert rolled[0]["total"]["conversations"] == 8
+    # The leaderboard, the agent's days and weeks and agent2's channels came from agent days
+    # (Kolkata's leaderboard from the facts).
+    assert served == ["agent", None, None, "channel"]
     # Late: C5 resolved on 1 April and moved to another queue; C6 reopened.
     async with db.unit_of_work() as session:
         other = log.queue + 1
@@ -73,6 +104,9 @@ async def test_rollups_equal_facts_before_and_after_late_changes(
     rolled, facts = await both(monkeypatch, log)
     assert rolled == facts
     queues = {r["key"]: r["metrics"]["conversations"] for r in rolled[6]}
+    agents = {r["key"]: r["metrics"]["conversations"] for r in rolled[9]}
+    # C1 and C5 are the agent's, C2 and C8 agent2's; the rest nobody's.
+    assert agents == {log.agent: 2, log.agent2: 2, None: 4}
     assert queues == {log.queue: 7, log.queue + 1: 1}
     # C6 is open again: Sunday has no resolution left (C5's is on Wednesday).
     assert rolled[1]["periods"]["2026-03-29"]["resolved"] == 0
@@ -87,3 +121,31 @@ async def test_rollups_rebuilt_from_facts_answer_the_same(
         assert await rollups.rebuild(session, log.workspace_id) > 0
     after, facts = await both(monkeypatch, log)
     assert after == before == facts
+
+
+async def test_agent_days_follow_the_workspace_to_another_zone(
+    monkeypatch: pytest.MonkeyPatch, log: Log
+) -> None:
+    """Cut in Berlin's days, then the workspace moves to Kolkata: the next report cuts them
+    again there, and reading Berlin's days now comes from the facts; both stay exact."""
+    from omniline.analytics import agent_days
+    from omniline.workspaces.models import Workspace
+
+    before, facts = await both(monkeypatch, log)
+    assert before == facts
+    async with db.unit_of_work() as session:
+        assert await agent_days.zone_of(session, log.workspace_id) == "Europe/Berlin"
+        await session.execute(
+            update(Workspace)
+            .where(Workspace.id == log.workspace_id)
+            .values(timezone="Asia/Kolkata")
+        )
+    moved, facts = await both(monkeypatch, log)
+    assert moved == facts
+    async with db.unit_of_work() as session:
+        assert await agent_days.zone_of(session, log.workspace_id) == "Asia/Kolkata"
+        berlin = await service.breakdown(
+            session, log.workspace_id, start=START, end=END, dimension="agent",
+            tz="Europe/Berlin",
+        )  # fmt: skip
+    assert berlin == before[9]

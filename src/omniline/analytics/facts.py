@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.analytics import rollups
+from omniline.analytics import agent_days, rollups
 from omniline.analytics.models import Fact
 from omniline.analytics.periods import bucket_of
 from omniline.channels.voice.models import EndReason, VoiceCall, VoiceQueue
@@ -72,6 +72,7 @@ async def _refresh_batch(session: AsyncSession, workspace_id: int, ids: list[int
         values = [ctx.fact(conv, country, lang, team) for conv, country, lang, team in rows]
         await session.execute(insert(Fact), values)
     await rollups.apply(session, workspace_id, rollups.delta(old, values))
+    await agent_days.apply(session, workspace_id, old, values)
 
 
 class _Context:

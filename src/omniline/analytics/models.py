@@ -168,6 +168,62 @@ class Rollup(Base):
     detractors: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class AgentDay(Base):
+    """Sums of the fact rows per local day, agent and channel: what the agent leaderboard
+    reads (analytics/agent_days.py).
+
+    ``day`` is the bucket number of the local midnight that starts the day, in the zone
+    named by ``SyncState.agent_zone`` (the workspace's, rebuilt when it changes); no agent
+    is 0. Kept exact like the roll-ups: a recomputed fact takes its old contribution out and
+    puts the new one in, in the same transaction.
+    """
+
+    __tablename__ = "analytics_agent_days"
+
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversations: Mapped[float] = mapped_column(Float, default=0.0)
+    offered: Mapped[float] = mapped_column(Float, default=0.0)
+    answered: Mapped[float] = mapped_column(Float, default=0.0)
+    abandoned: Mapped[float] = mapped_column(Float, default=0.0)
+    short_abandoned: Mapped[float] = mapped_column(Float, default=0.0)
+    answered_in_sl: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    handle_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    handle_n: Mapped[float] = mapped_column(Float, default=0.0)
+    frt_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    frt_n: Mapped[float] = mapped_column(Float, default=0.0)
+    frtb_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    frtb_n: Mapped[float] = mapped_column(Float, default=0.0)
+    art_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    art_n: Mapped[float] = mapped_column(Float, default=0.0)
+    resolved_of_arrived: Mapped[float] = mapped_column(Float, default=0.0)
+    unresolved: Mapped[float] = mapped_column(Float, default=0.0)
+    unfinished: Mapped[float] = mapped_column(Float, default=0.0)
+    messages: Mapped[float] = mapped_column(Float, default=0.0)
+    duration_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    new_contacts: Mapped[float] = mapped_column(Float, default=0.0)
+    bot_handled: Mapped[float] = mapped_column(Float, default=0.0)
+    bot_contained: Mapped[float] = mapped_column(Float, default=0.0)
+    transfers: Mapped[float] = mapped_column(Float, default=0.0)
+    transferred: Mapped[float] = mapped_column(Float, default=0.0)
+    sla_n: Mapped[float] = mapped_column(Float, default=0.0)
+    sla_met: Mapped[float] = mapped_column(Float, default=0.0)
+    resolved: Mapped[float] = mapped_column(Float, default=0.0)
+    resolution_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    resolution_n: Mapped[float] = mapped_column(Float, default=0.0)
+    csat_n: Mapped[float] = mapped_column(Float, default=0.0)
+    csat_good: Mapped[float] = mapped_column(Float, default=0.0)
+    csat_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    nps_n: Mapped[float] = mapped_column(Float, default=0.0)
+    promoters: Mapped[float] = mapped_column(Float, default=0.0)
+    detractors: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class SyncState(Base):
     """Up to when a workspace's facts have caught up with conversation activity."""
 
@@ -177,3 +233,5 @@ class SyncState(Base):
         BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     synced_at: Mapped[datetime] = mapped_column()
+    # The zone whose local days the agent days are cut in (None: not built yet).
+    agent_zone: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -9,8 +9,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from omniline.analytics import rollups, tally
-from omniline.analytics.models import ROLLUP_SUMS, Fact, Rollup
+from omniline.analytics import agent_days, rollups, tally
+from omniline.analytics.models import ROLLUP_SUMS, AgentDay, Fact, Rollup
 from omniline.analytics.schemas import Filters
 from omniline.conversations.models import ConversationTag
 
@@ -37,6 +37,7 @@ ROLLUP_COLUMNS: dict[str, Any] = {
     "queue": Rollup.queue_id,
     "team": Rollup.team_id,
 }
+AGENT_DAY_COLUMNS: dict[str, Any] = {"agent": AgentDay.agent_id, "channel": AgentDay.channel}
 _FILTERS = ("channel", "inbox_id", "queue_id", "team_id", "agent_id", "country", "language")
 # Set by tests to compare the two paths.
 USE_ROLLUPS = True
@@ -78,16 +79,62 @@ async def grouped(
     dimension: str | None,
     *,
     by_bucket: bool,
+    tz: str | None,
+    days: bool,
 ) -> list[tuple[tuple[Any, ...], tally.Sums]]:
     """``(group key, sums)`` pairs: the key is the dimension's value (if any), then the
-    bucket when ``by_bucket``; each sum is assigned by its own timestamp's bucket."""
+    bucket when ``by_bucket``; each sum is assigned by its own timestamp's bucket.
+
+    ``lo`` and ``hi`` bound local days of zone ``tz``; ``days`` says the caller needs no
+    finer periods than days (with ``by_bucket``, a day's sums may then come on the bucket of
+    its midnight)."""
+    given = _given(filters)
     if (
         USE_ROLLUPS
-        and _given(filters) <= rollups.FIELDS
+        and given <= rollups.FIELDS
         and (dimension is None or dimension in ROLLUP_COLUMNS)
     ):
         return await _from_rollups(session, workspace_id, lo, hi, filters, dimension, by_bucket)
+    if (
+        USE_ROLLUPS
+        and days
+        and tz is not None
+        and given <= agent_days.FIELDS
+        and (dimension is None or dimension in AGENT_DAY_COLUMNS)
+        and tz == await agent_days.zone_of(session, workspace_id)
+    ):
+        return await _from_agent_days(session, workspace_id, lo, hi, filters, dimension, by_bucket)
     return await _from_facts(session, workspace_id, lo, hi, filters, dimension, by_bucket)
+
+
+async def _from_agent_days(
+    session: AsyncSession,
+    workspace_id: int,
+    lo: int,
+    hi: int,
+    filters: Filters | None,
+    dimension: str | None,
+    by_bucket: bool,
+) -> list[tuple[tuple[Any, ...], tally.Sums]]:
+    cols = [AGENT_DAY_COLUMNS[dimension]] if dimension else []
+    if by_bucket:
+        cols.append(AgentDay.day)
+    sums = [func.sum(getattr(AgentDay, n)).label(n) for n in ROLLUP_SUMS]
+    stmt = select(*cols, *sums)
+    stmt = filtered(stmt, AgentDay, workspace_id, filters)
+    stmt = stmt.where(AgentDay.day >= lo, AgentDay.day < hi)
+    if cols:
+        stmt = stmt.group_by(*cols)
+    out = []
+    for row in (await session.execute(stmt)).all():
+        key = tuple(row[: len(cols)])
+        if dimension == "agent" and key[0] == 0:
+            key = (None, *key[1:])
+        got: tally.Sums = {}
+        tally.add(got, row, list(ROLLUP_SUMS))
+        if got:
+            out.append((key, got))
+    return out
 
 
 async def _from_rollups(

@@ -8,7 +8,7 @@ upsert (``x = x + excluded.x``) in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete
@@ -102,24 +102,34 @@ async def apply(
     session: AsyncSession, workspace_id: int, change: dict[Key, dict[str, float]]
 ) -> None:
     """Add ``change`` to the roll-up rows (created at 0 when missing)."""
+    await upsert(session, Rollup, _KEYS, workspace_id, change)
+
+
+async def upsert(
+    session: AsyncSession,
+    model: Any,
+    key_names: Sequence[str],
+    workspace_id: int,
+    change: Mapping[tuple[Any, ...], dict[str, float]],
+) -> None:
+    """Add ``change`` (sums by key) to the rows of a roll-up table: one upsert statement
+    (``x = x + excluded.x``; a missing row starts at 0) run for every row, compiled once."""
     if not change:
         return
     rows = [
-        {"workspace_id": workspace_id, **dict(zip(_KEYS, key, strict=True))}
+        {"workspace_id": workspace_id, **dict(zip(key_names, key, strict=True))}
         | {n: sums.get(n, 0.0) for n in ROLLUP_SUMS}
         for key, sums in change.items()
     ]
     dialect = session.get_bind().dialect.name
     make: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Rollup.__table__
-    # Bounded statements: a parameter per column per row.
-    for i in range(0, len(rows), 200):
-        stmt = make(Rollup).values(rows[i : i + 200])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["workspace_id", *_KEYS],
-            set_={n: table.c[n] + getattr(stmt.excluded, n) for n in ROLLUP_SUMS},
-        )
-        await session.execute(stmt)
+    table = model.__table__
+    stmt = make(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id", *key_names],
+        set_={n: table.c[n] + getattr(stmt.excluded, n) for n in ROLLUP_SUMS},
+    )
+    await session.execute(stmt, rows)
 
 
 async def clear(session: AsyncSession, workspace_id: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.analytics import facts, queries, rollups, tally
+from omniline.analytics import agent_days, facts, queries, rollups, tally
 from omniline.analytics.models import Fact, SyncState
 from omniline.analytics.periods import bounds, local, period_keys, zone
 from omniline.analytics.schemas import MAX_DAYS, METRICS, By, Dimension, Filters
@@ -71,7 +71,9 @@ async def summary(
     keys = period_keys(lo, hi, by, zi)
     periods: dict[str, tally.Sums] = {k: {} for k in keys.values()}
     total: tally.Sums = {}
-    rows = await queries.grouped(session, workspace_id, lo, hi, filters, None, by_bucket=True)
+    rows = await queries.grouped(
+        session, workspace_id, lo, hi, filters, None, by_bucket=True, tz=tz_name, days=by != "hour"
+    )
     for (q,), sums in rows:
         tally.merge(periods[keys[q]], sums)
         tally.merge(total, sums)
@@ -98,7 +100,7 @@ async def total(
     lo, hi = bounds(start, end, zone(tz))
     sums: tally.Sums = {}
     for _, got in await queries.grouped(
-        session, workspace_id, lo, hi, filters, None, by_bucket=False
+        session, workspace_id, lo, hi, filters, None, by_bucket=False, tz=tz, days=True
     ):
         tally.merge(sums, got)
     return tally.figures(sums)
@@ -120,10 +122,13 @@ async def breakdown(
     """One row per value of ``dimension`` that has any figure in the range, busiest first
     (a conversation with two tags is in both tags' rows)."""
     check_range(start, end)
-    zi = zone(tz or await workspace_zone(session, workspace_id))
+    tz_name = tz or await workspace_zone(session, workspace_id)
+    zi = zone(tz_name)
     await catch_up(session, workspace_id)
     lo, hi = bounds(start, end, zi)
-    rows = await queries.grouped(session, workspace_id, lo, hi, filters, dimension, by_bucket=False)
+    rows = await queries.grouped(
+        session, workspace_id, lo, hi, filters, dimension, by_bucket=False, tz=tz_name, days=True
+    )
     by_key: dict[Any, tally.Sums] = {}
     for (key,), sums in rows:
         tally.merge(by_key.setdefault(key, {}), sums)
@@ -171,7 +176,9 @@ async def heatmap(
     await catch_up(session, workspace_id)
     lo, hi = bounds(start, end, zi)
     cells: dict[tuple[int, int], tally.Sums] = {}
-    rows = await queries.grouped(session, workspace_id, lo, hi, filters, None, by_bucket=True)
+    rows = await queries.grouped(
+        session, workspace_id, lo, hi, filters, None, by_bucket=True, tz=None, days=False
+    )
     for (q,), sums in rows:
         at = local(q, zi)
         tally.merge(cells.setdefault((at.weekday(), at.hour), {}), sums)
@@ -201,6 +208,7 @@ async def rebuild(session: AsyncSession, workspace_id: int, progress: Any = None
     )
     await session.execute(delete(Fact).where(Fact.workspace_id == workspace_id))
     await rollups.clear(session, workspace_id)
+    await agent_days.start(session, workspace_id, await workspace_zone(session, workspace_id))
     step = facts.BATCH * 4
     for i in range(0, len(ids), step):
         await facts.refresh(session, workspace_id, ids[i : i + step])
@@ -235,6 +243,9 @@ async def catch_up(session: AsyncSession, workspace_id: int) -> None:
     )
     ids = list(await session.scalars(select(changed.subquery().c[0])))
     await facts.refresh(session, workspace_id, ids)
+    tz_name = await workspace_zone(session, workspace_id)
+    if state.agent_zone != tz_name:  # never built, or the workspace moved to another zone
+        await agent_days.rebuild(session, workspace_id, tz_name)
     await _mark(session, workspace_id, started)
 
 
