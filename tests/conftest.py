@@ -31,7 +31,10 @@ _pg_ready = False
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         # Browser tests check the UI; the database matrix is covered by the API tests.
-        sqlite_only = metafunc.definition.get_closest_marker("browser") is not None
+        sqlite_only = any(
+            metafunc.definition.get_closest_marker(m) is not None
+            for m in ("browser", "sqlite_only")
+        )
         params = ["sqlite"] + (["postgres"] if PG_URL and not sqlite_only else [])
         metafunc.parametrize("backend", params, scope="function")
 

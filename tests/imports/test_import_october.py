@@ -76,6 +76,9 @@ def expected_per_day(path: Path) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.skipif(not OCTOBER.is_file(), reason=f"no {OCTOBER} (shared data absent)")
+# A month of calls (minutes on PostgreSQL): the figures do not depend on the database, and
+# the import's PostgreSQL path is covered by the smaller files of test_import_calls.py.
+@pytest.mark.sqlite_only
 async def test_october_imports_and_reports_the_file_figures(bank: Bank) -> None:
     from omniline.analytics import service as analytics
     from omniline.analytics.schemas import Filters
