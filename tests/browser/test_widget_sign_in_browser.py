@@ -39,11 +39,11 @@ async def test_anonymous_chat_follows_the_customer_into_the_login(
     await site.wait_for_selector("[data-testid=demo-logged-in]")
     frame = await _open_chat(site)
     mine = frame.locator("[data-testid=widget-message][data-author-type=contact]")
-    await mine.first.wait_for(timeout=10_000)
+    await mine.first.wait_for(timeout=30_000)
     assert "Can I repay my loan early?" in await mine.first.inner_text()
     await frame.locator("[data-testid=widget-input]").fill("Logged in now")
     await frame.locator("[data-testid=widget-send]").click()
-    await mine.nth(1).wait_for(timeout=10_000)
+    await mine.nth(1).wait_for(timeout=30_000)
     assert not [w for w in warnings if "identity refused" in w], warnings
 
     # Logged out: the same browser starts an empty anonymous chat.
