@@ -61,6 +61,23 @@ async def _reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2id with its smallest costs in tests: the demo seed hashes four passwords and
+    tests sign in thousands of times, at about 0.15 s each with the production costs (64 MiB,
+    three passes), most of the suite's time. Hashing and verifying stay real argon2id; a
+    hash records its own costs, so either kind verifies. tests/auth checks the production
+    costs."""
+    from argon2 import PasswordHasher
+
+    from omniline.auth import passwords
+
+    strong = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._hasher = strong
+
+
 @pytest.fixture(scope="session")
 def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("omniline")
