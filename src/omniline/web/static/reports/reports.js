@@ -6,12 +6,12 @@ import { readJSON, setStrings, t, el, clear } from '../workspace/util.js';
 
 const boot = readJSON('bootstrap');
 const TILES = ['offered', 'answered', 'service_level', 'asa_s', 'abandon_rate', 'aht_s', 'frt_s',
-  'resolution_rate', 'csat', 'nps', 'bot_containment', 'transfer_rate'];
+  'resolution_rate', 'csat', 'nps', 'bot_containment', 'transfer_rate', 'occupancy'];
 const RATIOS = new Set(['service_level', 'abandon_rate', 'answer_rate', 'resolution_rate', 'csat',
   'bot_containment', 'transfer_rate', 'occupancy', 'sla_attainment']);
 const SECONDS = (m) => m.endsWith('_s');
 const CHART_METRICS = ['offered', 'answered', 'abandoned', 'service_level', 'asa_s', 'aht_s',
-  'abandon_rate', 'frt_s', 'resolution_rate', 'csat', 'conversations', 'resolved'];
+  'abandon_rate', 'frt_s', 'resolution_rate', 'csat', 'conversations', 'resolved', 'occupancy'];
 const AMBER_MARGIN = 0.1; // the same rule as reports/targets.py
 
 function fmt(metric, value) {
@@ -194,7 +194,7 @@ class Reports {
   }
 
   drawTable() {
-    const cols = ['offered', 'answered', 'service_level', 'asa_s', 'aht_s', 'abandon_rate', 'resolution_rate', 'csat'];
+    const cols = ['offered', 'answered', 'service_level', 'asa_s', 'aht_s', 'abandon_rate', 'resolution_rate', 'csat', 'occupancy'];
     const head = this.table.tHead;
     clear(head).append(el('tr', null, el('th', { text: t('col_name') }), ...cols.map((c) => el('th', { text: t(`m_${c}`) }))));
     const body = clear(this.table.tBodies[0]);
