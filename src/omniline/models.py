@@ -35,6 +35,7 @@ from omniline.presence.models import (
     AgentSkill,
     AgentState,
     Offer,
+    PresenceInterval,
     PresenceSettings,
     QueueRouting,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "Notification",
     "NotificationTemplate",
     "Offer",
+    "PresenceInterval",
     "PresenceSettings",
     "Queue",
     "QueueMember",

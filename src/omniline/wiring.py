@@ -53,9 +53,11 @@ def register_domains() -> None:
     from omniline.canned import mentions
 
     mentions.register()
+    from omniline.presence import history as presence_history
     from omniline.presence import jobs as presence_jobs
 
     presence_jobs.register()
+    presence_history.register()
     from omniline.audit import listeners as audit_listeners
 
     audit_listeners.register()

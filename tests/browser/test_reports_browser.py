@@ -53,6 +53,11 @@ async def test_change_the_period_and_export_xlsx(
         params = {"from": "2026-03-28", "to": "2026-04-01", "by": "day", "compare": "true"}
         api = (await http.get("/api/v1/reports/summary", params=params, headers=h)).json()
     assert await offered.inner_text() == str(api["total"]["offered"])
+    # Occupancy has a tile; the log holds no presence history, so no figure.
+    occupancy = page.locator(
+        "[data-testid=rp-tile][data-metric=occupancy] [data-testid=rp-tile-value]"
+    )
+    assert api["total"]["occupancy"] is None and await occupancy.inner_text() == "—"
     sl = api["total"]["service_level"]
     want = "green" if sl >= 0.8 else "amber" if sl >= 0.72 else "red"
     assert await sl_tile.get_attribute("data-attainment") == want

@@ -44,6 +44,8 @@ async def test_the_waiting_count_updates_without_a_reload(
     assert await page.evaluate("window.__notReloaded") is True
     anna = page.locator("[data-testid=wb-agent]", has_text="Anna Agent")
     assert await anna.get_attribute("data-state") == "offline"
+    # Never available today: no occupancy, a dash rather than 0 %.
+    assert await anna.locator("[data-testid=wb-occupancy]").inner_text() == "—"
 
     # Full screen needs a user gesture: the click is one; the board turns dark and large.
     await page.click("[data-testid=wb-fullscreen]")

@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from omniline import db
@@ -14,6 +15,7 @@ from omniline.channels.voice.models import VoiceCall, VoiceQueue
 from omniline.contacts.models import Contact
 from omniline.conversations.models import Conversation, Status
 from omniline.kit.clock import utcnow
+from omniline.presence.models import PresenceInterval
 from omniline.wallboard.service import estimated_wait_s
 from omniline.workspaces import service as workspaces
 from omniline.workspaces.models import Queue, Workspace
@@ -229,3 +231,33 @@ async def test_calls_today_count_in_the_service_level(
     assert q["offered"] == 4 and q["answered"] == 2 and q["abandoned"] == 2
     assert q["service_level"] == round(1 / 3, 4)  # 1 in time / (2 answered + 1 long abandon)
     assert q["alert"] is True
+
+
+async def test_occupancy_today_per_agent(client: httpx.AsyncClient, demo: Demo) -> None:
+    """Today's share of each agent's staffed time with a chat (docs/metrics.md), from midnight
+    in the workspace's zone until now."""
+    now, midnight = utcnow(), await _local_midnight(demo)
+    anna = demo.users["agent"]
+    idle_from, busy_from = now - timedelta(minutes=40), now - timedelta(minutes=20)
+    async with db.unit_of_work() as session:
+        session.add_all(
+            [
+                # Online and idle since yesterday evening (cut at midnight), then with a chat.
+                PresenceInterval(
+                    workspace_id=demo.workspace_id, user_id=anna, status="online",
+                    started_at=idle_from - timedelta(hours=30), ended_at=busy_from,
+                ),
+                PresenceInterval(
+                    workspace_id=demo.workspace_id, user_id=anna, status="online",
+                    handling=True, started_at=busy_from, ended_at=None,
+                ),
+            ]
+        )  # fmt: skip
+    board = await _board(client, ADMIN)
+    after = utcnow()
+    idle = (busy_from - max(midnight, idle_from - timedelta(hours=30))).total_seconds()
+    busy = (after - max(midnight, busy_from)).total_seconds()
+    row = next(a for a in board["agents"] if a["user_id"] == anna)
+    assert row["occupancy_today"] == pytest.approx(busy / (max(idle, 0) + busy), abs=0.01)
+    boris = next(a for a in board["agents"] if a["user_id"] == demo.users["agent2"])
+    assert boris["occupancy_today"] is None  # never available today

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.analytics import agent_days, facts, queries, rollups, tally
+from omniline.analytics import agent_days, facts, occupancy, queries, rollups, tally
 from omniline.analytics.models import Fact, SyncState
-from omniline.analytics.periods import bounds, local, period_keys, zone
+from omniline.analytics.periods import BUCKET_S, bounds, local, period_keys, zone
 from omniline.analytics.schemas import MAX_DAYS, METRICS, By, Dimension, Filters
 from omniline.auth.models import User
 from omniline.channels.voice.models import VoiceCall
@@ -77,6 +77,10 @@ async def summary(
     for (q,), sums in rows:
         tally.merge(periods[keys[q]], sums)
         tally.merge(total, sums)
+    busy = await occupancy.by_bucket(session, workspace_id, lo, hi, filters, now=utcnow())
+    for q, sums in busy.items():
+        tally.merge(periods[keys[q]], sums)
+        tally.merge(total, sums)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -103,6 +107,11 @@ async def total(
         session, workspace_id, lo, hi, filters, None, by_bucket=False, tz=tz, days=True
     ):
         tally.merge(sums, got)
+    busy = await occupancy.grouped(
+        session, workspace_id, lo * BUCKET_S, hi * BUCKET_S, filters, None, now=utcnow()
+    )
+    for got in busy.values():
+        tally.merge(sums, got)
     return tally.figures(sums)
 
 
@@ -120,7 +129,8 @@ async def breakdown(
     filters: Filters | None = None,
 ) -> list[dict[str, Any]]:
     """One row per value of ``dimension`` that has any figure in the range, busiest first
-    (a conversation with two tags is in both tags' rows)."""
+    (a conversation with two tags is in both tags' rows; an agent or team with staffed time
+    has a row for its occupancy)."""
     check_range(start, end)
     tz_name = tz or await workspace_zone(session, workspace_id)
     zi = zone(tz_name)
@@ -132,6 +142,14 @@ async def breakdown(
     by_key: dict[Any, tally.Sums] = {}
     for (key,), sums in rows:
         tally.merge(by_key.setdefault(key, {}), sums)
+    if dimension in occupancy.DIMENSIONS:
+        # Agents (teams) with staffed time get a row even without a conversation: an idle
+        # agent's occupancy of 0 is a figure too.
+        busy = await occupancy.grouped(
+            session, workspace_id, lo * BUCKET_S, hi * BUCKET_S, filters, dimension, now=utcnow()
+        )
+        for key, sums in busy.items():
+            tally.merge(by_key.setdefault(key, {}), sums)
     labels = await _labels(session, workspace_id, dimension, [k for k in by_key if k is not None])
     out = [
         {

@@ -129,8 +129,8 @@ def figures(s: Sums) -> dict[str, Any]:
         "nps": nps,
         "csat_n": _int(csat_n),
         "nps_n": _int(nps_n),
-        # Needs the agents' staffed time, which presence does not record yet (docs/metrics.md).
-        "occupancy": None,
+        # From the agents' state history (analytics/occupancy.py), not from the facts.
+        "occupancy": _ratio(g("busy_s", 0), g("staffed_s", 0)),
         "sla_attainment": _ratio(g("sla_met", 0), g("sla_n", 0)),
         "conversations": _int(conversations),
     }

@@ -17,6 +17,7 @@ from omniline.auth.principal import Principal
 from omniline.auth.tokens import digest, new_secret
 from omniline.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from omniline.kit.clock import utcnow
+from omniline.kit.hooks import DomainEvent, emit
 
 LOCALES = ("en", "ru", "uk")
 NAME_MAX = 200
@@ -195,6 +196,10 @@ async def do_update_user(
     await session.flush()
     if deactivated:
         await sessions.do_end_sessions(session, user.id, kinds=sessions.EVERY_KIND)
+        # Presence takes the account offline (its chats and calls back to their queues).
+        await emit(
+            session, DomainEvent("user.deactivated", user.workspace_id, {"user_id": user.id})
+        )
     elif ends_sessions:
         await sessions.do_end_sessions(session, user.id, keep_token_id=keep_token_id)
     await audit.record_change(

@@ -177,10 +177,10 @@ async def do_assign(
     if conv.status not in OPEN_VALUES:
         raise Conflict("only an open conversation can be assigned; reopen it first")
     actor = Actor.of(p)
+    previous: int | None = conv.assignee_id
     if assignee_id is None:
         if conv.assignee_id is None:
             return await _publish_row(session, conv)
-        previous = conv.assignee_id
         conv.assignee_id = None
         if conv.status == Status.assigned.value:
             conv.status = Status.queued.value
@@ -208,8 +208,11 @@ async def do_assign(
             ),
         )
     else:
+        # The agent it was taken from (if any) may have no chat left (presence/history.py).
+        extra = {"previous_assignee_id": previous} if previous is not None else {}
         await emit(
-            session, _conv_event("conversation.assigned", conv, assignee_id=conv.assignee_id)
+            session,
+            _conv_event("conversation.assigned", conv, assignee_id=conv.assignee_id, **extra),
         )
     return await _publish_row(session, conv)
 

@@ -13,12 +13,14 @@ Event types (``data`` keys in brackets):
   (``skip_bot``)
 - ``conversation.created`` [conversation_id, queue_id, inbox_id, contact_id, channel]
 - ``conversation.queued`` [conversation_id, queue_id]  (created into a queue, transferred, requeued)
-- ``conversation.assigned`` [conversation_id, assignee_id, queue_id]
+- ``conversation.assigned`` [conversation_id, assignee_id, queue_id] (+ ``previous_assignee_id``
+  when it was taken from another agent)
 - ``conversation.unassigned`` [conversation_id, previous_assignee_id, queue_id]
 - ``conversation.resolved`` / ``conversation.reopened`` [conversation_id, queue_id] (+ ``by``:
   ``bot`` when a flow resolved it)
 - ``conversation.bot_handoff`` [conversation_id, queue_id, reason]
 - ``message.created`` [conversation_id, message_id, direction, private, author_type, queue_id]
+- ``user.deactivated`` [user_id]: an account was disabled (after its sessions were ended)
 """
 
 from __future__ import annotations

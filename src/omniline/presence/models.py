@@ -73,6 +73,44 @@ class AgentState(Base):
     voice_capacity: Mapped[int | None] = mapped_column(default=None)
 
 
+class PresenceInterval(Base):
+    """One stretch of an agent's state history: a presence status, and whether the agent held
+    at least one open chat all along it (``handling``; calls show as ``on_call``/``wrap_up``).
+
+    A new row begins whenever either changes (presence/history.py); the open row (``ended_at``
+    NULL) is the state now, at most one per agent. No row covering an instant means the agent
+    was offline then, or that it was before history was kept (migration
+    0129_presence_history). Occupancy (docs/metrics.md) is summed from these rows.
+    """
+
+    __tablename__ = "presence_intervals"
+    __table_args__ = (
+        # Reports: the rows of a workspace that end after the start of a period (or are open).
+        Index("ix_presence_intervals_ws_ended", "workspace_id", "ended_at"),
+        Index("ix_presence_intervals_user_started", "user_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    handling: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# At most one open interval per agent: a second writer waits for the first (history.py).
+OPEN_INTERVAL_INDEX = Index(
+    "ux_presence_intervals_open",
+    PresenceInterval.user_id,
+    unique=True,
+    postgresql_where=PresenceInterval.ended_at.is_(None),
+    sqlite_where=PresenceInterval.ended_at.is_(None),
+)
+
+
 class AgentSkill(Base):
     """An agent's level (1-10) in a queue they are a member of; breaks strategy ties."""
 

@@ -21,6 +21,7 @@ from omniline.auth.principal import Principal
 from omniline.conversations.transfers import do_requeue
 from omniline.errors import Forbidden, Invalid, NotFound
 from omniline.kit.clock import iso, utcnow
+from omniline.presence import history
 from omniline.presence import repository as repo
 from omniline.presence.assignment import offer_view, withdrawn
 from omniline.presence.jobs import request_assignment
@@ -86,6 +87,7 @@ async def do_set_presence(
     if new == Presence.offline or (new == Presence.away and settings.requeue_on_away):
         await requeue_agent(session, workspace_id, user_id, reason=f"agent_{new.value}")
     await session.flush()
+    history.note(session, workspace_id, user_id, now)
     queue_ids = await repo.member_queue_ids(session, user_id)
     if new == Presence.online:
         for queue_id in queue_ids:

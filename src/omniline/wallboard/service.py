@@ -1,6 +1,6 @@
 """The wallboard's figures: per queue what waits now, who is on duty, today's service level;
-per agent the state and open work. One snapshot per workspace, read with a few grouped
-queries (no query per agent), then cut down to the queues each viewer may see.
+per agent the state, open work and today's occupancy. One snapshot per workspace, read with a
+few grouped queries (no query per agent), then cut down to the queues each viewer may see.
 
 Definitions: docs/reports.md ("Wallboard"); service level and abandons count as in
 docs/metrics.md ("Voice"), chats with the same formula (wait = queued to first assigned).
@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.acd.metrics import Outcome, Tally
+from omniline.analytics import occupancy, tally
 from omniline.auth import access
 from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
@@ -141,7 +142,7 @@ async def _today(
 
 
 async def _agents(
-    session: AsyncSession, ws: int, now: datetime
+    session: AsyncSession, ws: int, now: datetime, day_start: datetime
 ) -> tuple[list[dict[str, Any]], dict[int, list[int]]]:
     people = (
         await session.execute(
@@ -184,6 +185,10 @@ async def _agents(
         if assignee is None:
             continue
         load[int(assignee)]["calls" if _is_call(channel) else "chats"] += int(n)
+    # Today's occupancy per agent from the state history: one grouped query (docs/metrics.md).
+    busy = await occupancy.grouped(
+        session, ws, day_start.timestamp(), now.timestamp(), None, "agent", now=now
+    )
     out = []
     for user_id, name in people:
         st = states.get(user_id)
@@ -201,6 +206,7 @@ async def _agents(
                 ),
                 "open_chats": work["chats"],
                 "open_calls": work["calls"],
+                "occupancy_today": tally.figures(busy.get(user_id, {}))["occupancy"],
                 "queue_ids": sorted(members.get(user_id, [])),
             }
         )
@@ -245,7 +251,7 @@ async def snapshot(session: AsyncSession, workspace_id: int) -> dict[str, Any]:
     waiting = await _waiting(session, workspace_id, now)
     day_start = await _day_start(session, workspace_id, now)
     today = await _today(session, workspace_id, day_start, thresholds)
-    agents, _ = await _agents(session, workspace_id, now)
+    agents, _ = await _agents(session, workspace_id, now, day_start)
     rows = []
     for q in queues:
         rows.append(await _queue_row(session, q, now, waiting, today, agents, targets.get(q.id)))

@@ -6,12 +6,12 @@ import { readJSON, setStrings, t, el, clear } from '../workspace/util.js';
 
 const boot = readJSON('bootstrap');
 const TILES = ['offered', 'answered', 'service_level', 'asa_s', 'abandon_rate', 'aht_s', 'frt_s',
-  'resolution_rate', 'csat', 'nps', 'bot_containment', 'transfer_rate'];
+  'resolution_rate', 'csat', 'nps', 'bot_containment', 'transfer_rate', 'occupancy'];
 const RATIOS = new Set(['service_level', 'abandon_rate', 'answer_rate', 'resolution_rate', 'csat',
   'bot_containment', 'transfer_rate', 'occupancy', 'sla_attainment']);
 const SECONDS = (m) => m.endsWith('_s');
 const CHART_METRICS = ['offered', 'answered', 'abandoned', 'service_level', 'asa_s', 'aht_s',
-  'abandon_rate', 'frt_s', 'resolution_rate', 'csat', 'conversations', 'resolved'];
+  'abandon_rate', 'frt_s', 'resolution_rate', 'csat', 'conversations', 'resolved', 'occupancy'];
 const AMBER_MARGIN = 0.1; // the same rule as reports/targets.py
 
 function fmt(metric, value) {
@@ -124,6 +124,10 @@ class Reports {
   async load() {
     const f = this.form.elements;
     if (!f.from.value || !f.to.value) return;
+    // Only the latest request draws: a slow answer for an earlier period (the "from" date
+    // typed before the "to" date) must not replace a quicker one for the period asked now.
+    const seq = (this.seq = (this.seq || 0) + 1);
+    const current = () => seq === this.seq;
     this.status.textContent = t('loading');
     this.status.dataset.state = 'loading';
     try {
@@ -131,24 +135,28 @@ class Reports {
         api.get('/api/v1/reports/summary', this.params({ by: f.by.value, compare: f.compare.checked ? 'true' : 'false' })),
         api.get('/api/v1/reports/heatmap', this.params({ metric: 'offered' })),
       ]);
+      if (!current()) return;
       this.summary = summary;
       this.drawTiles();
       this.drawLine();
       this.drawHeatmap(heat.cells || []);
-      await this.loadBreakdown();
+      await this.loadBreakdown(current);
+      if (!current()) return;
       this.status.textContent = t('loaded', { from: summary.from, to: summary.to });
       this.status.dataset.state = 'ready';
       this.status.dataset.from = summary.from;
       this.status.dataset.to = summary.to;
     } catch {
+      if (!current()) return;
       this.status.textContent = '';
       this.status.dataset.state = 'error';
     }
   }
 
-  async loadBreakdown() {
+  async loadBreakdown(current = () => true) {
     const dimension = document.querySelector('[data-testid="rp-dimension"]').value;
     const { rows } = await api.get('/api/v1/reports/breakdown', this.params({ dimension }));
+    if (!current()) return;
     this.rows = rows || [];
     this.drawBar();
     this.drawTable();
@@ -197,7 +205,7 @@ class Reports {
   }
 
   drawTable() {
-    const cols = ['offered', 'answered', 'service_level', 'asa_s', 'aht_s', 'abandon_rate', 'resolution_rate', 'csat'];
+    const cols = ['offered', 'answered', 'service_level', 'asa_s', 'aht_s', 'abandon_rate', 'resolution_rate', 'csat', 'occupancy'];
     const head = this.table.tHead;
     clear(head).append(el('tr', null, el('th', { text: t('col_name') }), ...cols.map((c) => el('th', { text: t(`m_${c}`) }))));
     const body = clear(this.table.tBodies[0]);

@@ -83,7 +83,8 @@ class Wallboard {
       el('td', null, el('span', { class: `wb-state wb-${a.state}`, text: t(`state_${a.state}`) })),
       el('td', { class: 'wb-in-state', 'data-seconds': a.seconds_in_state ?? '', text: duration(a.seconds_in_state) }),
       el('td', { text: String(a.open_chats) }),
-      el('td', { text: String(a.open_calls) }));
+      el('td', { text: String(a.open_calls) }),
+      el('td', { class: 'wb-occupancy', 'data-testid': 'wb-occupancy', text: percent(a.occupancy_today) }));
   }
 
   tick() {
