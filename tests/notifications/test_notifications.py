@@ -114,15 +114,15 @@ async def test_bad_calls_are_refused(client: httpx.AsyncClient, demo: Demo) -> N
     r = await client.post("/api/v1/notifications", json=body, headers=h)
     assert r.status_code == 422 and "idempotency" in r.text
     r = await client.post("/api/v1/notifications", json=note("nobody"), headers=h)
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "external_id"
     r = await client.post("/api/v1/notifications", json=note(template="no.such"), headers=h)
-    assert r.status_code == 422
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "template"
     r = await client.post(
         "/api/v1/notifications/templates", json={**APPROVED, "texts": {}}, headers=h
     )
     assert r.status_code == 422
     r = await client.post("/api/v1/notifications/templates", json=APPROVED, headers=h)
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["error"]["fields"][0]["field"] == "key"
     agent = bearer(await staff_token(client, "agent@demo.omniline", "demo-agent"))
     assert (
         await client.post("/api/v1/notifications", json=note(), headers=agent)

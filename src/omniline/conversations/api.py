@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import Query, Request, WebSocket
@@ -24,6 +24,8 @@ from omniline.conversations.views import event_view, message_view
 from omniline.db import sessionmaker
 from omniline.errors import DomainError, Invalid, NotFound
 from omniline.kit.clock import iso
+from omniline.kit.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
+from omniline.kit.cursor import PATTERN as CURSOR_PATTERN
 from omniline.kit.cursor import decode_cursor, encode_cursor
 from omniline.kit.ids import Cursor, Id
 from omniline.kit.routing import router as make_router
@@ -34,6 +36,11 @@ from omniline.realtime.hub import StaffConnection
 router = make_router(prefix="/api/v1", tags=["conversations"])
 
 STATUS_FILTERS = {s.value for s in Status} | {"open"}
+# The schema states every filter the service accepts (schemathesis ST202).
+StatusFilter = Literal[
+    "open", "bot", "queued", "assigned", "waiting_customer", "resolved", "closed"
+]
+ASSIGNEE = r"^(me|none|[0-9]{1,15})$"
 
 
 def _filters(
@@ -69,15 +76,17 @@ def _filters(
 async def list_conversations(
     p: CurrentPrincipal,
     session: SessionDep,
-    status: str | None = None,
+    status: StatusFilter | None = None,
     queue_id: Id | None = None,
     inbox_id: Id | None = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
-    assignee_id: Annotated[str | None, Query(max_length=20)] = None,
+    assignee_id: Annotated[str | None, Query(pattern=ASSIGNEE, max_length=20)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Annotated[str, Query(max_length=16)] = "activity",
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR_PATTERN, max_length=CURSOR_MAX_LENGTH)
+    ] = None,
+    sort: Literal["activity", "due"] = "activity",
 ) -> dict[str, Any]:
     from omniline.sla import service as sla
 

@@ -33,7 +33,7 @@ from omniline.conversations.records import (
     _conv_event,
     _touch,
 )
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Conflict, Invalid, NoSuch, NotFound
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
 from omniline.kit.hooks import DomainEvent, emit
@@ -190,7 +190,7 @@ async def do_assign(
             select(User).where(User.id == assignee_id, User.workspace_id == p.workspace_id)
         )
         if user is None or not user.active:
-            raise Invalid("assignee_id", "no such active user in this workspace")
+            raise NoSuch("assignee_id", "no such active user in this workspace")
         if user.role == Role.qa.value:
             raise Invalid("assignee_id", "QA staff do not take conversations")
         if conv.assignee_id == user.id:

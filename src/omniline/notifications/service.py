@@ -19,7 +19,7 @@ from omniline.conversations import notify, repository
 from omniline.conversations.delivery import reply_blocked_reason
 from omniline.conversations.models import Conversation, ConversationEvent, Message, Status
 from omniline.conversations.system_messages import do_send_system_message
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Invalid, NoSuch, NotFound, Taken
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
 from omniline.kit.placeholders import fill
@@ -111,7 +111,7 @@ async def do_save_template(
     clean = _check_template(data)
     same_key = await _by_key(session, workspace_id, clean["key"])
     if same_key is not None and same_key.id != template_id:
-        raise Conflict(f"a template called {clean['key']!r} exists")
+        raise Taken("key", f"a template called {clean['key']!r} exists")
     if template_id is None:
         template = NotificationTemplate(workspace_id=workspace_id, **clean)
         session.add(template)
@@ -247,10 +247,10 @@ async def do_send(
         return earlier, False
     template = await _by_key(session, workspace_id, template_key)
     if template is None or not template.enabled:
-        raise Invalid("template", f"no enabled template {template_key!r}")
+        raise NoSuch("template", f"no enabled template {template_key!r}")
     contact = await contacts.by_external_id(session, workspace_id, external_id)
     if contact is None:
-        raise NotFound("no customer with this external_id")
+        raise NoSuch("external_id", "no customer with this external_id")
     clean = {str(k)[:64]: _shown(v)[:500] for k, v in variables.items()}
     note = Notification(
         workspace_id=workspace_id,
@@ -349,7 +349,7 @@ async def do_set_opt_out(
 ) -> Contact:
     contact = await contacts.by_external_id(session, workspace_id, external_id)
     if contact is None:
-        raise NotFound("no customer with this external_id")
+        raise NoSuch("external_id", "no customer with this external_id")
     contact.notifications_opt_out = opt_out
     await session.flush()
     return contact
