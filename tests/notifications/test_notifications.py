@@ -166,3 +166,36 @@ async def test_over_telegram_and_the_reply_continues_the_conversation(
         assert conv.status == "queued"
     last = (await messages_of(bot.inbox_id))[-1]
     assert last.conversation_id == sent["conversation_id"]
+
+
+async def test_a_send_that_fails_leaves_its_key_free(
+    client: httpx.AsyncClient, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is stored in the sending transaction: when that fails after the key was
+    taken, a retry sends. On SQLite the key's savepoint used to commit at once, alone: the
+    retry then answered "sent before" for a notification that was never sent."""
+    from omniline.notifications import service
+    from omniline.notifications.models import Notification
+
+    await template(client, await admin(client))
+    body = note()
+    send = {
+        "external_id": body["external_id"],
+        "template_key": body["template"],
+        "variables": body["variables"],
+        "idempotency_key": body["idempotency_key"],
+    }
+
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("the process died before the commit")
+
+    with monkeypatch.context() as m:
+        m.setattr(service, "_target", broken)
+        with pytest.raises(RuntimeError):
+            async with db.unit_of_work() as session:
+                await service.do_send(session, demo.workspace_id, **send)
+    async with db.sessionmaker()() as session:
+        assert list(await session.scalars(select(Notification))) == []
+    async with db.unit_of_work() as session:
+        sent, created = await service.do_send(session, demo.workspace_id, **send)
+    assert created and sent.message_id is not None

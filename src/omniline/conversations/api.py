@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import Query, Request, WebSocket
+from fastapi import Header, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -16,10 +17,10 @@ from omniline.auth.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep
 from omniline.auth.models import TokenKind
 from omniline.config import DEFAULT_ALLOWED_TYPES, get_settings
 from omniline.conversations import attachments as files
-from omniline.conversations import delivery, repository, service
+from omniline.conversations import delivery, reply_keys, repository, service
 from omniline.conversations.models import Attachment, Conversation, Message, Status
 from omniline.conversations.notify import summary_of
-from omniline.conversations.schemas import AssignIn, ReplyIn, TagsIn, TransferIn
+from omniline.conversations.schemas import KEY_MAX, AssignIn, ReplyIn, TagsIn, TransferIn
 from omniline.conversations.views import event_view, message_view
 from omniline.db import sessionmaker
 from omniline.errors import DomainError, Invalid, NotFound
@@ -161,11 +162,44 @@ async def list_events(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> 
     return {"items": [event_view(e) for e in await repository.events(session, conv.id)]}
 
 
-@router.post("/conversations/{conv_id}/messages", status_code=201)
+# A fresh key per reply, the same one on its retry: the reply is stored once (reply_keys.py).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=KEY_MAX,
+        description="Sent again with a retry of the same reply, which is then stored once",
+    ),
+]
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The message stored earlier under this Idempotency-Key; nothing new"}
+}
+
+
+def _idempotency(key: str | None, asked: str) -> reply_keys.Idempotency | None:
+    return reply_keys.Idempotency(key, asked) if key else None
+
+
+@router.post("/conversations/{conv_id}/messages", status_code=201, responses=REPLAYED)
 async def reply(
-    conv_id: Id, body: ReplyIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id,
+    body: ReplyIn,
+    response: Response,
+    p: CurrentPrincipal,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    res = await service.do_reply(session, p, conv_id, body.text, private=body.private)
+    """201 with the new message; 200 with the first one when its key was sent before."""
+    asked = reply_keys.fingerprint(conv_id, body.text, private=body.private)
+    res = await service.do_reply(
+        session,
+        p,
+        conv_id,
+        body.text,
+        private=body.private,
+        idempotency=_idempotency(body.idempotency_key or idempotency_key, asked),
+    )
+    if res.duplicate:
+        response.status_code = 200
     return message_view(res.message, res.attachments)
 
 
@@ -192,6 +226,12 @@ FILE_FORM = {
                         "file": {"type": "string", "format": "binary"},
                         "text": {"type": "string"},
                         "private": {"type": "string", "enum": ["1", "0", "true", "false"]},
+                        # Or the Idempotency-Key header.
+                        "idempotency_key": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": KEY_MAX,
+                        },
                     },
                 },
                 "encoding": {"file": {"contentType": ", ".join(DEFAULT_ALLOWED_TYPES.split(","))}},
@@ -201,10 +241,21 @@ FILE_FORM = {
 }
 
 
-@router.post("/conversations/{conv_id}/attachments", status_code=201, openapi_extra=FILE_FORM)
+@router.post(
+    "/conversations/{conv_id}/attachments",
+    status_code=201,
+    openapi_extra=FILE_FORM,
+    responses=REPLAYED,
+)
 async def reply_with_file(
-    conv_id: Id, request: Request, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id,
+    request: Request,
+    response: Response,
+    p: CurrentPrincipal,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    """201 with the new message; 200 with the first one when its key was sent before."""
     settings = get_settings()
     form = await request.form()
     data = await read_limited(form.get("file"), settings)
@@ -213,11 +264,31 @@ async def reply_with_file(
     if len(text) > settings.message_max_chars:
         raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
     private = str(form.get("private") or "").lower() in ("1", "true", "on", "yes")
+    key = str(form.get("idempotency_key") or "") or idempotency_key
+    if key is not None and len(key) > KEY_MAX:
+        raise Invalid("idempotency_key", f"must be at most {KEY_MAX} characters")
+    asked = reply_keys.fingerprint(
+        conv_id,
+        text,
+        private=private,
+        files=[(files.clean_filename(upload.filename), hashlib.sha256(data).hexdigest())],
+    )
+    idempotency = _idempotency(key, asked)
     # Refuse before writing the file: a refused upload must not leave a file on disk.
     access.check_may_reply(p)
     await service.get_visible(session, p, conv_id)
+    if idempotency is not None:
+        done = await reply_keys.earlier(session, p, idempotency)
+        if done is not None:  # sent before: the file is on disk already
+            response.status_code = 200
+            return message_view(done.message, done.attachments)
     stored = files.store(settings, p.workspace_id, upload.filename, upload.content_type, data)
-    res = await service.do_reply(session, p, conv_id, text, private=private, files=[stored])
+    res = await service.do_reply(
+        session, p, conv_id, text, private=private, files=[stored], idempotency=idempotency
+    )
+    if res.duplicate:  # a retry that crossed the first attempt, which stored its own copy
+        files.path_of(settings, stored.storage_key).unlink(missing_ok=True)
+        response.status_code = 200
     return message_view(res.message, res.attachments)
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.autoreplies.languages import choose
@@ -22,6 +21,7 @@ from omniline.conversations.system_messages import do_send_system_message
 from omniline.errors import Invalid, NoSuch, NotFound, Taken
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
+from omniline.kit.idempotency import insert_once
 from omniline.kit.placeholders import fill
 from omniline.notifications.models import Notification, NotificationStatus, NotificationTemplate
 
@@ -260,15 +260,11 @@ async def do_send(
         variables=clean,
         status=NotificationStatus.sent.value,
     )
-    try:
-        async with session.begin_nested():
-            session.add(note)
-            await session.flush()
-    except IntegrityError:
-        # The same key sent at the same moment by a retry: that one wins.
-        again = await _by_idempotency(session, workspace_id, idempotency_key)
-        if again is None:
-            raise
+    # The same key sent at the same moment by a retry: that one wins.
+    again = await insert_once(
+        session, note, lambda: _by_idempotency(session, workspace_id, idempotency_key)
+    )
+    if again is not None:
         return again, False
     if contact.notifications_opt_out:
         note.status = NotificationStatus.opted_out.value
