@@ -218,3 +218,10 @@ def test_operations_allowed_a_422_exist_and_say_why(app: object) -> None:
         response = paths[path][method.lower()]["responses"]["422"]
         assert response["description"] != COMMON["422"], name
         assert response["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_a_file_download_documents_that_it_is_a_file(app: object) -> None:
+    """GET /attachments/{id} answered image/png where the schema said JSON (ST105)."""
+    paths = app.openapi()["paths"]  # type: ignore[attr-defined]
+    content = paths["/api/v1/attachments/{attachment_id}"]["get"]["responses"]["200"]["content"]
+    assert content["*/*"]["schema"] == {"type": "string", "format": "binary"}

@@ -247,8 +247,41 @@ async def test_a_retried_upload_is_stored_once(
     assert sorted(r.status_code for r in crossing) == [200, 201]
     assert crossing[0].json()["id"] == crossing[1].json()["id"]
     assert (await upload("u-1", b"%PDF-1.4 another")).status_code == 409
+    # As in a JSON body, a key given is 1-200 characters (an empty one was taken for none).
+    for bad in ("", "k" * 201):
+        r = await client.post(
+            url,
+            files={"file": ("statement.pdf", b"%PDF-1.4 x", "application/pdf")},
+            data={"idempotency_key": bad},
+            headers=agent,
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["fields"][0]["field"] == "idempotency_key"
     async with db.sessionmaker()() as session:
         files = list(await session.scalars(select(Attachment.storage_key)))
     assert len(files) == 2 and len((await _stored(conv_id))["messages"]) == 2
     on_disk = [f for f in settings.uploads_dir.rglob("*") if f.is_file()]
     assert sorted(str(f.relative_to(settings.uploads_dir)) for f in on_disk) == sorted(files)
+
+
+@pytest.mark.parametrize(
+    ("flag", "status", "private"),
+    [("on", 201, True), ("no", 201, False), ("True", 422, None), ("", 422, None)],
+)
+async def test_an_uploads_private_flag_is_one_the_schema_lists(
+    client: httpx.AsyncClient, demo: Demo, flag: str, status: int, private: bool | None
+) -> None:
+    """A flag such as "maybe" or "True" was read as false, though the schema lists the
+    values (ST201)."""
+    conv_id = await _conversation(demo)
+    r = await client.post(
+        f"/api/v1/conversations/{conv_id}/attachments",
+        files={"file": ("a.pdf", b"%PDF-1.4 a", "application/pdf")},
+        data={"private": flag},
+        headers=bearer(await staff_token(client, *AGENT)),
+    )
+    assert r.status_code == status, r.text
+    if private is None:
+        assert r.json()["error"]["fields"][0]["field"] == "private"
+    else:
+        assert r.json()["private"] is private

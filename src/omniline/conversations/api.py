@@ -171,7 +171,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 REPLAYED: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The message stored earlier under this Idempotency-Key; nothing new"}
+    200: {
+        "description": "The message stored earlier under this Idempotency-Key; nothing new",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
 }
 
 
@@ -212,6 +215,8 @@ async def retry_delivery(
     return message_view(msg, atts.get(msg.id))
 
 
+# A form's checkbox values (a form sends "on" for a ticked box).
+PRIVATE, NOT_PRIVATE = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
 # The form is read by hand (to refuse a large file before writing it); the schema still says
 # what it holds. The file types listed are the default of OMNILINE_UPLOAD_ALLOWED_TYPES.
 FILE_FORM = {
@@ -225,7 +230,7 @@ FILE_FORM = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "text": {"type": "string"},
-                        "private": {"type": "string", "enum": ["1", "0", "true", "false"]},
+                        "private": {"type": "string", "enum": [*PRIVATE, *NOT_PRIVATE]},
                         # Or the Idempotency-Key header.
                         "idempotency_key": {
                             "type": "string",
@@ -263,10 +268,15 @@ async def reply_with_file(
     text = str(form.get("text") or "")
     if len(text) > settings.message_max_chars:
         raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
-    private = str(form.get("private") or "").lower() in ("1", "true", "on", "yes")
-    key = str(form.get("idempotency_key") or "") or idempotency_key
-    if key is not None and len(key) > KEY_MAX:
-        raise Invalid("idempotency_key", f"must be at most {KEY_MAX} characters")
+    flag = str(form["private"]) if "private" in form else "false"
+    if flag not in PRIVATE + NOT_PRIVATE:  # as the schema says: "True" or "2" is refused
+        raise Invalid("private", "must be true or false")
+    private = flag in PRIVATE
+    key = idempotency_key
+    if "idempotency_key" in form:  # as in a JSON body: given, it is 1-200 characters
+        key = str(form.get("idempotency_key"))
+        if not 0 < len(key) <= KEY_MAX:
+            raise Invalid("idempotency_key", f"must be 1 to {KEY_MAX} characters")
     asked = reply_keys.fingerprint(
         conv_id,
         text,
@@ -327,7 +337,15 @@ async def set_tags(
     return summary_of(await service.do_set_tags(session, p, conv_id, body.tags))
 
 
-@router.get("/attachments/{attachment_id}")
+@router.get(
+    "/attachments/{attachment_id}",
+    responses={
+        200: {
+            "description": "The file, of the type it was stored with",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def get_attachment(
     attachment_id: Id, p: CurrentPrincipal, session: SessionDep
 ) -> FileResponse:
