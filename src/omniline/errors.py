@@ -44,9 +44,26 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class NoSuch(NotFound):
+    """An id (or name) in the request names nothing the caller may use: a queue, team, inbox,
+    user, flow or calendar of another workspace or none at all. 404 naming the field, as the
+    request itself may be right and the thing it refers to is what is missing."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", fields=[{"field": field, "message": message}])
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Taken(Conflict):
+    """A name or key that must be unique in the workspace is used by another thing: 409
+    naming the field (the same request succeeds once the other thing is renamed)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", fields=[{"field": field, "message": message}])
 
 
 class TooLarge(DomainError):

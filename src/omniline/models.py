@@ -25,6 +25,7 @@ from omniline.conversations.models import (
     ConversationEvent,
     ConversationTag,
     Message,
+    ReplyKey,
 )
 from omniline.imports.models import ImportedCall
 from omniline.inboxes.models import Inbox
@@ -84,6 +85,7 @@ __all__ = [
     "Queue",
     "QueueMember",
     "QueueRouting",
+    "ReplyKey",
     "ReportTarget",
     "RoutingRule",
     "RoutingVersion",

@@ -178,7 +178,8 @@ async def test_workspaces_are_walled_off(client: httpx.AsyncClient, demo: Demo) 
         json={"assignee_id": demo.users["agent"]},
         headers=theirs.staff,
     )
-    assert r.status_code == 422, r.text
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["fields"][0]["field"] == "assignee_id"
 
 
 async def test_identities_are_per_workspace(client: httpx.AsyncClient, demo: Demo) -> None:

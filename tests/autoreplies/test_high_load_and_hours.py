@@ -230,7 +230,7 @@ async def test_calendar_of_another_workspace_is_refused(
         },
         headers=h,
     )
-    assert r.status_code == 422
+    assert r.status_code == 404
     assert r.json()["error"]["fields"][0]["field"] == "calendar_id"
 
 

@@ -218,6 +218,6 @@ async def test_an_inbox_greets_only_with_a_published_flow(
     r = await client.put(
         f"/api/v1/bots/inboxes/{demo.inbox_id}", json={"flow_id": flow_id}, headers=h
     )
-    assert r.status_code == 422
+    assert r.status_code == 409 and r.json()["error"]["fields"][0]["field"] == "flow_id"
     r = await client.delete(f"/api/v1/bots/flows/{flow_id}", headers=h)
     assert r.status_code == 204

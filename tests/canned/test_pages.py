@@ -63,7 +63,7 @@ async def test_admins_manage_shared_responses(client: httpx.AsyncClient, demo: D
     dup = await post_form(
         client, "/admin/canned", csrf, {"shortcut": "GREET", "title": "Again", "text": "Hi"}
     )
-    assert dup.status_code == 422 and "already used" in dup.text
+    assert dup.status_code == 409 and "already used" in dup.text
     agent = await login(client, AGENT)
     (item,) = (await client.get("/api/v1/canned", headers=agent)).json()["items"]
     assert item["shared"] and not item["editable"]

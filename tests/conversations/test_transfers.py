@@ -69,7 +69,7 @@ async def test_transfer_refuses_unknown_and_same_queue(
     r = await client.post(
         f"/api/v1/conversations/{conv_id}/transfer", json={"queue_id": 99999}, headers=bearer(agent)
     )
-    assert r.status_code == 422
+    assert r.status_code == 404
     assert r.json()["error"]["fields"][0]["field"] == "queue_id"
     r = await client.post(
         f"/api/v1/conversations/{conv_id}/transfer",

@@ -114,15 +114,15 @@ async def test_bad_calls_are_refused(client: httpx.AsyncClient, demo: Demo) -> N
     r = await client.post("/api/v1/notifications", json=body, headers=h)
     assert r.status_code == 422 and "idempotency" in r.text
     r = await client.post("/api/v1/notifications", json=note("nobody"), headers=h)
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "external_id"
     r = await client.post("/api/v1/notifications", json=note(template="no.such"), headers=h)
-    assert r.status_code == 422
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "template"
     r = await client.post(
         "/api/v1/notifications/templates", json={**APPROVED, "texts": {}}, headers=h
     )
     assert r.status_code == 422
     r = await client.post("/api/v1/notifications/templates", json=APPROVED, headers=h)
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["error"]["fields"][0]["field"] == "key"
     agent = bearer(await staff_token(client, "agent@demo.omniline", "demo-agent"))
     assert (
         await client.post("/api/v1/notifications", json=note(), headers=agent)
@@ -166,3 +166,36 @@ async def test_over_telegram_and_the_reply_continues_the_conversation(
         assert conv.status == "queued"
     last = (await messages_of(bot.inbox_id))[-1]
     assert last.conversation_id == sent["conversation_id"]
+
+
+async def test_a_send_that_fails_leaves_its_key_free(
+    client: httpx.AsyncClient, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is stored in the sending transaction: when that fails after the key was
+    taken, a retry sends. On SQLite the key's savepoint used to commit at once, alone: the
+    retry then answered "sent before" for a notification that was never sent."""
+    from omniline.notifications import service
+    from omniline.notifications.models import Notification
+
+    await template(client, await admin(client))
+    body = note()
+    send = {
+        "external_id": body["external_id"],
+        "template_key": body["template"],
+        "variables": body["variables"],
+        "idempotency_key": body["idempotency_key"],
+    }
+
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("the process died before the commit")
+
+    with monkeypatch.context() as m:
+        m.setattr(service, "_target", broken)
+        with pytest.raises(RuntimeError):
+            async with db.unit_of_work() as session:
+                await service.do_send(session, demo.workspace_id, **send)
+    async with db.sessionmaker()() as session:
+        assert list(await session.scalars(select(Notification))) == []
+    async with db.unit_of_work() as session:
+        sent, created = await service.do_send(session, demo.workspace_id, **send)
+    assert created and sent.message_id is not None

@@ -88,6 +88,14 @@ async def test_saved_reports_personal_shared_and_refused(
     )  # fmt: skip
     assert r.status_code == 422
     assert r.json()["error"]["fields"][0]["field"] == "schedule.inbox_id"
+    r = await client.post(
+        "/api/v1/reports/saved",
+        json={**body, "schedule": {"every": "daily", "hour": 8, "recipients": ["a@b.test"],
+                                    "inbox_id": 424242}},
+        headers=sup,
+    )  # fmt: skip
+    assert r.status_code == 404
+    assert r.json()["error"]["fields"][0]["field"] == "schedule.inbox_id"
     assert (
         await client.delete(f"/api/v1/reports/saved/{mine['id']}", headers=sup)
     ).status_code == 204

@@ -70,23 +70,26 @@ async def test_create_list_update_delete(
     assert await count_rules() == 3
 
 
-BAD: list[tuple[str, dict[str, Any], str]] = [
-    ("unknown queue", {"actions": {"queue_id": 99999}}, "actions.queue_id"),
-    ("empty conditions", {"conditions": []}, "conditions"),
+# An id of nothing in the workspace is a 404 naming the field; the rest are invalid (422).
+BAD: list[tuple[str, dict[str, Any], str, int]] = [
+    ("unknown queue", {"actions": {"queue_id": 99999}}, "actions.queue_id", 404),
+    ("empty conditions", {"conditions": []}, "conditions", 422),
     ("empty condition values", {"conditions": [{"type": "channel", "channels": []}]},
-     "conditions[0].channels"),
+     "conditions[0].channels", 422),
     ("unknown condition type", {"conditions": [{"type": "weather", "value": "rain"}]},
-     "conditions[0].type"),
+     "conditions[0].type", 422),
     ("negative within_days", {"conditions": [{"type": "event", "name": "x", "within_days": -3}]},
-     "conditions[0].within_days"),
-    ("priority out of range", {"priority": 1000}, "priority"),
-    ("action priority out of range", {"actions": {"priority": -1}}, "actions.priority"),
+     "conditions[0].within_days", 422),
+    ("priority out of range", {"priority": 1000}, "priority", 422),
+    ("action priority out of range", {"actions": {"priority": -1}}, "actions.priority", 422),
     ("unknown inbox", {"conditions": [{"type": "inbox", "inbox_ids": [424242]}]},
-     "conditions[0].inbox_ids"),
+     "conditions[0].inbox_ids", 404),
+    ("unknown calendar", {"conditions": [{"type": "business_hours", "calendar_id": 424242}]},
+     "conditions[0].calendar_id", 404),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("label", "change", "field"), BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("label", "change", "field", "status"), BAD, ids=[b[0] for b in BAD])
 async def test_bad_rules_are_refused_and_nothing_is_saved(
     client: httpx.AsyncClient,
     admin: dict[str, str],
@@ -94,10 +97,11 @@ async def test_bad_rules_are_refused_and_nothing_is_saved(
     label: str,
     change: dict[str, Any],
     field: str,
+    status: int,
 ) -> None:
     rule = {**issue_rules(queues)[1], **change}
     r = await client.post(f"{BASE}/rules", json=rule, headers=admin)
-    assert r.status_code == 422, r.text
+    assert r.status_code == status, r.text
     assert field in [f["field"] for f in r.json()["error"]["fields"]]
     assert field in r.json()["error"]["message"]
     assert await count_rules() == 0
@@ -114,7 +118,7 @@ async def test_bad_update_keeps_the_old_rule(
     listed = (await client.get(f"{BASE}/rules", headers=admin)).json()["items"]
     assert [x["name"] for x in listed] == ["Clients"]
     dup = await client.post(f"{BASE}/rules", json=good, headers=admin)
-    assert dup.status_code == 422 and dup.json()["error"]["fields"][0]["field"] == "name"
+    assert dup.status_code == 409 and dup.json()["error"]["fields"][0]["field"] == "name"
     not_json = await client.post(f"{BASE}/rules", content=b"[1,2", headers=admin)
     assert not_json.status_code in (400, 422)
 
@@ -133,10 +137,21 @@ async def test_reorder_decides_among_equal_priorities(
     assert [x["name"] for x in r.json()["items"]] == [
         "Telemarketing", "Contract signed", "Clients", "Mail",
     ]  # fmt: skip
+    # Rules left out: the list was read before rules were added (409, read it again).
     r = await client.post(f"{BASE}/rules/reorder", json={"ids": [contract, clients]}, headers=admin)
+    assert r.status_code == 409 and r.json()["error"]["fields"][0]["field"] == "ids"
+    left_out = r.json()["error"]["fields"][0]["message"].split("left out: ")[1]
+    assert sorted(map(int, left_out.split(", "))) == sorted([mail, tele])
+    every = [contract, clients, mail, tele]
+    r = await client.post(f"{BASE}/rules/reorder", json={"ids": [*every, 424242]}, headers=admin)
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "ids"
+    # A rule twice is refused by the schema (uniqueItems), the rest as before.
+    r = await client.post(f"{BASE}/rules/reorder", json={"ids": [*every, mail]}, headers=admin)
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "ids"
     r = await client.post(f"{BASE}/rules/reorder", json={"ids": "x"}, headers=admin)
     assert r.status_code == 422
+    listed = (await client.get(f"{BASE}/rules", headers=admin)).json()["items"]
+    assert [x["id"] for x in listed] == [tele, contract, clients, mail]
 
 
 async def test_dry_run_by_external_id_and_email(
@@ -156,8 +171,8 @@ async def test_dry_run_by_external_id_and_email(
     r = await client.post(
         f"{BASE}/dry-run", json={"contact": "nobody", "inbox_id": demo.inbox_id}, headers=admin
     )
-    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "contact"
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "contact"
     r = await client.post(
         f"{BASE}/dry-run", json={"contact": "client-42", "inbox_id": 9999}, headers=admin
     )
-    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "inbox_id"
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "inbox_id"

@@ -315,10 +315,10 @@ async def test_business_hours_condition(demo: Demo) -> None:
 
 
 async def test_unknown_calendar_is_refused(demo: Demo) -> None:
-    from omniline.errors import Invalid
+    from omniline.errors import NoSuch
 
     async with db.unit_of_work() as session:
-        with pytest.raises(Invalid) as err:
+        with pytest.raises(NoSuch) as err:
             await rules.do_create_rule(
                 session,
                 demo.workspace_id,

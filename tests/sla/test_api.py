@@ -99,10 +99,10 @@ async def test_bad_calendars_are_refused_naming_the_field(
 
 
 @pytest.mark.parametrize(
-    ("change", "field", "words"),
+    ("change", "field", "words", "status"),
     [
-        ({"first_response_seconds": 0}, "first_response_seconds", "greater than zero"),
-        ({"resolution_seconds": -60}, "resolution_seconds", "greater than zero"),
+        ({"first_response_seconds": 0}, "first_response_seconds", "greater than zero", 422),
+        ({"resolution_seconds": -60}, "resolution_seconds", "greater than zero", 422),
         (
             {
                 "first_response_seconds": None,
@@ -111,22 +111,28 @@ async def test_bad_calendars_are_refused_naming_the_field(
             },
             "first_response_seconds",
             "at least one target",
+            422,
         ),
-        ({"queue_id": 999_999}, "queue_id", "no such queue"),
-        ({"calendar_id": 999_999}, "calendar_id", "no such calendar"),
-        ({"warning_share": 1.5}, "warning_share", "between 0 and 1"),
-        ({"breach_actions": ["sms"]}, "breach_actions", "unknown action"),
+        ({"queue_id": 999_999}, "queue_id", "no such queue", 404),
+        ({"calendar_id": 999_999}, "calendar_id", "no such calendar", 404),
+        ({"warning_share": 1.5}, "warning_share", "between 0 and 1", 422),
+        ({"breach_actions": ["sms"]}, "breach_actions", "unknown action", 422),
     ],
 )
 async def test_bad_policies_are_refused_naming_the_field(
-    client: httpx.AsyncClient, demo: Demo, change: dict[str, Any], field: str, words: str
+    client: httpx.AsyncClient,
+    demo: Demo,
+    change: dict[str, Any],
+    field: str,
+    words: str,
+    status: int,
 ) -> None:
     r = await client.post(
         "/api/v1/sla/policies",
         json=policy_body(demo, **change),
         headers=await admin_headers(client),
     )
-    assert r.status_code == 422, r.text
+    assert r.status_code == status, r.text
     err = r.json()["error"]
     assert err["fields"][0]["field"] == field
     assert words in err["fields"][0]["message"]
@@ -139,8 +145,12 @@ async def test_one_active_policy_per_queue(client: httpx.AsyncClient, demo: Demo
     r = await client.post(
         "/api/v1/sla/policies", json=policy_body(demo, name="Second"), headers=admin
     )
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert r.json()["error"]["fields"][0]["field"] == "queue_id"
+    r = await client.post(
+        "/api/v1/sla/policies", json=policy_body(demo, active=False), headers=admin
+    )
+    assert r.status_code == 409 and r.json()["error"]["fields"][0]["field"] == "name"
     # An inactive one may wait beside it.
     r = await client.post(
         "/api/v1/sla/policies", json=policy_body(demo, name="Second", active=False), headers=admin

@@ -15,7 +15,7 @@ from omniline.auth.models import AuthToken, Role, TokenKind, User
 from omniline.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from omniline.auth.principal import Principal
 from omniline.auth.tokens import digest, new_secret
-from omniline.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from omniline.errors import Forbidden, Invalid, NotFound, Taken, Unauthorized
 from omniline.kit.clock import utcnow
 from omniline.kit.hooks import DomainEvent, emit
 
@@ -142,7 +142,7 @@ async def do_create_user(
     email = email.strip().lower()
     _check_user_fields(email, name, password, role, locale)
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"a user with the email {email} already exists")
+        raise Taken("email", f"a user with the email {email} already exists")
     user = User(
         workspace_id=workspace_id,
         email=email,

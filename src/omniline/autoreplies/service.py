@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.autoreplies import business_hours, languages, repository, templates
 from omniline.autoreplies.models import AutoReplyRule, Kind
 from omniline.autoreplies.schemas import RuleData
-from omniline.errors import Invalid, NotFound
+from omniline.errors import Invalid, NoSuch, NotFound
 from omniline.inboxes import repository as inboxes
 from omniline.workspaces import repository as workspaces
 
@@ -98,12 +98,12 @@ async def _check_scope(session: AsyncSession, workspace_id: int, data: RuleData)
         data.inbox_id is not None
         and await inboxes.get(session, workspace_id, data.inbox_id) is None
     ):
-        raise Invalid("inbox_id", "no such inbox in this workspace")
+        raise NoSuch("inbox_id", "no such inbox in this workspace")
     if (
         data.queue_id is not None
         and await workspaces.queue(session, workspace_id, data.queue_id) is None
     ):
-        raise Invalid("queue_id", "no such queue in this workspace")
+        raise NoSuch("queue_id", "no such queue in this workspace")
 
 
 async def _check_kind_settings(session: AsyncSession, workspace_id: int, data: RuleData) -> None:
@@ -112,7 +112,7 @@ async def _check_kind_settings(session: AsyncSession, workspace_id: int, data: R
     if data.calendar_id is not None and not await business_hours.calendar_exists(
         session, workspace_id, data.calendar_id
     ):
-        raise Invalid("calendar_id", "no such business-hours calendar in this workspace")
+        raise NoSuch("calendar_id", "no such business-hours calendar in this workspace")
     _check_threshold("min_position", data.min_position)
     _check_threshold("min_wait_minutes", data.min_wait_minutes)
     if (

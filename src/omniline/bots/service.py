@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.bots.graph import SCHEMA, Graph
 from omniline.bots.models import BotFlow, BotFlowVersion, BotSecret
 from omniline.bots.validator import Problem, validate
-from omniline.errors import Conflict, DomainError, Invalid, NotFound
+from omniline.errors import Conflict, DomainError, Invalid, NotFound, Taken
 from omniline.inboxes.models import Inbox
 from omniline.workspaces.models import Queue
 
@@ -114,7 +114,7 @@ async def do_create_flow(
 ) -> BotFlow:
     key, name = _check_key(key), _check_name(name)
     if await flow_by_key(session, workspace_id, key) is not None:
-        raise Conflict(f"a flow called {key!r} exists")
+        raise Taken("key", f"a flow called {key!r} exists")
     graph = parse(document) if document is not None else Graph()
     flow = BotFlow(workspace_id=workspace_id, key=key, name=name, draft=graph.dump())
     session.add(flow)
@@ -304,7 +304,10 @@ async def do_set_inbox_flow(
     if flow_id is not None:
         flow = await flow_of(session, workspace_id, flow_id)
         if flow.published_version_id is None:
-            raise Invalid("flow_id", "publish the flow before an inbox greets with it")
+            raise Conflict(
+                "flow_id: publish the flow before an inbox greets with it",
+                fields=[{"field": "flow_id", "message": "publish the flow first"}],
+            )
     inbox.bot_flow_id = flow_id
     await session.flush()
     return inbox

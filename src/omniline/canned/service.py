@@ -25,7 +25,7 @@ from omniline.canned.schemas import (
 from omniline.contacts.models import Contact
 from omniline.conversations import service as conversations
 from omniline.conversations.views import contact_display_name
-from omniline.errors import Forbidden, Invalid, NotFound
+from omniline.errors import Forbidden, NotFound, Taken
 from omniline.kit.clock import utcnow
 from omniline.workspaces.models import Queue
 
@@ -86,7 +86,7 @@ async def _check_free(
     other = await repository.by_shortcut(session, workspace_id, scope, shortcut)
     if other is not None and other.id != own_id:
         where = "shared responses" if scope == SHARED_SCOPE else "your responses"
-        raise Invalid("shortcut", f"/{shortcut} is already used by another of the {where}")
+        raise Taken("shortcut", f"/{shortcut} is already used by another of the {where}")
 
 
 async def do_create(

@@ -8,6 +8,7 @@ from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.contacts import merge, service
 from omniline.contacts.schemas import MergeIn
 from omniline.kit.ids import Id
+from omniline.kit.openapi import refusals
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1", tags=["contacts"])
@@ -20,7 +21,12 @@ async def list_duplicates(
     return {"items": await merge.duplicates(session, p, contact_id)}
 
 
-@router.post("/contacts/{contact_id}/merge")
+@router.post(
+    "/contacts/{contact_id}/merge",
+    responses=refusals(
+        {422: "`other_id` is the contact of the path: a contact is not merged with itself"}
+    ),
+)
 async def merge_contact(
     contact_id: Id, body: MergeIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:

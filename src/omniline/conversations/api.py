@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import Query, Request, WebSocket
+from fastapi import Header, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -16,14 +17,16 @@ from omniline.auth.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep
 from omniline.auth.models import TokenKind
 from omniline.config import DEFAULT_ALLOWED_TYPES, get_settings
 from omniline.conversations import attachments as files
-from omniline.conversations import delivery, repository, service
+from omniline.conversations import delivery, reply_keys, repository, service
 from omniline.conversations.models import Attachment, Conversation, Message, Status
 from omniline.conversations.notify import summary_of
-from omniline.conversations.schemas import AssignIn, ReplyIn, TagsIn, TransferIn
+from omniline.conversations.schemas import KEY_MAX, AssignIn, ReplyIn, TagsIn, TransferIn
 from omniline.conversations.views import event_view, message_view
 from omniline.db import sessionmaker
 from omniline.errors import DomainError, Invalid, NotFound
 from omniline.kit.clock import iso
+from omniline.kit.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
+from omniline.kit.cursor import PATTERN as CURSOR_PATTERN
 from omniline.kit.cursor import decode_cursor, encode_cursor
 from omniline.kit.ids import Cursor, Id
 from omniline.kit.routing import router as make_router
@@ -34,6 +37,11 @@ from omniline.realtime.hub import StaffConnection
 router = make_router(prefix="/api/v1", tags=["conversations"])
 
 STATUS_FILTERS = {s.value for s in Status} | {"open"}
+# The schema states every filter the service accepts (schemathesis ST202).
+StatusFilter = Literal[
+    "open", "bot", "queued", "assigned", "waiting_customer", "resolved", "closed"
+]
+ASSIGNEE = r"^(me|none|[0-9]{1,15})$"
 
 
 def _filters(
@@ -69,15 +77,17 @@ def _filters(
 async def list_conversations(
     p: CurrentPrincipal,
     session: SessionDep,
-    status: str | None = None,
+    status: StatusFilter | None = None,
     queue_id: Id | None = None,
     inbox_id: Id | None = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
-    assignee_id: Annotated[str | None, Query(max_length=20)] = None,
+    assignee_id: Annotated[str | None, Query(pattern=ASSIGNEE, max_length=20)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Annotated[str, Query(max_length=16)] = "activity",
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR_PATTERN, max_length=CURSOR_MAX_LENGTH)
+    ] = None,
+    sort: Literal["activity", "due"] = "activity",
 ) -> dict[str, Any]:
     from omniline.sla import service as sla
 
@@ -152,11 +162,47 @@ async def list_events(conv_id: Id, p: CurrentPrincipal, session: SessionDep) -> 
     return {"items": [event_view(e) for e in await repository.events(session, conv.id)]}
 
 
-@router.post("/conversations/{conv_id}/messages", status_code=201)
+# A fresh key per reply, the same one on its retry: the reply is stored once (reply_keys.py).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=KEY_MAX,
+        description="Sent again with a retry of the same reply, which is then stored once",
+    ),
+]
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The message stored earlier under this Idempotency-Key; nothing new",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def _idempotency(key: str | None, asked: str) -> reply_keys.Idempotency | None:
+    return reply_keys.Idempotency(key, asked) if key else None
+
+
+@router.post("/conversations/{conv_id}/messages", status_code=201, responses=REPLAYED)
 async def reply(
-    conv_id: Id, body: ReplyIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id,
+    body: ReplyIn,
+    response: Response,
+    p: CurrentPrincipal,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    res = await service.do_reply(session, p, conv_id, body.text, private=body.private)
+    """201 with the new message; 200 with the first one when its key was sent before."""
+    asked = reply_keys.fingerprint(conv_id, body.text, private=body.private)
+    res = await service.do_reply(
+        session,
+        p,
+        conv_id,
+        body.text,
+        private=body.private,
+        idempotency=_idempotency(body.idempotency_key or idempotency_key, asked),
+    )
+    if res.duplicate:
+        response.status_code = 200
     return message_view(res.message, res.attachments)
 
 
@@ -169,6 +215,8 @@ async def retry_delivery(
     return message_view(msg, atts.get(msg.id))
 
 
+# A form's checkbox values (a form sends "on" for a ticked box).
+PRIVATE, NOT_PRIVATE = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
 # The form is read by hand (to refuse a large file before writing it); the schema still says
 # what it holds. The file types listed are the default of OMNILINE_UPLOAD_ALLOWED_TYPES.
 FILE_FORM = {
@@ -182,7 +230,13 @@ FILE_FORM = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "text": {"type": "string"},
-                        "private": {"type": "string", "enum": ["1", "0", "true", "false"]},
+                        "private": {"type": "string", "enum": [*PRIVATE, *NOT_PRIVATE]},
+                        # Or the Idempotency-Key header.
+                        "idempotency_key": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": KEY_MAX,
+                        },
                     },
                 },
                 "encoding": {"file": {"contentType": ", ".join(DEFAULT_ALLOWED_TYPES.split(","))}},
@@ -192,10 +246,21 @@ FILE_FORM = {
 }
 
 
-@router.post("/conversations/{conv_id}/attachments", status_code=201, openapi_extra=FILE_FORM)
+@router.post(
+    "/conversations/{conv_id}/attachments",
+    status_code=201,
+    openapi_extra=FILE_FORM,
+    responses=REPLAYED,
+)
 async def reply_with_file(
-    conv_id: Id, request: Request, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id,
+    request: Request,
+    response: Response,
+    p: CurrentPrincipal,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    """201 with the new message; 200 with the first one when its key was sent before."""
     settings = get_settings()
     form = await request.form()
     data = await read_limited(form.get("file"), settings)
@@ -203,12 +268,37 @@ async def reply_with_file(
     text = str(form.get("text") or "")
     if len(text) > settings.message_max_chars:
         raise Invalid("text", f"must be at most {settings.message_max_chars} characters")
-    private = str(form.get("private") or "").lower() in ("1", "true", "on", "yes")
+    flag = str(form["private"]) if "private" in form else "false"
+    if flag not in PRIVATE + NOT_PRIVATE:  # as the schema says: "True" or "2" is refused
+        raise Invalid("private", "must be true or false")
+    private = flag in PRIVATE
+    key = idempotency_key
+    if "idempotency_key" in form:  # as in a JSON body: given, it is 1-200 characters
+        key = str(form.get("idempotency_key"))
+        if not 0 < len(key) <= KEY_MAX:
+            raise Invalid("idempotency_key", f"must be 1 to {KEY_MAX} characters")
+    asked = reply_keys.fingerprint(
+        conv_id,
+        text,
+        private=private,
+        files=[(files.clean_filename(upload.filename), hashlib.sha256(data).hexdigest())],
+    )
+    idempotency = _idempotency(key, asked)
     # Refuse before writing the file: a refused upload must not leave a file on disk.
     access.check_may_reply(p)
     await service.get_visible(session, p, conv_id)
+    if idempotency is not None:
+        done = await reply_keys.earlier(session, p, idempotency)
+        if done is not None:  # sent before: the file is on disk already
+            response.status_code = 200
+            return message_view(done.message, done.attachments)
     stored = files.store(settings, p.workspace_id, upload.filename, upload.content_type, data)
-    res = await service.do_reply(session, p, conv_id, text, private=private, files=[stored])
+    res = await service.do_reply(
+        session, p, conv_id, text, private=private, files=[stored], idempotency=idempotency
+    )
+    if res.duplicate:  # a retry that crossed the first attempt, which stored its own copy
+        files.path_of(settings, stored.storage_key).unlink(missing_ok=True)
+        response.status_code = 200
     return message_view(res.message, res.attachments)
 
 
@@ -247,7 +337,15 @@ async def set_tags(
     return summary_of(await service.do_set_tags(session, p, conv_id, body.tags))
 
 
-@router.get("/attachments/{attachment_id}")
+@router.get(
+    "/attachments/{attachment_id}",
+    responses={
+        200: {
+            "description": "The file, of the type it was stored with",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def get_attachment(
     attachment_id: Id, p: CurrentPrincipal, session: SessionDep
 ) -> FileResponse:

@@ -183,6 +183,29 @@ class Attachment(IdMixin, CreatedMixin, Base):
     content_id: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
+class ReplyKey(IdMixin, CreatedMixin, Base):
+    """An agent's ``Idempotency-Key``: the same key again returns the reply stored the first
+    time instead of storing it twice (conversations/reply_keys.py)."""
+
+    __tablename__ = "reply_keys"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "author_id", "key", name="uq_reply_keys_author_key"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    # sha256 of what was asked (conversation, text, note or reply, files): a key sent again
+    # with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # Set in the same transaction as the key; gone with the message (an erased contact).
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
+    )
+
+
 class ConversationEvent(IdMixin, CreatedMixin, Base):
     """Append-only log of everything that happens to a conversation."""
 

@@ -6,10 +6,14 @@ from omniline.config import get_settings
 from omniline.kit.fields import NOT_BLANK, JsonIn
 from omniline.kit.ids import Id
 
+KEY_MAX = 200
+
 
 class ReplyIn(JsonIn):
     text: str = Field(json_schema_extra={"pattern": NOT_BLANK})
     private: bool = False
+    # Or the Idempotency-Key header: a retry with the same key is stored once.
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=KEY_MAX)
 
     @field_validator("text")
     @classmethod

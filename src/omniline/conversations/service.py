@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.auth import access
 from omniline.auth.models import Role, User
 from omniline.auth.principal import Principal
-from omniline.conversations import delivery, notify, repository
+from omniline.conversations import delivery, notify, reply_keys, repository
 from omniline.conversations.attachments import StoredFile
 from omniline.conversations.models import (
     AuthorType,
@@ -33,7 +33,7 @@ from omniline.conversations.records import (
     _conv_event,
     _touch,
 )
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Conflict, Invalid, NoSuch, NotFound
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
 from omniline.kit.hooks import DomainEvent, emit
@@ -64,9 +64,18 @@ async def do_reply(
     private: bool = False,
     files: list[StoredFile] | None = None,
     meta: dict[str, Any] | None = None,
+    idempotency: reply_keys.Idempotency | None = None,
 ) -> Received:
+    """An agent's reply or private note. With ``idempotency``, a request already stored
+    under its key returns that message (``duplicate``) and stores nothing."""
     access.check_may_reply(p)
     conv = await get_visible(session, p, conv_id)
+    if idempotency is not None:
+        # Before the checks of the state: the first attempt may have changed it (assigned
+        # the conversation, or a channel's window has closed since).
+        done = await reply_keys.earlier(session, p, idempotency)
+        if done is not None:
+            return done
     files = files or []
     if not text.strip() and not files and not (meta or {}).get("template"):
         raise Invalid("text", "must not be empty")
@@ -76,6 +85,11 @@ async def do_reply(
         reason = await delivery.reply_blocked_reason(session, conv, meta)
         if reason:
             raise Conflict(reason)
+    key = None
+    if idempotency is not None:
+        key, done = await reply_keys.claim(session, p, idempotency)
+        if done is not None:
+            return done
     now = utcnow()
     msg = Message(
         workspace_id=conv.workspace_id,
@@ -93,6 +107,8 @@ async def do_reply(
     )
     session.add(msg)
     await session.flush()
+    if key is not None:
+        key.message_id = msg.id
     atts = _attach(session, msg, files)
     actor = Actor.of(p)
     changed = False
@@ -190,7 +206,7 @@ async def do_assign(
             select(User).where(User.id == assignee_id, User.workspace_id == p.workspace_id)
         )
         if user is None or not user.active:
-            raise Invalid("assignee_id", "no such active user in this workspace")
+            raise NoSuch("assignee_id", "no such active user in this workspace")
         if user.role == Role.qa.value:
             raise Invalid("assignee_id", "QA staff do not take conversations")
         if conv.assignee_id == user.id:

@@ -31,7 +31,7 @@ from omniline.conversations.service import (
     check_may_change_owner,
     get_visible,
 )
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Conflict, Invalid, NoSuch, NotFound
 from omniline.kit.clock import utcnow
 from omniline.kit.hooks import DomainEvent, emit
 from omniline.workspaces import repository as workspaces
@@ -49,7 +49,7 @@ async def do_transfer(
         raise Conflict("only an open conversation can be transferred")
     queue = await workspaces.queue(session, p.workspace_id, queue_id)
     if queue is None:
-        raise Invalid("queue_id", "no such queue in this workspace")
+        raise NoSuch("queue_id", "no such queue in this workspace")
     if queue.id == conv.queue_id:
         raise Conflict("the conversation is already in this queue")
     if len(note) > 10_000:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.audit import service as audit
 from omniline.audit.redact import snapshot
-from omniline.errors import Conflict, DomainError, Invalid
+from omniline.errors import DomainError, Invalid, NoSuch, Taken
 from omniline.inboxes import repository
 from omniline.inboxes.channel_types import ChannelType, clean_settings
 from omniline.inboxes.models import Inbox
@@ -69,11 +69,11 @@ async def do_create_inbox(
     if not KEY_RE.match(key):
         raise Invalid("key", "use 3-64 letters, digits, '-' or '_'")
     if await repository.by_key(session, key) is not None:
-        raise Conflict(f"the inbox key {key} is taken")
+        raise Taken("key", f"the inbox key {key} is taken")
     if default_queue_id is not None and (
         await workspaces.queue(session, workspace_id, default_queue_id) is None
     ):
-        raise Invalid("default_queue_id", "no such queue in this workspace")
+        raise NoSuch("default_queue_id", "no such queue in this workspace")
     settings = dict(settings or {})
     color = settings.get("color", "#1f6feb")
     if not COLOR_RE.match(str(color)):
@@ -113,7 +113,7 @@ async def do_update_inbox(
     if default_queue_id is not None and (
         await workspaces.queue(session, inbox.workspace_id, default_queue_id) is None
     ):
-        raise Invalid("default_queue_id", "no such queue in this workspace")
+        raise NoSuch("default_queue_id", "no such queue in this workspace")
     before = snapshot(inbox, INBOX_FIELDS)
     inbox.name = name.strip()
     inbox.default_queue_id = default_queue_id
@@ -126,7 +126,7 @@ async def do_update_inbox(
 
 async def _check_queue(session: AsyncSession, workspace_id: int, queue_id: int | None) -> None:
     if queue_id is not None and await workspaces.queue(session, workspace_id, queue_id) is None:
-        raise Invalid("default_queue_id", "no such queue in this workspace")
+        raise NoSuch("default_queue_id", "no such queue in this workspace")
 
 
 async def do_create_channel_inbox(

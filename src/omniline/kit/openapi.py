@@ -53,6 +53,19 @@ COMMON = {
     "503": "Briefly unavailable (the database does not answer); see Retry-After",
 }
 
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def refusals(reasons: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route, for refusals its request schema cannot express (two fields
+    together, or a field and the path): the status and why, with the shared error body.
+
+    A schema-valid request refused with 422 is what schemathesis calls ST202; the operations
+    that may do it are also listed, with the status, in ``schemathesis.toml``."""
+    return {
+        status: {"description": why, "content": ERROR_CONTENT} for status, why in reasons.items()
+    }
+
 
 # Component schemas of typed_body models, by name (with their nested models).
 _BODIES: dict[str, dict[str, Any]] = {}
@@ -82,7 +95,7 @@ def install(app: FastAPI) -> None:
         components = doc.setdefault("components", {}).setdefault("schemas", {})
         components["Error"] = ERROR_SCHEMA
         components.update(_BODIES)
-        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        ref = {"content": ERROR_CONTENT}
         for operations in doc.get("paths", {}).values():
             for op in operations.values():
                 responses = op.setdefault("responses", {})

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.autoreplies.languages import choose
@@ -19,9 +18,10 @@ from omniline.conversations import notify, repository
 from omniline.conversations.delivery import reply_blocked_reason
 from omniline.conversations.models import Conversation, ConversationEvent, Message, Status
 from omniline.conversations.system_messages import do_send_system_message
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Invalid, NoSuch, NotFound, Taken
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
+from omniline.kit.idempotency import insert_once
 from omniline.kit.placeholders import fill
 from omniline.notifications.models import Notification, NotificationStatus, NotificationTemplate
 
@@ -111,7 +111,7 @@ async def do_save_template(
     clean = _check_template(data)
     same_key = await _by_key(session, workspace_id, clean["key"])
     if same_key is not None and same_key.id != template_id:
-        raise Conflict(f"a template called {clean['key']!r} exists")
+        raise Taken("key", f"a template called {clean['key']!r} exists")
     if template_id is None:
         template = NotificationTemplate(workspace_id=workspace_id, **clean)
         session.add(template)
@@ -247,10 +247,10 @@ async def do_send(
         return earlier, False
     template = await _by_key(session, workspace_id, template_key)
     if template is None or not template.enabled:
-        raise Invalid("template", f"no enabled template {template_key!r}")
+        raise NoSuch("template", f"no enabled template {template_key!r}")
     contact = await contacts.by_external_id(session, workspace_id, external_id)
     if contact is None:
-        raise NotFound("no customer with this external_id")
+        raise NoSuch("external_id", "no customer with this external_id")
     clean = {str(k)[:64]: _shown(v)[:500] for k, v in variables.items()}
     note = Notification(
         workspace_id=workspace_id,
@@ -260,15 +260,11 @@ async def do_send(
         variables=clean,
         status=NotificationStatus.sent.value,
     )
-    try:
-        async with session.begin_nested():
-            session.add(note)
-            await session.flush()
-    except IntegrityError:
-        # The same key sent at the same moment by a retry: that one wins.
-        again = await _by_idempotency(session, workspace_id, idempotency_key)
-        if again is None:
-            raise
+    # The same key sent at the same moment by a retry: that one wins.
+    again = await insert_once(
+        session, note, lambda: _by_idempotency(session, workspace_id, idempotency_key)
+    )
+    if again is not None:
         return again, False
     if contact.notifications_opt_out:
         note.status = NotificationStatus.opted_out.value
@@ -349,7 +345,7 @@ async def do_set_opt_out(
 ) -> Contact:
     contact = await contacts.by_external_id(session, workspace_id, external_id)
     if contact is None:
-        raise NotFound("no customer with this external_id")
+        raise NoSuch("external_id", "no customer with this external_id")
     contact.notifications_opt_out = opt_out
     await session.flush()
     return contact

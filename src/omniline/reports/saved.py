@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.analytics.service import workspace_zone
 from omniline.auth import access
 from omniline.auth.principal import Principal
-from omniline.errors import Invalid, NotFound
+from omniline.errors import Invalid, NoSuch, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs.service import enqueue
 from omniline.kit.clock import iso, utcnow
@@ -63,7 +63,9 @@ async def _check_sender(session: AsyncSession, p: Principal, body: SavedReportIn
     if body.schedule is None:
         return
     inbox = await session.get(Inbox, body.schedule.inbox_id)
-    if inbox is None or inbox.workspace_id != p.workspace_id or inbox.channel != "email":
+    if inbox is None or inbox.workspace_id != p.workspace_id:
+        raise NoSuch("schedule.inbox_id", "no such inbox in this workspace")
+    if inbox.channel != "email":
         raise Invalid("schedule.inbox_id", "must be an email inbox of this workspace")
     if not (inbox.settings or {}).get("smtp_host"):
         raise Invalid("schedule.inbox_id", "that email inbox has no SMTP server to send from")

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 
 from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
-from omniline.errors import Invalid
+from omniline.errors import NoSuch
 from omniline.kit.ids import Id
-from omniline.kit.openapi import typed_body
+from omniline.kit.openapi import refusals, typed_body
 from omniline.kit.routing import router as make_router
 from omniline.routing import repository, rules, service
 from omniline.routing.schemas import DryRunIn, ReorderIn, RuleIn, invalid_from
@@ -60,7 +60,16 @@ async def delete_rule(rule_id: Id, p: CurrentPrincipal, session: SessionDep) -> 
     return Response(status_code=204)
 
 
-@router.post("/rules/reorder", openapi_extra=REORDER)
+@router.post(
+    "/rules/reorder",
+    openapi_extra=REORDER,
+    responses=refusals(
+        {
+            404: "`ids` names a rule that is not in this workspace",
+            409: "`ids` leaves out a rule of the workspace (added since the list was read)",
+        }
+    ),
+)
 async def reorder_rules(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     access.check_admin(p)
     data = _parse(ReorderIn, body)
@@ -75,7 +84,7 @@ async def dry_run(body: JsonBody, p: CurrentPrincipal, session: SessionDep) -> d
     data = _parse(DryRunIn, body)
     contact = await repository.find_contact(session, p.workspace_id, str(data.contact))
     if contact is None:
-        raise Invalid("contact", "no contact with this id, external id or email")
+        raise NoSuch("contact", "no contact with this id, external id or email")
     return await service.dry_run(
         session,
         p.workspace_id,

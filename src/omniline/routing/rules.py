@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.audit import service as audit
 from omniline.audit.redact import snapshot
-from omniline.errors import Invalid, NotFound
+from omniline.errors import Conflict, Invalid, NoSuch, NotFound, Taken
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
 from omniline.routing import repository
@@ -41,7 +41,7 @@ async def _check_calendar(
     try:
         await calendars.get_calendar(session, calendar_id, workspace_id)
     except NotFound:
-        raise Invalid(field, "no such business-hours calendar in this workspace") from None
+        raise NoSuch(field, "no such business-hours calendar in this workspace") from None
 
 
 async def check_rule(
@@ -51,7 +51,7 @@ async def check_rule(
     rule = parse_rule(data)
     other = await repository.id_by_name(session, workspace_id, rule.name)
     if other is not None and other != rule_id:
-        raise Invalid("name", "another rule already has this name")
+        raise Taken("name", "another rule already has this name")
     if rule.actions.queue_id is not None:
         queue = await session.scalar(
             select(Queue.id).where(
@@ -59,7 +59,7 @@ async def check_rule(
             )
         )
         if queue is None:
-            raise Invalid("actions.queue_id", "no such queue in this workspace")
+            raise NoSuch("actions.queue_id", "no such queue in this workspace")
     for i, c in enumerate(rule.conditions):
         if isinstance(c, InboxCondition):
             known = set(
@@ -71,7 +71,7 @@ async def check_rule(
             )
             missing = [x for x in c.inbox_ids if x not in known]
             if missing:
-                raise Invalid(
+                raise NoSuch(
                     f"conditions[{i}].inbox_ids",
                     "no such inbox in this workspace: " + ", ".join(map(str, missing)),
                 )
@@ -173,8 +173,24 @@ async def do_reorder(session: AsyncSession, workspace_id: int, ids: list[int]) -
     """
     rows = await repository.rules(session, workspace_id)
     by_id = {r.id: r for r in rows}
-    if len(ids) != len(set(ids)) or set(ids) != set(by_id):
+    if len(ids) != len(set(ids)):  # the schema says so too (uniqueItems)
         raise Invalid("ids", "list every rule of the workspace exactly once")
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise NoSuch("ids", "no such rule in this workspace: " + ", ".join(map(str, unknown)))
+    left_out = [r.id for r in rows if r.id not in set(ids)]
+    if left_out:
+        # Most likely a rule was added since the caller read the list: read it again.
+        raise Conflict(
+            "ids: list every rule of the workspace exactly once",
+            fields=[
+                {
+                    "field": "ids",
+                    "message": "list every rule of the workspace exactly once; left out: "
+                    + ", ".join(map(str, left_out)),
+                }
+            ],
+        )
     before = [r.id for r in rows]
     for pos, rid in enumerate(ids):
         by_id[rid].position = pos

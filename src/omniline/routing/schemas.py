@@ -290,7 +290,17 @@ class RuleIn(_Strict):
 
 
 class ReorderIn(_Strict):
-    ids: list[Id] = Field(min_length=1)
+    """Every rule of the workspace once; an id of no rule answers 404, a rule left out 409
+    (the list was read before a rule was added)."""
+
+    ids: list[Id] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
+
+    @field_validator("ids")
+    @classmethod
+    def _once_each(cls, value: list[int]) -> list[int]:
+        if len(value) != len(set(value)):
+            raise ValueError("list every rule of the workspace exactly once")
+        return value
 
 
 class DryRunIn(_Strict):

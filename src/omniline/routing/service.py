@@ -24,7 +24,7 @@ from omniline.conversations.models import (
     ConversationTag,
     Status,
 )
-from omniline.errors import Invalid, NotFound
+from omniline.errors import NoSuch, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
 from omniline.routing import repository
@@ -412,7 +412,7 @@ async def dry_run(
         select(Inbox).where(Inbox.id == inbox_id, Inbox.workspace_id == workspace_id)
     )
     if inbox is None:
-        raise Invalid("inbox_id", "no such inbox in this workspace")
+        raise NoSuch("inbox_id", "no such inbox in this workspace")
     cached, ctx, found = await _prepare(
         session,
         workspace_id=workspace_id,
@@ -425,7 +425,7 @@ async def dry_run(
         at=at,
     )
     if not found:
-        raise Invalid("contact", "no such contact in this workspace")
+        raise NoSuch("contact", "no such contact in this workspace")
     compiled = cached.compiled
     spec = evaluate(compiled, ctx)
     decision = _decision(cached, spec) if spec is not None else None

@@ -10,11 +10,20 @@ from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.errors import NotFound
 from omniline.kit.ids import Id
+from omniline.kit.openapi import refusals
 from omniline.kit.routing import router as make_router
 from omniline.sla import calendars, repository, service
 from omniline.sla.schemas import CalendarIn, PolicyIn
 
 router = make_router(prefix="/api/v1/sla", tags=["sla"])
+# What the schema of the hours cannot say: an interval's end after its start, no overlaps.
+CALENDAR_REFUSALS = refusals(
+    {
+        409: "`name`: another calendar has this name",
+        422: "An interval whose end is not after its start, intervals of one day that overlap, "
+        "a holiday listed twice, or a week without working hours; `fields` names the place",
+    }
+)
 
 
 @router.get("/calendars")
@@ -24,7 +33,7 @@ async def list_calendars(p: CurrentPrincipal, session: SessionDep) -> dict[str, 
     return {"items": [service.calendar_view(c) for c in items]}
 
 
-@router.post("/calendars", status_code=201)
+@router.post("/calendars", status_code=201, responses=CALENDAR_REFUSALS)
 async def create_calendar(
     body: CalendarIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -37,7 +46,7 @@ async def get_calendar(calendar_id: Id, p: CurrentPrincipal, session: SessionDep
     return service.calendar_view(await calendars.get_calendar(session, calendar_id, p.workspace_id))
 
 
-@router.put("/calendars/{calendar_id}")
+@router.put("/calendars/{calendar_id}", responses=CALENDAR_REFUSALS)
 async def update_calendar(
     calendar_id: Id, body: CalendarIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:

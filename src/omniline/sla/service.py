@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.auth import access
 from omniline.auth.principal import Principal
 from omniline.conversations.models import Conversation
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Conflict, Invalid, NoSuch, NotFound, Taken
 from omniline.kit.clock import iso, utcnow
 from omniline.sla import business_time, calendars, repository, timers
 from omniline.sla.actions import ACTIONS
@@ -66,7 +66,7 @@ async def _unique_calendar_name(
 ) -> None:
     other = await repository.calendar_by_name(session, workspace_id, name)
     if other is not None and other.id != own_id:
-        raise Invalid("name", "another calendar has this name")
+        raise Taken("name", "another calendar has this name")
 
 
 async def do_create_calendar(
@@ -134,15 +134,15 @@ async def check_policy(
         raise Invalid("name", "must not be empty")
     other = await repository.policy_by_name(session, p.workspace_id, name)
     if other is not None and other.id != own_id:
-        raise Invalid("name", "another SLA policy has this name")
+        raise Taken("name", "another SLA policy has this name")
     if await repository.queue(session, p.workspace_id, body.queue_id) is None:
-        raise Invalid("queue_id", "no such queue in this workspace")
+        raise NoSuch("queue_id", "no such queue in this workspace")
     if body.calendar_id is not None:
         try:
             cal = await calendars.get_calendar(session, body.calendar_id, p.workspace_id)
             calendars.hours_of(cal)
         except NotFound:
-            raise Invalid("calendar_id", "no such calendar in this workspace") from None
+            raise NoSuch("calendar_id", "no such calendar in this workspace") from None
         except CalendarError as exc:
             raise Invalid("calendar_id", f"the calendar cannot work ({exc})") from None
     targets = {f: getattr(body, f) for f in TARGET_FIELDS}
@@ -162,9 +162,7 @@ async def check_policy(
     if body.active:
         current = await repository.active_policy_for_queue(session, body.queue_id)
         if current is not None and current.id != own_id:
-            raise Invalid(
-                "queue_id", f"the queue already has an active SLA policy {current.name!r}"
-            )
+            raise Taken("queue_id", f"the queue already has an active SLA policy {current.name!r}")
     return {
         "name": name,
         "queue_id": body.queue_id,

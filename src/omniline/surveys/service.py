@@ -17,7 +17,7 @@ from omniline.contacts import repository as contacts
 from omniline.conversations import notify
 from omniline.conversations.models import AuthorType, Conversation
 from omniline.conversations.records import Actor, _add_event
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Conflict, Invalid, NoSuch, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.kit.clock import utcnow
@@ -234,7 +234,7 @@ async def do_send(
 
         user = await session.get(User, agent_id)
         if user is None or user.workspace_id != workspace_id:
-            raise Invalid("agent_id", "no such agent")
+            raise NoSuch("agent_id", "no such agent")
     req = await do_create_request(
         session, conv, setting, trigger=trigger, agent_id=agent_id, branch=branch
     )

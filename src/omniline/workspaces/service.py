@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.audit import service as audit
 from omniline.auth.models import AuthToken, TokenKind, User
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Invalid, NoSuch, NotFound, Taken
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.jobs.models import Job, JobState
@@ -39,7 +39,7 @@ async def do_create_workspace(
     if not SLUG_RE.match(slug):
         raise Invalid("slug", "use 2-63 lower-case letters, digits and '-'")
     if await repository.by_slug(session, slug) is not None:
-        raise Conflict(f"the workspace {slug} already exists")
+        raise Taken("slug", f"the workspace {slug} already exists")
     ws = Workspace(name=name.strip(), slug=slug, default_locale=default_locale)
     session.add(ws)
     await session.flush()
@@ -52,7 +52,7 @@ async def do_create_team(session: AsyncSession, workspace_id: int, name: str) ->
         select(Team.id).where(Team.workspace_id == workspace_id, Team.name == name.strip())
     )
     if exists is not None:
-        raise Conflict(f"a team named {name.strip()} already exists")
+        raise Taken("name", f"a team named {name.strip()} already exists")
     team = Team(workspace_id=workspace_id, name=name.strip())
     session.add(team)
     await session.flush()
@@ -75,9 +75,9 @@ async def do_create_queue(
         select(Queue.id).where(Queue.workspace_id == workspace_id, Queue.name == name.strip())
     )
     if exists is not None:
-        raise Conflict(f"a queue named {name.strip()} already exists")
+        raise Taken("name", f"a queue named {name.strip()} already exists")
     if team_id is not None and await repository.team(session, workspace_id, team_id) is None:
-        raise Invalid("team_id", "no such team in this workspace")
+        raise NoSuch("team_id", "no such team in this workspace")
     queue = Queue(workspace_id=workspace_id, name=name.strip(), team_id=team_id, priority=priority)
     session.add(queue)
     if team_id is not None:  # the team's supervisors see the new queue
@@ -227,10 +227,10 @@ async def do_set_user_memberships(
     queues = set(queue_ids)
     known_teams = {t.id for t in await repository.teams(session, workspace_id)}
     if not teams <= known_teams:
-        raise Invalid("team_ids", "no such team in this workspace")
+        raise NoSuch("team_ids", "no such team in this workspace")
     known_queues = {q.id for q in await repository.queues(session, workspace_id)}
     if not queues <= known_queues:
-        raise Invalid("queue_ids", "no such queue in this workspace")
+        raise NoSuch("queue_ids", "no such queue in this workspace")
     ms = await memberships(session, workspace_id)
     before = {
         "team_ids": sorted(ms.teams_of_user.get(user_id, [])),

@@ -231,15 +231,16 @@ async def test_campaign_api_checks(client: httpx.AsyncClient, line: Line, demo: 
     r = await client.post("/api/v1/voice/campaigns", json=base | {"mode": "agent"}, headers=agent)
     assert r.status_code == 403
     assert (await client.get("/api/v1/voice/campaigns", headers=agent)).status_code == 403
-    for bad, field in (
-        ({}, "flow_id"),  # a bot campaign needs a flow
-        ({"mode": "agent", "hours": "25:00-20:00"}, "hours"),
-        ({"mode": "agent", "hours": "09:00-09:00"}, "hours"),
-        ({"mode": "agent", "inbox_id": demo.inbox_id}, "inbox_id"),  # the chat widget
-        ({"mode": "agent", "queue_id": 999999}, "queue_id"),
+    for bad, field, status in (
+        ({}, "flow_id", 422),  # a bot campaign needs a flow
+        ({"mode": "agent", "hours": "25:00-20:00"}, "hours", 422),
+        ({"mode": "agent", "hours": "09:00-09:00"}, "hours", 422),
+        ({"mode": "agent", "inbox_id": demo.inbox_id}, "inbox_id", 404),  # the chat widget
+        ({"mode": "agent", "queue_id": 999999}, "queue_id", 404),
+        ({"flow_id": 999999}, "flow_id", 404),
     ):
         r = await client.post("/api/v1/voice/campaigns", json=base | bad, headers=h)
-        assert r.status_code == 422, (bad, r.text)
+        assert r.status_code == status, (bad, r.text)
         assert r.json()["error"]["fields"][0]["field"] == field, r.text
     campaign_id = await _campaign(client, h, **base, mode="agent")
     r = await client.post(f"/api/v1/voice/campaigns/{campaign_id}/start", headers=h)
@@ -275,7 +276,8 @@ async def test_campaign_api_checks(client: httpx.AsyncClient, line: Line, demo: 
     )
     assert r.status_code == 404
     r = await client.post("/api/v1/voice/campaigns", json=base | {"mode": "agent"}, headers=other)
-    assert r.status_code == 422  # not their inbox
+    assert r.status_code == 404  # not their inbox
+    assert r.json()["error"]["fields"][0]["field"] == "inbox_id"
 
 
 def test_dialling_hours() -> None:

@@ -37,7 +37,7 @@ from omniline.contacts import service as contacts
 from omniline.contacts.models import Contact
 from omniline.contacts.phones import normalize_phone
 from omniline.conversations import service as conversations
-from omniline.errors import Conflict, Invalid, NotFound
+from omniline.errors import Conflict, Invalid, NoSuch, NotFound, Taken
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import utcnow
 from omniline.kit.ids import Id
@@ -111,7 +111,7 @@ async def transfer(
         args["to_number"] = number
     else:
         if await workspaces.queue(session, p.workspace_id, body.to_queue_id or 0) is None:
-            raise Invalid("to_queue_id", "no such queue in this workspace")
+            raise NoSuch("to_queue_id", "no such queue in this workspace")
         args["to_queue_id"] = body.to_queue_id
     link.send_command(session, p.workspace_id, call.inbox_id, "transfer", call.id, p.user_id, args)
     return {"sent": "transfer"}
@@ -213,18 +213,18 @@ async def create_callback(
     access.check_may_reply(p)
     inbox = await session.get(Inbox, body.inbox_id)
     if inbox is None or inbox.workspace_id != p.workspace_id or inbox.channel != "voice":
-        raise Invalid("inbox_id", "no such voice inbox in this workspace")
+        raise NoSuch("inbox_id", "no such voice inbox in this workspace")
     settings = VoiceSettings.of(inbox.settings)
     number = normalize_phone(body.number, settings.region)
     if number is None:
         raise Invalid("number", "not a phone number")
     queue_id = body.queue_id or inbox.default_queue_id
     if queue_id is None or await workspaces.queue(session, p.workspace_id, queue_id) is None:
-        raise Invalid("queue_id", "no such queue in this workspace")
+        raise NoSuch("queue_id", "no such queue in this workspace")
     if body.contact_id is not None:
         contact = await session.get(Contact, body.contact_id)
         if contact is None or contact.workspace_id != p.workspace_id:
-            raise Invalid("contact_id", "no such contact")
+            raise NoSuch("contact_id", "no such contact")
     else:
         contact = await contacts.find_or_create_by_address(
             session, p.workspace_id, "phone", number, None
@@ -301,7 +301,7 @@ async def set_agent_phone(
         )
     )
     if taken is not None:
-        raise Conflict("another agent has this extension")
+        raise Taken("endpoint", "another agent has this extension")
     row = await session.get(VoiceAgent, user_id)
     if row is None:
         row = VoiceAgent(user_id=user_id, workspace_id=p.workspace_id, endpoint=body.endpoint)
@@ -333,11 +333,12 @@ async def set_voice_queue(
     access.check_admin(p)
     if await workspaces.queue(session, p.workspace_id, queue_id) is None:
         raise NotFound("no such queue")
-    if body.overflow_to_queue_id is not None and (
-        body.overflow_to_queue_id == queue_id
-        or await workspaces.queue(session, p.workspace_id, body.overflow_to_queue_id) is None
-    ):
+    if body.overflow_to_queue_id == queue_id:
         raise Invalid("overflow_to_queue_id", "another queue of this workspace")
+    if body.overflow_to_queue_id is not None and (
+        await workspaces.queue(session, p.workspace_id, body.overflow_to_queue_id) is None
+    ):
+        raise NoSuch("overflow_to_queue_id", "no such queue in this workspace")
     if body.overflow_to_queue_id and body.overflow_to_number:
         raise Invalid("overflow_to_number", "overflow to a queue or to a number, not both")
     row = await session.get(VoiceQueue, queue_id)

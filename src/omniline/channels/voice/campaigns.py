@@ -27,7 +27,7 @@ from omniline.channels.voice.models import (
     VoiceCampaign,
     VoiceCampaignContact,
 )
-from omniline.errors import Conflict, Forbidden, Invalid, NotFound
+from omniline.errors import Conflict, Forbidden, Invalid, NoSuch, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.kit.clock import iso, utcnow
 from omniline.workspaces import repository as workspaces
@@ -115,7 +115,7 @@ async def get(session: AsyncSession, p: Principal, campaign_id: int) -> VoiceCam
 async def voice_inbox(session: AsyncSession, workspace_id: int, inbox_id: int) -> Inbox:
     inbox = await session.get(Inbox, inbox_id)
     if inbox is None or inbox.workspace_id != workspace_id or inbox.channel != "voice":
-        raise Invalid("inbox_id", "no such voice inbox in this workspace")
+        raise NoSuch("inbox_id", "no such voice inbox in this workspace")
     return inbox
 
 
@@ -126,16 +126,19 @@ async def do_create(session: AsyncSession, p: Principal, spec: CampaignSpec) -> 
     if spec.flow_id is not None:
         flow = await session.get(BotFlow, spec.flow_id)
         if flow is None or flow.workspace_id != p.workspace_id:
-            raise Invalid("flow_id", "no such bot flow in this workspace")
+            raise NoSuch("flow_id", "no such bot flow in this workspace")
         if flow.published_version_id is None:
-            raise Invalid("flow_id", "publish the flow first: customers hear its live version")
+            raise Conflict(
+                "flow_id: publish the flow first: customers hear its live version",
+                fields=[{"field": "flow_id", "message": "publish the flow first"}],
+            )
     elif spec.mode == "bot":
         raise Invalid("flow_id", "a bot campaign needs a flow to play")
     queue_id = spec.queue_id or inbox.default_queue_id
     if spec.mode == "agent" and queue_id is None:
         raise Invalid("queue_id", "an agent campaign needs the queue whose agents take the calls")
     if queue_id is not None and await workspaces.queue(session, p.workspace_id, queue_id) is None:
-        raise Invalid("queue_id", "no such queue in this workspace")
+        raise NoSuch("queue_id", "no such queue in this workspace")
     campaign = VoiceCampaign(
         workspace_id=p.workspace_id,
         inbox_id=inbox.id,

@@ -13,7 +13,7 @@ from omniline.auth.principal import Principal
 from omniline.channels.whatsapp import templates
 from omniline.conversations import service
 from omniline.conversations.views import message_view
-from omniline.errors import Invalid, NotFound
+from omniline.errors import Invalid, NoSuch, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.kit.fields import JsonIn
 from omniline.kit.ids import Id
@@ -75,7 +75,7 @@ async def send_template(
     inbox = await _whatsapp_inbox(session, p, conv_id)
     template = templates.find(inbox, body.name, body.language)
     if template is None:
-        raise Invalid("name", "no approved template with this name and language")
+        raise NoSuch("name", "no approved template with this name and language")
     params = _check_params(template, body.params)
     spec = {"name": template["name"], "language": template["language"], "params": params}
     text = templates.fill(template, params)

@@ -55,12 +55,13 @@ export function buildUrl(path, params) {
 }
 
 /**
- * request('POST', '/api/v1/...', {body, params, form, quiet, signal})
+ * request('POST', '/api/v1/...', {body, params, form, quiet, signal, headers})
  * quiet: true (never show errors) or a list of statuses the caller shows itself.
+ * headers: more request headers, e.g. {'Idempotency-Key': key}.
  */
 export async function request(method, path, opts = {}) {
   const { body, params, form, quiet, signal } = opts;
-  const headers = { Accept: 'application/json' };
+  const headers = { ...(opts.headers || {}), Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', signal };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken();
   if (form) init.body = form;

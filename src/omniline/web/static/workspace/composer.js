@@ -4,6 +4,18 @@ import { t, formatSize } from './util.js';
 import { attachCanned, attachTagSuggestions } from './canned.js';
 import { attachMentions } from './mentions.js';
 
+// A lost answer (the network, or the server restarting) is retried once with the same
+// Idempotency-Key: if the first attempt was stored, the server returns that message.
+const RETRY_STATUSES = [0, 502, 503, 504];
+const RETRY_AFTER_MS = 1000;
+
+/** A random key for one reply (crypto.randomUUID needs https; getRandomValues does not). */
+function newKey() {
+  if (window.crypto?.randomUUID) return window.crypto.randomUUID();
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export class Composer {
   /**
    * @param {HTMLFormElement} form
@@ -17,6 +29,7 @@ export class Composer {
     this.blockedReason = null; // the channel refuses free text now; notes still go
     this.file = null;
     this.drafts = new Map(); // conversation id -> {text, private}
+    this.pending = null; // the reply being sent, with its Idempotency-Key, until it is stored
 
     this.input = form.querySelector('[data-testid="reply-input"]');
     this.toggle = form.querySelector('[data-testid="private-toggle"]');
@@ -151,6 +164,17 @@ export class Composer {
     this.form.setAttribute('aria-busy', on ? 'true' : 'false');
   }
 
+  /**
+   * The Idempotency-Key of this reply: a new one for a new reply, the same one when the same
+   * reply (conversation, text, note or not, file) is sent again after a failure.
+   */
+  _keyFor(id, text, priv, file) {
+    const p = this.pending;
+    if (p && p.id === id && p.text === text && p.priv === priv && p.file === file) return p.key;
+    this.pending = { id, text, priv, file, key: newKey() };
+    return this.pending.key;
+  }
+
   async submit() {
     if (this.sending || this.conversationId === null) return;
     if (this._stopped) {
@@ -160,20 +184,31 @@ export class Composer {
     const text = this.input.value;
     const priv = this.isPrivate;
     const id = this.conversationId;
+    const file = this.file;
+    const headers = { 'Idempotency-Key': this._keyFor(id, text, priv, file) };
     this._clearError();
     this._busy(true);
     const base = `/api/v1/conversations/${encodeURIComponent(id)}`;
-    try {
-      let message;
-      if (this.file) {
+    const send = () => {
+      if (file) {
         const fd = new FormData();
-        fd.append('file', this.file, this.file.name);
+        fd.append('file', file, file.name);
         if (text.trim()) fd.append('text', text);
         fd.append('private', priv ? 'true' : 'false');
-        message = await api.upload(`${base}/attachments`, fd, { quiet: true });
-      } else {
-        message = await api.post(`${base}/messages`, { text, private: priv }, { quiet: true });
+        return api.upload(`${base}/attachments`, fd, { quiet: true, headers });
       }
+      return api.post(`${base}/messages`, { text, private: priv }, { quiet: true, headers });
+    };
+    try {
+      let message;
+      try {
+        message = await send();
+      } catch (err) {
+        if (!(err instanceof ApiError) || !RETRY_STATUSES.includes(err.status)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
+        message = await send();
+      }
+      if (this.pending?.key === headers['Idempotency-Key']) this.pending = null;
       if (this.conversationId === id) {
         this.input.value = '';
         this._setFile(null);
