@@ -1,7 +1,7 @@
 """reply keys: an agent's Idempotency-Key stores a reply once, however often it is retried
 
-Revision ID: 0129_reply_idempotency
-Revises: 0127_surveys (until 0128_analytics_agents is merged: then "0128_analytics_agents")
+Revision ID: 0130_reply_idempotency
+Revises: 0129_presence_history
 """
 
 from collections.abc import Sequence
@@ -9,9 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0129_reply_idempotency"
-# TODO(merge): "0128_analytics_agents" once that migration is on this branch.
-down_revision: str | None = "0127_surveys"
+revision: str = "0130_reply_idempotency"
+down_revision: str | None = "0129_presence_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
