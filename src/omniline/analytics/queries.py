@@ -116,25 +116,10 @@ async def _from_agent_days(
     dimension: str | None,
     by_bucket: bool,
 ) -> list[tuple[tuple[Any, ...], tally.Sums]]:
-    cols = [AGENT_DAY_COLUMNS[dimension]] if dimension else []
-    if by_bucket:
-        cols.append(AgentDay.day)
-    sums = [func.sum(getattr(AgentDay, n)).label(n) for n in ROLLUP_SUMS]
-    stmt = select(*cols, *sums)
-    stmt = filtered(stmt, AgentDay, workspace_id, filters)
-    stmt = stmt.where(AgentDay.day >= lo, AgentDay.day < hi)
-    if cols:
-        stmt = stmt.group_by(*cols)
-    out = []
-    for row in (await session.execute(stmt)).all():
-        key = tuple(row[: len(cols)])
-        if dimension == "agent" and key[0] == 0:
-            key = (None, *key[1:])
-        got: tally.Sums = {}
-        tally.add(got, row, list(ROLLUP_SUMS))
-        if got:
-            out.append((key, got))
-    return out
+    return await _from_sums(
+        session, AgentDay, AgentDay.day, AGENT_DAY_COLUMNS, ("agent",),
+        workspace_id, lo, hi, filters, dimension, by_bucket,
+    )  # fmt: skip
 
 
 async def _from_rollups(
@@ -146,17 +131,38 @@ async def _from_rollups(
     dimension: str | None,
     by_bucket: bool,
 ) -> list[tuple[tuple[Any, ...], tally.Sums]]:
-    cols = [ROLLUP_COLUMNS[dimension]] if dimension else []
+    return await _from_sums(
+        session, Rollup, Rollup.bucket, ROLLUP_COLUMNS, ("queue", "team"),
+        workspace_id, lo, hi, filters, dimension, by_bucket,
+    )  # fmt: skip
+
+
+async def _from_sums(
+    session: AsyncSession,
+    model: Any,
+    bucket: Any,
+    columns: dict[str, Any],
+    zero_is_none: tuple[str, ...],
+    workspace_id: int,
+    lo: int,
+    hi: int,
+    filters: Filters | None,
+    dimension: str | None,
+    by_bucket: bool,
+) -> list[tuple[tuple[Any, ...], tally.Sums]]:
+    """Sums of a roll-up table (``bucket``: its time key); a key column cannot be NULL, so
+    "none" is 0 there for the dimensions in ``zero_is_none``."""
+    cols = [columns[dimension]] if dimension else []
     if by_bucket:
-        cols.append(Rollup.bucket)
-    sums = [func.sum(getattr(Rollup, n)).label(n) for n in ROLLUP_SUMS]
+        cols.append(bucket)
+    sums = [func.sum(getattr(model, n)).label(n) for n in ROLLUP_SUMS]
     stmt = select(*cols, *sums)
-    stmt = filtered(stmt, Rollup, workspace_id, filters)
-    stmt = stmt.where(Rollup.bucket >= lo, Rollup.bucket < hi)
+    stmt = filtered(stmt, model, workspace_id, filters)
+    stmt = stmt.where(bucket >= lo, bucket < hi)
     if cols:
         stmt = stmt.group_by(*cols)
     out = []
-    nullable = dimension in ("queue", "team")
+    nullable = dimension in zero_is_none
     for row in (await session.execute(stmt)).all():
         key = tuple(row[: len(cols)])
         if nullable and key[0] == 0:
