@@ -65,13 +65,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers on the 2-core machine (pytest-xdist; each its own PostgreSQL database, test_gw0 and
+# so on, made by tests/conftest.py); a test module stays on one worker.
+PYTEST_ARGS ?= -q -n auto --dist loadfile --durations=20
+
 pytest: $(STAMP) system-deps
 	@if $(BIN)/python -c "import asyncio, asyncpg; asyncio.run(asyncpg.connect('postgresql://postgres@127.0.0.1:5432/test', timeout=3))" >/dev/null 2>&1; then \
 		echo "PostgreSQL answers: the suite runs on SQLite and on PostgreSQL"; \
-		OMNILINE_TEST_DATABASE_URL=$${OMNILINE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -q; \
+		OMNILINE_TEST_DATABASE_URL=$${OMNILINE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL does not answer on 127.0.0.1:5432: the suite runs on SQLite only"; \
-		$(BIN)/pytest -q; \
+		$(BIN)/pytest $(PYTEST_ARGS); \
 	fi
 
 test: lint typecheck pytest

@@ -22,7 +22,35 @@ from omniline import db
 from omniline.config import Settings, set_settings
 from omniline.kit.models import Base
 
-PG_URL = os.environ.get("OMNILINE_TEST_DATABASE_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`test_gw0`, ...),
+    created when missing: the per-test TRUNCATE of one worker must not empty another's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    import asyncpg
+
+    base, name = url.rsplit("/", 1)
+    target = f"{name}_{worker}"
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            found = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target)
+            if not found:
+                await conn.execute(f'CREATE DATABASE "{target}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    worker_url = f"{base}/{target}"
+    os.environ["OMNILINE_TEST_DATABASE_URL"] = worker_url
+    return worker_url
+
+
+PG_URL = _worker_database(os.environ.get("OMNILINE_TEST_DATABASE_URL"))
 SECRET = "test-secret-key-0123456789abcdef"
 _template: dict[str, Path] = {}
 _pg_ready = False

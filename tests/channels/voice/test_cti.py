@@ -9,7 +9,7 @@ import hmac
 import itertools
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,10 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
+async def _nothing() -> None:
+    return None
+
+
 @dataclass
 class Pbx:
     """A PBX's command endpoint: records what Omniline posts, answers 204."""
@@ -45,6 +49,8 @@ class Pbx:
     url: str = ""
     commands: list[dict[str, Any]] = field(default_factory=list)
     bad_signatures: int = 0
+    calls: list[str] = field(default_factory=list)  # what `list` answers
+    stop: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
@@ -65,7 +71,7 @@ class Pbx:
         command = orjson.loads(body)
         self.commands.append(command)
         if command["command"] == "list":
-            answer = orjson.dumps({"calls": []})
+            answer = orjson.dumps({"calls": self.calls})
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
             await send({"type": "http.response.body", "body": answer})
@@ -81,22 +87,33 @@ class Pbx:
         ]
 
 
-@pytest.fixture
-async def pbx() -> AsyncIterator[Pbx]:
-    recorder = Pbx()
+async def _serve(recorder: Pbx, port: int = 0) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     server = uvicorn.Server(uvicorn.Config(recorder, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)
     recorder.url = f"http://127.0.0.1:{sock.getsockname()[1]}/commands"
+    recorder.stop = lambda: _stop(server, task, sock)
+    return server, task
+
+
+async def _stop(server: uvicorn.Server, task: asyncio.Task[None], sock: socket.socket) -> None:
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+    sock.close()
+
+
+@pytest.fixture
+async def pbx() -> AsyncIterator[Pbx]:
+    recorder = Pbx()
+    await _serve(recorder)
     try:
         yield recorder
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
+        await recorder.stop()
 
 
 @pytest.fixture
@@ -314,3 +331,64 @@ async def test_events_out_of_order_repeated_or_unknown_are_absorbed(
     assert "call_ended" in await event_types(ended.conversation_id)
     assert (await event_types(ended.conversation_id)).count("call_ended") == 1
     assert controller.calls == {} and controller.legs == {}
+
+
+async def test_a_pbx_that_stops_answering_is_shown_down_and_its_calls_stay_counted(
+    client: httpx.AsyncClient,
+    inbox_id: int,
+    pbx: Pbx,
+    demo: Demo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CTI PBX has no socket to lose: Omniline asks a silent PBX for its calls. When it
+    stops answering, supervisors see the line down; when it is back, a call that ended
+    meanwhile is closed as lost (hang-up side `pbx`), one it still holds goes on."""
+    from omniline.channels.voice import cti
+    from omniline.channels.voice.models import VoiceLink
+    from omniline.realtime.service import get_realtime
+    from tests.conftest import bearer, staff_token
+
+    monkeypatch.setattr(cti, "LINK_CHECK_S", 0.3)
+    monkeypatch.setattr(cti, "RETRY_S", 0.2)
+    async with db.unit_of_work() as session:
+        await do_set_presence(session, demo.workspace_id, demo.users["agent"], "away")
+    seen: list[dict[str, Any]] = []
+    get_realtime().bus.listen(
+        lambda ev: seen.append(dict(ev.data)) if ev.type == "voice.link" else None
+    )
+    await link.start(inbox_id)
+    kept, lost = "pbx-call-kept", "pbx-call-lost"
+    for ref in (kept, lost):
+        await post(client, event("call.offered", call=ref, caller=CALLER, dialled="+380443334455"))
+        await eventually(lambda ref=ref: call_where(ref, state="queued"), what="queued")
+    port = int(pbx.url.split(":")[2].split("/")[0])
+    await pbx.stop()  # the PBX's command side is gone: connections are refused
+
+    async def down() -> VoiceLink | None:
+        async with db.sessionmaker()() as session:
+            row = await session.get(VoiceLink, inbox_id)
+            return row if row is not None and row.up is False else None
+
+    row = await eventually(down, what="the line shown down")
+    assert "unreachable" in (row.last_error or "")
+    token = await staff_token(client, "supervisor@demo.omniline", "demo-supervisor")
+    status = (await client.get("/api/v1/voice/status", headers=bearer(token))).json()
+    line = next(x for x in status["links"] if x["inbox_id"] == inbox_id)
+    assert line["up"] is False and "unreachable" in line["error"]
+    # Back, holding only one of the two calls.
+    pbx.calls = [kept]
+    await _serve(pbx, port)
+
+    async def up() -> VoiceLink | None:
+        async with db.sessionmaker()() as session:
+            row = await session.get(VoiceLink, inbox_id)
+            return row if row is not None and row.up else None
+
+    await eventually(up, what="the line back up")
+    ended = await eventually(lambda: call_where(lost, state="ended"), what="closed as lost")
+    assert ended.end_reason == "lost" and ended.hangup_side == "pbx"
+    assert (await call_where(kept, state="queued")) is not None
+    # Supervisors and administrators were told (each lead gets their own copy).
+    ups = [e["up"] for e in seen if e.get("inbox_id") == inbox_id]
+    changes = [up for i, up in enumerate(ups) if i == 0 or ups[i - 1] != up]
+    assert changes == [True, False, True]

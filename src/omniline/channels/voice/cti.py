@@ -6,6 +6,10 @@ of ``<timestamp>.<body>`` under the inbox's CTI secret (headers ``X-Omniline-Tim
 repeated with the same ``id`` is stored once. The inbox's controller reads them in order.
 Out: Omniline posts commands to the configured URL, signed the same way; a 2xx means
 done, 404 means the call is gone, anything else is a refusal the agent sees.
+The link: when the PBX has been silent for ``LINK_CHECK_S`` (no event, no answer to a
+command), Omniline asks it for its calls (``list``); no answer, or a 5xx, takes the line
+down for supervisors, and the first answer brings it back up with the calls the PBX still
+holds, so calls that ended meanwhile are closed in the statistics.
 docs/channels/voice.md lists the events and commands.
 """
 
@@ -53,6 +57,8 @@ from omniline.kit.routing import router as make_router
 router = make_router(tags=["channels"])
 MAX_SKEW_S = 300
 POLL_S = 0.2
+LINK_CHECK_S = 10.0  # silence after which the PBX is asked whether it is there
+RETRY_S = 2.0  # how often a line that is down is asked again
 FAILED = {"busy", "no_answer", "unavailable", "rejected", "failed"}
 
 
@@ -171,6 +177,10 @@ class CtiPbx:
         # Legs we rang that have not answered: a PBX that reports their end as call.hangup
         # (not leg.failed) still means "not answered", as ARI's ChannelDestroyed does.
         self._ringing: set[str] = set()
+        self.check_s = LINK_CHECK_S
+        self.retry_s = RETRY_S
+        self._up = True
+        self._heard = time.monotonic()  # the PBX's last event or answer
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -187,6 +197,8 @@ class CtiPbx:
             r = await self.client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise CommandFailed(command, ref, f"PBX unreachable: {type(exc).__name__}") from None
+        if r.status_code < 500:
+            self._heard = time.monotonic()
         if r.status_code >= 400:
             raise CommandFailed(
                 command,
@@ -270,6 +282,33 @@ class CtiPbx:
             return False
         return True
 
+    async def _check(self) -> LinkState | None:
+        """Ask the PBX for its calls; a ``LinkState`` when the line went down or came back."""
+        now = datetime.now(UTC)
+        try:
+            answer = await self._post("list", "")
+        except CommandFailed as exc:
+            if exc.status is not None and exc.status < 500:
+                # It answered, only not to `list`: there, but its calls are unknown.
+                refs = None
+            else:
+                self._heard = time.monotonic()  # ask again in retry_s, not at once
+                if not self._up:
+                    return None
+                self._up = False
+                return LinkState(False, now, error=exc.reason[:500])
+        else:
+            calls = answer.get("calls") if isinstance(answer, dict) else None
+            refs = frozenset(str(c) for c in calls or [])
+        if self._up:
+            return None
+        self._up = True
+        return LinkState(True, now, refs)
+
+    def _check_due(self) -> bool:
+        wait = self.check_s if self._up else min(self.retry_s, self.check_s)
+        return time.monotonic() - self._heard >= wait
+
     def _unanswered(self, event: PbxEvent | None) -> PbxEvent | None:
         if isinstance(event, LegAnswered | LegFailed):
             self._ringing.discard(event.leg)
@@ -296,6 +335,7 @@ class CtiPbx:
                     if event is not None:
                         await sink(event)
                 if rows:
+                    self._heard = time.monotonic()
                     await session.execute(
                         update(CtiEvent)
                         .where(CtiEvent.id.in_([r.id for r in rows]))
@@ -303,4 +343,8 @@ class CtiPbx:
                     )
                     await session.commit()
             if not rows:
+                if self._check_due():
+                    changed = await self._check()
+                    if changed is not None:
+                        await sink(changed)
                 await asyncio.sleep(POLL_S)
