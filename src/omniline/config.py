@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # A job a runner claims is leased for this long and renewed while it runs; when a runner
     # dies, its jobs are taken over by another within about this time.
     job_lease_seconds: float = Field(default=15.0, ge=1, le=3600)
+    # Jobs one runner (a worker, or the server's own) runs at once; a conversation's jobs
+    # still run one after another.
+    job_concurrency: int = Field(default=8, ge=1, le=200)
     # Fernet keys (comma-separated, newest first) for channel secrets at rest; empty: one key
     # derived from secret_key. See docs/security.md, "Secrets at rest".
     encryption_keys: str = ""

@@ -322,3 +322,62 @@ async def test_a_database_outage_is_logged_once_by_the_runner_not_every_poll(
             await runner.stop()
     assert (await get_job(job_id)).state == JobState.done.value
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+slow_log: list[tuple[str, Any]] = []
+
+
+@job("test.slow")
+async def slow(session: AsyncSession, payload: dict[str, Any]) -> None:
+    slow_log.append(("start", payload["n"]))
+    await asyncio.sleep(float(payload.get("seconds", 0.5)))
+    slow_log.append(("end", payload["n"]))
+
+
+async def test_a_slow_job_does_not_hold_up_a_due_timer(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    """A worker runs several jobs at once: while four sends hang for two seconds, a job
+    that falls due meanwhile runs at once, not after them."""
+    slow_log.clear()
+    for n in range(4):
+        await add_job("test.slow", {"n": n, "seconds": 2.0})
+    runner = Runner(poll_seconds=0.1, concurrency=8)
+    runner.start()
+    try:
+        while sum(1 for kind, _ in slow_log if kind == "start") < 4:
+            await asyncio.sleep(0.02)
+        started = asyncio.get_running_loop().time()
+        timer = await add_job("test.record", {"n": "timer"})
+        while (await get_job(timer)).state != JobState.done.value:
+            await asyncio.sleep(0.02)
+        waited = asyncio.get_running_loop().time() - started
+        assert waited < 1.5, f"the timer waited {waited:.2f} s behind the slow jobs"
+        assert not [e for e in slow_log if e[0] == "end"]  # they are still running
+    finally:
+        await runner.stop()
+
+
+async def test_jobs_of_one_conversation_run_in_order(client: httpx.AsyncClient, demo: Demo) -> None:
+    """Jobs naming the same conversation run one after another in the order they were
+    due (its replies leave in the order written); other conversations' run beside them."""
+    slow_log.clear()
+    for n in range(3):
+        await add_job("test.slow", {"n": f"a{n}", "conversation_id": 1, "seconds": 0.3})
+    await add_job("test.slow", {"n": "b0", "conversation_id": 2, "seconds": 0.3})
+    assert await Runner(concurrency=8).run_due() == 4
+    a = [e for e in slow_log if str(e[1]).startswith("a")]
+    assert a == [
+        ("start", "a0"), ("end", "a0"), ("start", "a1"), ("end", "a1"),
+        ("start", "a2"), ("end", "a2"),
+    ]  # fmt: skip
+    # The other conversation's job did not wait for the first conversation's.
+    assert slow_log.index(("start", "b0")) < slow_log.index(("end", "a0"))
+
+
+async def test_one_job_at_a_time_when_configured(client: httpx.AsyncClient, demo: Demo) -> None:
+    slow_log.clear()
+    for n in range(3):
+        await add_job("test.slow", {"n": n, "seconds": 0.1})
+    assert await Runner(concurrency=1).run_due() == 3
+    assert slow_log == [(k, n) for n in range(3) for k in ("start", "end")]

@@ -213,7 +213,7 @@ async def do_retry_delivery(
         job = await enqueue(
             session,
             "deliver_message",
-            {"message_id": msg.id, "attempt": 1, "manual": True},
+            {"message_id": msg.id, "conversation_id": conv.id, "attempt": 1, "manual": True},
             workspace_id=conv.workspace_id,
         )
         await session.flush()

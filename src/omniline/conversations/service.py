@@ -126,7 +126,7 @@ async def do_reply(
         await jobs.enqueue(
             session,
             "deliver_message",
-            {"message_id": msg.id},
+            {"message_id": msg.id, "conversation_id": conv.id},
             workspace_id=conv.workspace_id,
         )
     ev = _add_event(

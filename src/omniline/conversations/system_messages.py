@@ -46,7 +46,10 @@ async def do_send_system_message(
     await session.flush()
     if not at_once:
         await jobs.enqueue(
-            session, "deliver_message", {"message_id": msg.id}, workspace_id=conv.workspace_id
+            session,
+            "deliver_message",
+            {"message_id": msg.id, "conversation_id": conv.id},
+            workspace_id=conv.workspace_id,
         )
     notify.message_created(session, conv, msg, [])
     await emit(

@@ -5,6 +5,11 @@ SQLite: one runner per database (the embedded default runs it in the server).
 A claimed job holds a short lease (``locked_until``) that the runner renews every few seconds
 while it holds the job; a runner that dies (kill -9, a lost host) stops renewing, and its jobs
 are claimed again by another runner within one lease.
+
+A runner runs up to ``job_concurrency`` jobs at once, claiming more as slots free up, so a
+slow send does not hold up a due SLA timer. Jobs that may not overlap (one conversation's,
+or the same work twice: see ``_lane``) still run one after another, in the order they were
+due: the replies of a conversation leave in the order they were written.
 """
 
 from __future__ import annotations
@@ -36,20 +41,58 @@ log = logging.getLogger(__name__)
 BATCH = 20
 
 
+_VOLATILE = frozenset({"attempt", "manual"})
+
+
+def _lane(kind: str, payload: Any) -> object:
+    """Jobs that may not overlap run one after another, in the order they are due:
+
+    - the jobs of one conversation (a ``conversation_id`` in the payload), whatever kind;
+    - jobs of one kind about the same thing (the same ids in the payload: a survey request
+      scheduled twice, a delivery retried); a kind's jobs without ids, one at a time.
+
+    Handlers re-read state and are written for one run at a time: two runs of the same
+    work at once would both see it undone."""
+    if not isinstance(payload, dict):
+        return (kind,)
+    conv = payload.get("conversation_id")
+    if isinstance(conv, int) and not isinstance(conv, bool):
+        return ("conversation", conv)
+    ids = tuple(
+        sorted(
+            (k, v)
+            for k, v in payload.items()
+            if k not in _VOLATILE and isinstance(v, int | str) and not isinstance(v, bool)
+        )
+    )
+    return (kind, ids)
+
+
 def backoff_seconds(attempts: int) -> float:
     """1 s, 4 s, 16 s, ... capped at one hour."""
     return float(min(4 ** max(attempts - 1, 0), 3600))
 
 
 class Runner:
-    def __init__(self, *, poll_seconds: float = 1.0, lease_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        poll_seconds: float = 1.0,
+        lease_seconds: float | None = None,
+        concurrency: int | None = None,
+    ) -> None:
+        settings = get_settings()
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.poll_seconds = poll_seconds
-        self.lease = timedelta(seconds=lease_seconds or get_settings().job_lease_seconds)
+        self.lease = timedelta(seconds=lease_seconds or settings.job_lease_seconds)
+        self.concurrency = max(1, concurrency or settings.job_concurrency)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self._held: set[int] = set()
+        # The last job started in each lane (a conversation): the next one waits for it.
+        self._lanes: dict[object, asyncio.Task[None]] = {}
+        self._running: set[asyncio.Task[None]] = set()
         service.on_enqueue(self._wake.set)
 
     def start(self) -> None:
@@ -58,7 +101,7 @@ class Runner:
 
     async def stop(self) -> None:
         service.off_enqueue(self._wake.set)
-        for task in (self._task, self._renewer):
+        for task in (self._task, self._renewer, *self._running):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -95,40 +138,89 @@ class Runner:
     async def _loop(self) -> None:
         down_since: float | None = None
         while True:
-            try:
-                ran = await self.run_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                ran = 0
-                if not db_unavailable.is_database_unavailable(exc):
-                    log.exception("job runner iteration failed")
-                elif down_since is None:
-                    # One line per outage, as the web side does: not a traceback every poll.
-                    down_since = time.monotonic()
-                    log.error(
-                        "job runner: the database is not answering (%s); trying every %g s",
-                        type(exc).__name__,
-                        self.poll_seconds,
-                    )
-            else:
-                if down_since is not None:
-                    log.warning(
-                        "job runner: the database answers again after %.1f s",
-                        time.monotonic() - down_since,
-                    )
-                    down_since = None
-            if ran:
-                continue
             self._wake.clear()
+            free = self.concurrency - len(self._running)
+            claimed = 0
+            if free > 0:
+                try:
+                    due = await self._claim(free)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if not db_unavailable.is_database_unavailable(exc):
+                        log.exception("job runner iteration failed")
+                    elif down_since is None:
+                        # One line per outage, as the web side does: not a traceback every poll.
+                        down_since = time.monotonic()
+                        log.error(
+                            "job runner: the database is not answering (%s); trying every %g s",
+                            type(exc).__name__,
+                            self.poll_seconds,
+                        )
+                else:
+                    if down_since is not None:
+                        log.warning(
+                            "job runner: the database answers again after %.1f s",
+                            time.monotonic() - down_since,
+                        )
+                        down_since = None
+                    for job_id, lane in due:
+                        self._start(job_id, lane)
+                    claimed = len(due)
+            if claimed and claimed == free:
+                continue  # there may be more due: claim again as soon as a slot frees
+            # A finished job or a new one wakes the loop; the poll finds timers falling due.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
-    async def claim(self) -> list[int]:
+    def _start(
+        self, job_id: int, lane: object, slots: asyncio.Semaphore | None = None
+    ) -> asyncio.Task[None]:
+        """Run a claimed job as its own task, after the job before it in its lane."""
+        before = self._lanes.get(lane)
+
+        async def run() -> None:
+            try:
+                if before is not None:
+                    await asyncio.wait([before])  # its outcome is its own
+                if slots is None:
+                    await self.run_one(job_id)
+                else:
+                    async with slots:
+                        await self.run_one(job_id)
+            finally:
+                self._held.discard(job_id)
+
+        task = asyncio.create_task(run(), name=f"job-{job_id}")
+        self._held.add(job_id)
+        self._running.add(task)
+        self._lanes[lane] = task
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._running.discard(t)
+            if self._lanes.get(lane) is t:
+                del self._lanes[lane]
+            exc = None if t.cancelled() else t.exception()
+            if exc is not None and db_unavailable.is_database_unavailable(exc):
+                # Its lease runs out and it is claimed again once the database is back.
+                log.warning("job %s: the database went away while it ran", job_id)
+            elif exc is not None:
+                log.error("job %s: the runner failed", job_id, exc_info=exc)
+            self._wake.set()
+
+        task.add_done_callback(done)
+        return task
+
+    async def claim(self, limit: int = BATCH) -> list[int]:
+        """Due jobs, now leased to this runner, in the order they are due."""
+        return [job_id for job_id, _ in await self._claim(limit)]
+
+    async def _claim(self, limit: int) -> list[tuple[int, object]]:
+        """Due jobs, now leased to this runner: (id, lane) in the order they are due."""
         now = utcnow()
         async with unit_of_work() as session:
             due = (
-                select(Job.id)
+                select(Job.id, Job.kind, Job.payload)
                 .where(
                     or_(
                         Job.state == JobState.pending.value,
@@ -137,11 +229,12 @@ class Runner:
                     Job.run_at <= now,
                 )
                 .order_by(Job.run_at, Job.id)
-                .limit(BATCH)
+                .limit(limit)
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = list(await session.scalars(due))
+                due = due.with_for_update(skip_locked=True, of=Job)
+            rows = [(int(i), _lane(k, p)) for i, k, p in await session.execute(due)]
+            ids = [i for i, _ in rows]
             if ids:
                 await session.execute(
                     update(Job)
@@ -153,20 +246,16 @@ class Runner:
                         attempts=Job.attempts + 1,
                     )
                 )
-        return ids
+        return rows
 
     async def run_due(self) -> int:
-        ids = await self.claim()
-        self._held.update(ids)
-        try:
-            for job_id in ids:
-                try:
-                    await self.run_one(job_id)
-                finally:
-                    self._held.discard(job_id)
-        finally:
-            self._held.difference_update(ids)
-        return len(ids)
+        """Claim one batch of due jobs and run it to the end (tests, `omniline jobs`)."""
+        rows = await self._claim(BATCH)
+        slots = asyncio.Semaphore(self.concurrency)
+        started = [self._start(job_id, lane, slots) for job_id, lane in rows]
+        if started:
+            await asyncio.gather(*started, return_exceptions=True)
+        return len(rows)
 
     async def run_one(self, job_id: int) -> None:
         async with sessionmaker()() as peek:

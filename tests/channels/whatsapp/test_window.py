@@ -233,3 +233,24 @@ async def test_templates_of_a_non_whatsapp_conversation_do_not_exist(
     assert (
         await client.get("/api/v1/whatsapp/conversations/999999/templates", headers=headers)
     ).status_code == 404
+
+
+async def test_a_retried_template_send_goes_out_once(
+    client: httpx.AsyncClient, wa: WaInbox, graph: FakeGraph
+) -> None:
+    """An agent's browser that lost the answer sends the template again with the same
+    Idempotency-Key: the customer gets one template (a paid message), the retry the same
+    message back; the same key for another template is a conflict."""
+    conv_id = await customer_wrote(client, wa, ago=3 * DAY)
+    headers = {**await agent(client), "Idempotency-Key": "tpl-7f3a"}
+    body = {"name": "payment_reminder", "language": "en_US", "params": ["Taras", "1", "2"]}
+    first = await client.post(template_url(conv_id), json=body, headers=headers)
+    again = await client.post(template_url(conv_id), json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["id"] == first.json()["id"]
+    other = {**body, "params": ["Taras", "1", "3"]}
+    assert (
+        await client.post(template_url(conv_id), json=other, headers=headers)
+    ).status_code == 409
+    await run_jobs()
+    assert len(graph.sent) == 1

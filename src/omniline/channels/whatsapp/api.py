@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import Header, Response
 from pydantic import ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.auth.principal import Principal
 from omniline.channels.whatsapp import templates
-from omniline.conversations import service
+from omniline.conversations import reply_keys, service
+from omniline.conversations.schemas import KEY_MAX
 from omniline.conversations.views import message_view
 from omniline.errors import Invalid, NoSuch, NotFound
 from omniline.inboxes.models import Inbox
@@ -22,6 +24,16 @@ from omniline.kit.routing import router as make_router
 router = make_router(prefix="/api/v1/whatsapp", tags=["whatsapp"])
 
 PARAM_MAX = 1024
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=KEY_MAX, description="Sent again with a retry: the template goes once"),
+]
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The message sent earlier under this Idempotency-Key; nothing new",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
 
 
 class TemplateIn(JsonIn):
@@ -30,6 +42,8 @@ class TemplateIn(JsonIn):
     name: Annotated[str, Field(min_length=1, max_length=512)]
     language: Annotated[str, Field(min_length=1, max_length=20)]
     params: Annotated[list[Annotated[str, Field(max_length=PARAM_MAX)]], Field(max_length=50)] = []
+    # Or the Idempotency-Key header: a retry with the same key sends the template once.
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=KEY_MAX)
 
 
 async def _whatsapp_inbox(session: AsyncSession, p: Principal, conv_id: Id) -> Inbox:
@@ -68,10 +82,16 @@ async def list_templates(conv_id: Id, p: CurrentPrincipal, session: SessionDep) 
     return {"items": [_view(t) for t in templates.usable(inbox)]}
 
 
-@router.post("/conversations/{conv_id}/template", status_code=201)
+@router.post("/conversations/{conv_id}/template", status_code=201, responses=REPLAYED)
 async def send_template(
-    conv_id: Id, body: TemplateIn, p: CurrentPrincipal, session: SessionDep
+    conv_id: Id,
+    body: TemplateIn,
+    response: Response,
+    p: CurrentPrincipal,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    """201 with the new message; 200 with the first one when its key was sent before."""
     inbox = await _whatsapp_inbox(session, p, conv_id)
     template = templates.find(inbox, body.name, body.language)
     if template is None:
@@ -79,5 +99,17 @@ async def send_template(
     params = _check_params(template, body.params)
     spec = {"name": template["name"], "language": template["language"], "params": params}
     text = templates.fill(template, params)
-    res = await service.do_reply(session, p, conv_id, text, meta={"template": spec})
+    meta = {"template": spec}
+    key = body.idempotency_key or idempotency_key
+    asked = reply_keys.fingerprint(conv_id, text, private=False, meta=meta)
+    res = await service.do_reply(
+        session,
+        p,
+        conv_id,
+        text,
+        meta=meta,
+        idempotency=reply_keys.Idempotency(key, asked) if key else None,
+    )
+    if res.duplicate:
+        response.status_code = 200
     return message_view(res.message, res.attachments)

@@ -116,7 +116,8 @@ async def test_traffic_is_seeded_and_about_rate_times_duration(ari: Ari) -> None
 
 
 async def test_recording_a_channel(ari: Ari) -> None:
-    cid = await ari.call(script=[{"sleep": 0.5}, {"press": "#"}])
+    # The caller presses # two seconds in: time for the requests below on a loaded machine.
+    cid = await ari.call(script=[{"sleep": 2.0}, {"press": "#"}])
     await ari.http.post(f"/ari/channels/{cid}/answer")
     made = await ari.http.post(
         f"/ari/channels/{cid}/record",

@@ -119,10 +119,11 @@ async def test_api_hangup_sends_request_stasis_end_destroyed(ari: Ari) -> None:
 
 
 async def test_hangup_during_a_playback_fails_it_first(ari: Ari) -> None:
-    cid = await ari.call(script=[{"sleep": 0.5}, {"hangup": True}])
+    # The caller hangs up two seconds in: time for the requests below on a loaded machine.
+    ari.sim.world.options.sounds["long"] = 30.0
+    cid = await ari.call(script=[{"sleep": 2.0}, {"hangup": True}])
     await ari.http.post(f"/ari/channels/{cid}/answer")
     await ari.http.post(f"/ari/channels/{cid}/play", params={"media": "sound:long"})
-    ari.sim.world.options.sounds["long"] = 30.0
 
     events = [await ari.next() for _ in range(6)]
     assert types(events) == [
