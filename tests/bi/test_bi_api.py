@@ -144,10 +144,13 @@ async def test_filters_and_bounds(client: httpx.AsyncClient, demo: Demo, reporti
         {"after_id": -1},
         {"after_id": 2**63},
         {"from": "yesterday"},
-        {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
     ):
         r = await client.get("/api/v1/bi/messages", params=params, headers=bearer(reporting))
         assert r.status_code == 422, (params, r.text)
+    # A window that ends at or before it starts is empty, not an error (schemathesis ST202:
+    # the schema cannot say "to after from", and a loader computing windows may make one).
+    for window in ({"from": first, "to": first}, {"from": newest, "to": first}):
+        assert await _all(client, "conversations", reporting, **window) == []
     r = await client.post("/api/v1/bi/messages", headers=bearer(reporting))
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
 

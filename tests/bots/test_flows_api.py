@@ -37,8 +37,9 @@ async def test_a_broken_draft_is_saved_with_its_problems_and_cannot_be_published
     assert r.status_code == 200
     first = r.json()["problems"][0]
     assert (first["node"], first["code"]) == ("menu", "missing_target")
+    # The request is right and the stored draft is not ready: 409 (was 422, schemathesis ST202).
     r = await client.post(f"/api/v1/bots/flows/{flow_id}/publish", json={}, headers=h)
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert r.json()["error"]["code"] == "flow_invalid"
     assert any(p["code"] == "missing_target" for p in r.json()["error"]["problems"])
     # Someone saving over a newer draft is told.
@@ -101,8 +102,10 @@ async def test_import_refuses_a_broken_graph_and_leaves_the_published_one(
     broken = copy.deepcopy(exported)
     broken["nodes"] = [n for n in broken["nodes"] if n["id"] != "bye"]
     r = await client.post("/api/v1/bots/flows/import?publish=true", json=broken, headers=h)
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert {p["code"] for p in r.json()["error"]["problems"]} >= {"missing_target"}
+    r = await client.get(f"/api/v1/bots/flows/{flow_id}", headers=h)
+    assert r.json()["revision"] == 1 and r.json()["problems"] == []  # nothing was stored
     c = await Customer.open(client)
     await c.send("hi")
     await c.send("3")
@@ -112,6 +115,51 @@ async def test_import_refuses_a_broken_graph_and_leaves_the_published_one(
     r = await client.post("/api/v1/bots/flows/import?publish=true", json=exported, headers=h)
     assert r.status_code == 201, r.text
     assert r.json()["id"] == flow_id and r.json()["published"]["number"] == 2
+
+
+async def test_an_import_without_publishing_keeps_the_draft_with_its_problems(
+    client: httpx.AsyncClient, demo: Demo, crm: Crm
+) -> None:
+    """An import was refused whole with 422 for problems of the graph (schemathesis ST202):
+    now it is a draft like a saved one, its problems listed; publishing it is what is refused
+    (409)."""
+    h = await admin(client)
+    flow_id = await publish(client, h, lender_flow(crm.url), inbox_id=demo.inbox_id)
+    exported = (await client.get(f"/api/v1/bots/flows/{flow_id}/export", headers=h)).json()
+    exported["nodes"] = [n for n in exported["nodes"] if n["id"] != "bye"]
+    r = await client.post("/api/v1/bots/flows/import", json=exported, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == flow_id and r.json()["published"] is None
+    assert any(p["code"] == "missing_target" for p in r.json()["problems"])
+    assert all(n["id"] != "bye" for n in r.json()["graph"]["nodes"])
+    r = await client.post(f"/api/v1/bots/flows/{flow_id}/publish", json={}, headers=h)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "flow_invalid"
+    # A document the schema refuses (an unknown field, a number as text) is a 422.
+    for bad in ({**exported, "colour": "red"}, {**exported, "languages": "en"}, {"nodes": []}):
+        r = await client.post("/api/v1/bots/flows/import", json=bad, headers=h)
+        assert r.status_code == 422, r.text
+
+
+async def test_the_graph_is_read_as_its_schema_says(
+    client: httpx.AsyncClient, demo: Demo, crm: Crm
+) -> None:
+    """The graph was any object in the schema, and then refused by the service (ST202): now
+    its schema is the flow document's, read strictly (2.0 is whole, "2" is not a number)."""
+    h = await admin(client)
+    graph = lender_flow(crm.url)
+    graph["settings"] = {"reminder_seconds": 600.0}
+    flow_id = await create(client, h, graph)
+    r = await client.get(f"/api/v1/bots/flows/{flow_id}", headers=h)
+    assert r.json()["graph"]["settings"]["reminder_seconds"] == 600
+    for bad in ({"reminder_seconds": "600"}, {"reminder_seconds": 600.5}, {"colour": 1}):
+        r = await client.put(
+            f"/api/v1/bots/flows/{flow_id}", json={"graph": {**graph, "settings": bad}}, headers=h
+        )
+        assert r.status_code == 422, (bad, r.text)
+    r = await client.put(
+        f"/api/v1/bots/flows/{flow_id}", json={"graph": graph, "name": " "}, headers=h
+    )
+    assert r.status_code == 422
 
 
 async def test_translations_round_trip_through_csv(

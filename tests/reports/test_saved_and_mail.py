@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from omniline import db
 from omniline.inboxes import service as inboxes
+from omniline.inboxes.models import Inbox
 from omniline.jobs.models import Job
 from omniline.reports.models import SavedReport
 from omniline.reports.schedule import next_run, period_of
@@ -86,7 +87,8 @@ async def test_saved_reports_personal_shared_and_refused(
                                     "inbox_id": log.chat_inbox}},
         headers=sup,
     )  # fmt: skip
-    assert r.status_code == 422
+    # A chat inbox cannot send mail: the request is right, the inbox it names is not (409).
+    assert r.status_code == 409
     assert r.json()["error"]["fields"][0]["field"] == "schedule.inbox_id"
     r = await client.post(
         "/api/v1/reports/saved",
@@ -156,3 +158,39 @@ async def test_a_scheduled_report_is_mailed_with_the_xlsx(
         pending = list(await session.scalars(select(Job).where(Job.kind == "report_mail")))
         # The next run is queued; the one that ran is done.
         assert any(j.payload["due"] != "2026-04-01T06:00:00Z" for j in pending)
+
+
+async def test_a_mailbox_that_cannot_send_is_a_conflict_and_hours_may_be_written_as_2_0(
+    client: httpx.AsyncClient, log: Log
+) -> None:
+    """A mailbox without SMTP answered 422, and an hour of 8.0 was refused, though the schema
+    called both requests valid (schemathesis ST202): 409 for the stored mailbox, and 8.0 is
+    the whole number 8."""
+    async with db.unit_of_work() as session:
+        mailbox = await inboxes.do_create_inbox(
+            session, log.workspace_id, channel="email", name="No SMTP", key="no-smtp",
+            settings={"address": "nosmtp@microlend.test"},
+        )  # fmt: skip
+        mailbox_id = mailbox.id
+    sup = await headers(client, "supervisor")
+    schedule = {"every": "daily", "hour": 8.0, "inbox_id": mailbox_id, "recipients": ["a@b.test"]}
+    body = {"name": "Daily", "schedule": schedule}
+    r = await client.post("/api/v1/reports/saved", json=body, headers=sup)
+    assert r.status_code == 409, r.text
+    (field,) = r.json()["error"]["fields"]
+    assert field["field"] == "schedule.inbox_id" and "no SMTP server" in field["message"]
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(Inbox)
+            .where(Inbox.id == mailbox_id)
+            .values(settings={"address": "nosmtp@microlend.test", "smtp_host": "127.0.0.1"})
+        )
+    r = await client.post("/api/v1/reports/saved", json=body, headers=sup)
+    assert r.status_code == 201, r.text
+    assert r.json()["schedule"]["hour"] == 8
+    for hour in (8.5, "8", True):
+        r = await client.post(
+            "/api/v1/reports/saved", json={**body, "schedule": {**schedule, "hour": hour}},
+            headers=sup,
+        )  # fmt: skip
+        assert r.status_code == 422, (hour, r.text)

@@ -122,3 +122,27 @@ async def test_send_for_another_occasion(client: httpx.AsyncClient, demo: Demo) 
         headers=await headers(client, AGENT),
     )
     assert r.status_code == 403
+
+
+async def test_a_phone_conversation_is_a_conflict_not_an_invalid_request(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    """A survey to a phone conversation answered 422 although the request was schema-valid
+    (schemathesis ST202): it is the stored conversation that cannot take one, a 409."""
+    from sqlalchemy import update
+
+    from omniline import db
+    from omniline.conversations.models import Conversation
+
+    await enable(client, demo.inbox_id)
+    _, conv_id = await widget_chat(client)
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(Conversation).where(Conversation.id == conv_id).values(channel="voice")
+        )
+    h = await headers(client)
+    r = await client.post(
+        "/api/v1/surveys/send", json={"trigger": "call", "conversation_id": conv_id}, headers=h
+    )
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["fields"][0]["field"] == "conversation_id"

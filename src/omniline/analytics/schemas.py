@@ -6,13 +6,20 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from omniline.kit.fields import NOT_BLANK, STRIP
 from omniline.kit.ids import Id
 
 By = Literal["hour", "day", "week", "month"]
 Dimension = Literal["channel", "inbox", "queue", "team", "agent", "country", "language", "tag"]
 MAX_DAYS = 366
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Spaces around are dropped; a blank text is refused (the schema's pattern says so).
+Text = Annotated[
+    str,
+    STRIP,
+    StringConstraints(min_length=1, max_length=64),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
 
 
 class Filters(BaseModel):

@@ -15,6 +15,7 @@ from omniline.bots import funnel, service, translations
 from omniline.bots.engine import Context, Engine, Input, State
 from omniline.bots.models import BotFlow, BotSession
 from omniline.bots.schemas import (
+    FlowDocument,
     FlowIn,
     FlowSaveIn,
     InboxFlowIn,
@@ -28,12 +29,12 @@ from omniline.bots.schemas import (
 )
 from omniline.bots.test_chat import DraftEffects
 from omniline.conversations import service as conversations
-from omniline.errors import Invalid, NotFound
+from omniline.errors import NotFound
 from omniline.kit.ids import Id, Number
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1/bots", tags=["bots"])
-SecretName = Annotated[str, Path(min_length=1, max_length=64)]
+SecretName = Annotated[str, Path(min_length=1, max_length=64, pattern=service.SECRET_NAME.pattern)]
 
 
 @router.get("/flows")
@@ -51,19 +52,17 @@ async def create_flow(body: FlowIn, p: CurrentPrincipal, session: SessionDep) ->
 
 @router.post("/flows/import", status_code=201)
 async def import_flow(
-    request: Request,
+    body: FlowDocument,
     p: CurrentPrincipal,
     session: SessionDep,
     publish: bool = False,
 ) -> dict[str, Any]:
-    """Body: a flow as exported (``key``, ``name`` and the graph). Refused whole on problems."""
+    """Body: a flow as exported (``key``, ``name`` and the graph). Its draft is stored with its
+    problems listed, as a saved one; with ``publish`` it is also published, and a flow with
+    problems is refused whole (409, nothing stored)."""
     access.check_admin(p)
-    try:
-        document = await request.json()
-    except ValueError:
-        raise Invalid("body", "must be a JSON object") from None
     flow, version = await service.do_import(
-        session, p.workspace_id, document, publish=publish, user_id=p.user_id, user_name=p.name
+        session, p.workspace_id, body.dump(), publish=publish, user_id=p.user_id, user_name=p.name
     )
     out = flow_view(flow, draft=True)
     out["published"] = version_view(version) if version else None
@@ -163,7 +162,7 @@ async def export_translations(flow_id: Id, p: CurrentPrincipal, session: Session
     )
 
 
-@router.put("/flows/{flow_id:int}/translations")
+@router.put("/flows/{flow_id:int}/translations", openapi_extra=translations.CSV_BODY)
 async def import_translations(
     flow_id: Id, request: Request, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """The flow document: a graph of nodes, every customer-facing text in each enabled language.
 
 This is the JSON a flow is saved, exported and imported as (``docs/bots.md`` documents it).
-The models check shapes only (types, lengths, known node types); whether the graph makes sense
-(edges that lead somewhere, translations, variables) is :mod:`omniline.bots.validator`'s job, so
-that a draft with mistakes can still be saved and shown with its errors marked.
+The models check shapes only (types, lengths, known node types), strictly as JSON Schema reads
+them (``"2"`` is not a number, ``2.0`` is a whole one), and their schema is the API's; whether
+the graph makes sense (edges that lead somewhere, translations, variables) is
+:mod:`omniline.bots.validator`'s job, so that a draft with mistakes can still be saved and
+shown with its errors marked.
 """
 
 from __future__ import annotations
@@ -13,16 +15,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from omniline.kit.ids import WHOLE
 from omniline.kit.placeholders import PLACEHOLDER
 
 SCHEMA: Literal["omniline-flow/1"] = "omniline-flow/1"
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
-LangCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+VarName = Annotated[str, StringConstraints(pattern=VAR_NAME)]
+LANG_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+LangCode = Annotated[str, StringConstraints(pattern=LANG_CODE)]
+# Every key a language code: pydantic states a dict's key pattern only as patternProperties,
+# which leaves other keys free in the schema.
+BY_LANGUAGE = Field(json_schema_extra={"propertyNames": {"pattern": LANG_CODE}})
 # A text per language: {"ru": "...", "en": "..."}.
-Text = dict[LangCode, Annotated[str, StringConstraints(max_length=4000)]]
-Label = dict[LangCode, Annotated[str, StringConstraints(max_length=200)]]
+Text = Annotated[dict[LangCode, Annotated[str, StringConstraints(max_length=4000)]], BY_LANGUAGE]
+Label = Annotated[dict[LangCode, Annotated[str, StringConstraints(max_length=200)]], BY_LANGUAGE]
 
 # Names every flow can read without setting them.
 BUILTIN_VARIABLES = frozenset(
@@ -43,7 +51,7 @@ BUILTIN_VARIABLES = frozenset(
 
 
 class _Node(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: NodeId
     title: Annotated[str, StringConstraints(max_length=120)] = ""
@@ -52,7 +60,7 @@ class _Node(BaseModel):
 
 
 class Button(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     label: Label
     next: NodeId | None = None
@@ -60,7 +68,7 @@ class Button(BaseModel):
 
 
 class Media(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     url: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     caption: Label = Field(default_factory=dict)
@@ -77,14 +85,14 @@ class MessageNode(_Node):
 
 
 class MenuOption(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     label: Label
     next: NodeId | None = None
     # Extra words that pick this option when typed ("credit holidays", "каникулы").
-    synonyms: dict[LangCode, list[Annotated[str, StringConstraints(max_length=100)]]] = Field(
-        default_factory=dict
-    )
+    synonyms: Annotated[
+        dict[LangCode, list[Annotated[str, StringConstraints(max_length=100)]]], BY_LANGUAGE
+    ] = Field(default_factory=dict)
     # Choosing the option switches the conversation's language (a language menu).
     set_language: LangCode | None = None
 
@@ -100,7 +108,7 @@ class MenuNode(_Node):
     text: Text = Field(default_factory=dict)
     options: list[MenuOption] = Field(default_factory=list, max_length=20)
     faq: bool = False
-    retries: int = Field(default=1, ge=0, le=5)
+    retries: Annotated[int, Field(ge=0, le=5), WHOLE] = 1
     no_match: NodeId | None = None
 
 
@@ -119,7 +127,7 @@ class AskNode(_Node):
         default_factory=list, max_length=50
     )
     retry_text: Text = Field(default_factory=dict)
-    retries: int = Field(default=2, ge=0, le=5)
+    retries: Annotated[int, Field(ge=0, le=5), WHOLE] = 2
     next: NodeId | None = None
     # Where to go when every retry failed; without it the conversation goes to a person.
     failed: NodeId | None = None
@@ -133,7 +141,7 @@ class Condition(BaseModel):
     ``channel``, ``language``, ``event.NAME`` (the contact had that event), or
     ``business_hours`` (``value`` is a calendar id; true when the calendar is open now)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     op: Op = "eq"
@@ -141,7 +149,7 @@ class Condition(BaseModel):
 
 
 class Branch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     # Every condition must hold (an empty list always holds).
     all: list[Condition] = Field(default_factory=list, max_length=20)
@@ -171,7 +179,7 @@ class HttpNode(_Node):
     ] = Field(default_factory=dict)
     body: Any = None
     save: dict[VarName, Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
-        default_factory=dict
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": VAR_NAME}}
     )
     timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     next: NodeId | None = None
@@ -207,7 +215,7 @@ class HandoffNode(_Node):
     type: Literal["handoff"]
     text: Text = Field(default_factory=dict)
     topic: Annotated[str, StringConstraints(max_length=100)] | None = None
-    priority: int | None = Field(default=None, ge=0, le=10)
+    priority: Annotated[int, Field(ge=0, le=10), WHOLE] | None = None
     queue: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
@@ -243,17 +251,17 @@ INPUT_TYPES = frozenset({"menu", "ask"})
 
 
 class Intent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-    examples: dict[LangCode, list[Annotated[str, StringConstraints(max_length=500)]]] = Field(
-        default_factory=dict
-    )
+    examples: Annotated[
+        dict[LangCode, list[Annotated[str, StringConstraints(max_length=500)]]], BY_LANGUAGE
+    ] = Field(default_factory=dict)
     answer: Text = Field(default_factory=dict)
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     # Words that hand over at any point; matched whole, case-insensitive.
     escalation_words: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(
@@ -269,15 +277,15 @@ class Settings(BaseModel):
         max_length=50,
     )
     # Silence: a reminder after this many seconds, then the conversation is closed.
-    reminder_seconds: int = Field(default=300, ge=10, le=86_400)
-    close_seconds: int = Field(default=900, ge=10, le=7 * 86_400)
+    reminder_seconds: Annotated[int, Field(ge=10, le=86_400), WHOLE] = 300
+    close_seconds: Annotated[int, Field(ge=10, le=7 * 86_400), WHOLE] = 900
     reminder_text: Text = Field(default_factory=dict)
     not_understood_text: Text = Field(default_factory=dict)
     handoff_text: Text = Field(default_factory=dict)
 
 
 class Graph(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     schema_: Literal["omniline-flow/1"] = Field(default=SCHEMA, alias="schema")
     languages: list[LangCode] = Field(default_factory=lambda: ["en"], min_length=1, max_length=20)

@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from omniline.bots.graph import Graph
 from omniline.bots.models import BotFlow, BotFlowVersion, BotSession
 from omniline.kit.clock import iso
-from omniline.kit.fields import JsonIn
-from omniline.kit.ids import Id, Number
+from omniline.kit.fields import NOT_BLANK, JsonIn
+from omniline.kit.ids import WHOLE, Id, Number
+
+FlowKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+FlowName = Annotated[
+    str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK})
+]
 
 
 class FlowIn(JsonIn):
-    key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    name: str = Field(min_length=1, max_length=200)
+    key: FlowKey
+    name: FlowName
     # The graph (docs/bots.md); an empty flow when left out.
-    graph: dict[str, Any] | None = None
+    graph: Graph | None = None
 
 
 class FlowSaveIn(JsonIn):
-    graph: dict[str, Any]
+    graph: Graph
     # The draft revision the editor loaded: a newer one on the server answers 409.
     revision: Number | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: FlowName | None = None
+
+
+class FlowDocument(Graph):
+    """A flow as exported: its ``key`` and ``name`` beside the graph (the name defaults to
+    the key)."""
+
+    key: FlowKey
+    name: FlowName | None = None
 
 
 class PublishIn(JsonIn):
@@ -48,8 +62,8 @@ class TestState(JsonIn):
     node: str | None = Field(default=None, max_length=64)
     variables: dict[str, Any] = Field(default_factory=dict)
     language: str = Field(default="en", max_length=16)
-    misses: int = Field(default=0, ge=0, le=100)
-    retries: int = Field(default=0, ge=0, le=100)
+    misses: Annotated[int, Field(ge=0, le=100), WHOLE] = 0
+    retries: Annotated[int, Field(ge=0, le=100), WHOLE] = 0
     path: list[str] = Field(default_factory=list, max_length=200)
 
 

@@ -22,9 +22,10 @@ SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 class FlowInvalid(DomainError):
-    """The graph has problems: nothing was published (or imported)."""
+    """The stored flow has problems: nothing was published. 409: the request is right, the
+    draft it would publish (or a version a rollback names) is not ready."""
 
-    status = 422
+    status = 409
     code = "flow_invalid"
 
     def __init__(self, message: str, problems: list[Problem]) -> None:
@@ -39,6 +40,8 @@ class FlowInvalid(DomainError):
 
 def parse(document: Any) -> Graph:
     """The graph of a saved or imported document; shape errors answer 422 with their place."""
+    if isinstance(document, Graph):  # read by the API's schema already
+        return document
     if not isinstance(document, dict):
         raise Invalid("graph", "must be a JSON object")
     try:
@@ -254,8 +257,9 @@ async def do_import(
     user_id: int | None = None,
     user_name: str = "",
 ) -> tuple[BotFlow, BotFlowVersion | None]:
-    """Create or replace the draft of the flow named by ``key``; refused whole, with the
-    validator's messages, when the graph has problems (the published version is untouched)."""
+    """Create or replace the draft of the flow named by ``key``, with its problems listed as
+    on a save (work is never lost; the published version is untouched). With ``publish`` a
+    flow with problems is refused whole, with the validator's messages."""
     if not isinstance(document, dict):
         raise Invalid("document", "must be a JSON object")
     body = dict(document)
@@ -263,7 +267,7 @@ async def do_import(
     name = _check_name(str(body.pop("name", "") or key))
     graph = parse(body)
     problems = await check(session, workspace_id, graph, key)
-    if problems:
+    if problems and publish:
         raise FlowInvalid(
             f"the flow has {len(problems)} problem(s); nothing was imported", problems
         )
@@ -274,7 +278,7 @@ async def do_import(
     else:
         flow.name, flow.draft = name, graph.dump()
         flow.draft_revision += 1
-    flow.problems = []
+    flow.problems = [p.as_dict() for p in problems]
     await session.flush()
     version = None
     if publish:

@@ -53,6 +53,32 @@ def export_csv(draft: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+# White space but a line break, as str.strip() sees it (a line break ends the header row).
+_SPACE = r"(?:[^\S\r\n]|[\x1c-\x1f\x85])*"
+# A language code (graph.LangCode).
+_LANGUAGE = "[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?"
+# The body's schema: UTF-8 CSV whose first row is the header, its first cell "text" (spaces
+# around cells are dropped), then one or more language codes (an empty cell is a column left
+# out). The rest is free: rows the draft does not have are counted as unknown, never refused.
+CSV_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "maxLength": MAX_BYTES // 4,
+                    "pattern": (
+                        rf'^\ufeff?(?:{_SPACE}{KEY}|"{KEY}"){_SPACE}'
+                        rf"(?:,{_SPACE}(?:{_LANGUAGE})?{_SPACE})+(?:[\r\n]|$)"
+                    ),
+                }
+            }
+        },
+    }
+}
+
+
 def import_csv(draft: dict[str, Any], data: bytes) -> tuple[dict[str, Any], int, list[str]]:
     """The draft with the CSV's texts written in, how many cells changed, unknown rows."""
     if len(data) > MAX_BYTES:
@@ -61,7 +87,11 @@ def import_csv(draft: dict[str, Any], data: bytes) -> tuple[dict[str, Any], int,
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("file", "the CSV must be UTF-8") from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        # newline="": the csv module reads the line ends itself (a lone \r ends a row too).
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # a field over the csv module's limit
+        raise Invalid("file", f"not a CSV file: {exc}") from None
     if not rows or not rows[0] or rows[0][0].strip() != KEY:
         raise Invalid("file", f"the first row must be the header: {KEY},<language>,...")
     languages = [c.strip() for c in rows[0][1:]]

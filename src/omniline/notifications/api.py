@@ -13,6 +13,7 @@ from omniline.auth import access
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.errors import Invalid
 from omniline.kit.ids import Id
+from omniline.kit.openapi import refusals
 from omniline.kit.routing import router as make_router
 from omniline.notifications import service
 from omniline.notifications.models import Notification
@@ -26,8 +27,19 @@ from omniline.notifications.schemas import (
 
 router = make_router(prefix="/api/v1/notifications", tags=["notifications"])
 
+# Rules of two fields together, which a JSON schema cannot state (schemathesis.toml).
+TEMPLATE_REFUSALS = refusals(
+    {422: "`fallback_language` is not one of the languages of `texts`, or every text is blank"}
+)
 
-@router.post("", status_code=201)
+
+@router.post(
+    "",
+    status_code=201,
+    responses=refusals(
+        {422: "No idempotency key: neither the `idempotency_key` field nor the header"}
+    ),
+)
 async def send(
     body: NotificationIn,
     response: Response,
@@ -96,7 +108,7 @@ async def list_templates(p: CurrentPrincipal, session: SessionDep) -> dict[str, 
     return {"items": [template_view(t) for t in await service.templates(session, p.workspace_id)]}
 
 
-@router.post("/templates", status_code=201)
+@router.post("/templates", status_code=201, responses=TEMPLATE_REFUSALS)
 async def create_template(
     body: TemplateIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
@@ -105,7 +117,7 @@ async def create_template(
     return template_view(t)
 
 
-@router.put("/templates/{template_id:int}")
+@router.put("/templates/{template_id:int}", responses=TEMPLATE_REFUSALS)
 async def update_template(
     template_id: Id, body: TemplateIn, p: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:

@@ -7,8 +7,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from omniline.kit.clock import iso
-from omniline.kit.fields import JsonIn
+from omniline.kit.fields import NOT_BLANK, SPACE, JsonIn
 from omniline.notifications.models import Notification, NotificationTemplate
+from omniline.notifications.service import KEY, LANGUAGE, MAX_TEXT
+
+TEMPLATE_KEY = KEY.pattern
+TEMPLATE_LANGUAGE = LANGUAGE.pattern
+# What the service reads as a language code: LANGUAGE once stripped and lowered.
+TEXT_LANGUAGE = rf"^[{SPACE}]*[A-Za-z]{{2,3}}(-[A-Za-z0-9]{{2,8}})?[{SPACE}]*$"
 
 Channel = Literal["webchat", "telegram", "whatsapp", "vk", "messenger", "email"]
 
@@ -25,17 +31,35 @@ class NotificationIn(JsonIn):
 
 
 class TemplateWhatsApp(JsonIn):
-    name: str = Field(min_length=1, max_length=512)
+    name: str = Field(min_length=1, max_length=512, json_schema_extra={"pattern": NOT_BLANK})
     # The approved template's language code per text language, e.g. {"ru": "ru", "en": "en_US"}.
     language: dict[str, str] = Field(default_factory=dict)
     params: list[str] = Field(default_factory=list, max_length=20)
 
 
 class TemplateIn(JsonIn):
-    key: str = Field(min_length=1, max_length=64)
+    """``fallback_language`` must be one of the languages of ``texts`` with a text that is not
+    blank, and at least one text must be: 422 otherwise (schemathesis.toml), as a JSON schema
+    cannot compare a value with another field's keys."""
+
+    key: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": TEMPLATE_KEY})
     name: str = Field(default="", max_length=200)
-    texts: dict[str, str] = Field(min_length=1, max_length=30)
-    fallback_language: str | None = Field(default=None, max_length=16)
+    # Keys are language codes, also in capitals or with spaces around (the service lowers and
+    # strips them); a blank text is left out.
+    texts: dict[str, str] = Field(
+        min_length=1,
+        max_length=30,
+        json_schema_extra={
+            "propertyNames": {"pattern": TEXT_LANGUAGE},
+            "additionalProperties": {"type": "string", "maxLength": MAX_TEXT},
+        },
+    )
+    # Left out, null or "": the first language of ``texts``.
+    fallback_language: str | None = Field(
+        default=None,
+        max_length=16,
+        json_schema_extra={"pattern": f"^({TEXT_LANGUAGE[1:-1]})?$"},
+    )
     whatsapp: TemplateWhatsApp | None = None
     enabled: bool = True
 

@@ -26,6 +26,7 @@ from omniline.kit.placeholders import fill
 from omniline.notifications.models import Notification, NotificationStatus, NotificationTemplate
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 MAX_TEXT = 4000
 
 
@@ -47,16 +48,15 @@ def _check_template(data: dict[str, Any]) -> dict[str, Any]:
     if not KEY.match(key):
         raise Invalid("key", "lower-case letters, digits, '.', '-' and '_' (at most 64)")
     name = str(data.get("name") or key).strip()[:200]
-    texts = {
-        str(k).strip().lower(): str(v).strip()
-        for k, v in (data.get("texts") or {}).items()
-        if str(v).strip()
-    }
+    given = {str(k).strip().lower(): str(v).strip() for k, v in (data.get("texts") or {}).items()}
+    # Every key a language code, also of a blank text (which is then left out).
+    for lang in given:
+        if not LANGUAGE.match(lang):
+            raise Invalid("texts", f"{lang!r} is not a language code")
+    texts = {lang: text for lang, text in given.items() if text}
     if not texts:
         raise Invalid("texts", "give the text in at least one language")
     for lang, text in texts.items():
-        if not re.match(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$", lang):
-            raise Invalid("texts", f"{lang!r} is not a language code")
         if len(text) > MAX_TEXT:
             raise Invalid("texts", f"the {lang} text is longer than {MAX_TEXT} characters")
     fallback = str(data.get("fallback_language") or next(iter(texts))).strip().lower()

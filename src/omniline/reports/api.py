@@ -9,7 +9,7 @@ from fastapi import Query
 from fastapi.responses import Response
 
 from omniline.analytics import service as analytics
-from omniline.analytics.api import From, ScopeDep, To, Zone
+from omniline.analytics.api import RANGE_REFUSALS, From, ScopeDep, To, Zone
 from omniline.analytics.schemas import METRICS, By, Dimension
 from omniline.auth.deps import CurrentPrincipal, SessionDep
 from omniline.kit.ids import Id
@@ -62,7 +62,7 @@ async def delete_saved(report_id: Id, p: CurrentPrincipal, session: SessionDep) 
     return Response(status_code=204)
 
 
-@router.get("/export", response_class=Response)
+@router.get("/export", response_class=Response, responses=RANGE_REFUSALS)
 async def get_export(
     session: SessionDep,
     scope: ScopeDep,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.analytics.service import workspace_zone
 from omniline.auth import access
 from omniline.auth.principal import Principal
-from omniline.errors import Invalid, NoSuch, NotFound
+from omniline.errors import Conflict, NoSuch, NotFound
 from omniline.inboxes.models import Inbox
 from omniline.jobs.service import enqueue
 from omniline.kit.clock import iso, utcnow
@@ -65,10 +65,18 @@ async def _check_sender(session: AsyncSession, p: Principal, body: SavedReportIn
     inbox = await session.get(Inbox, body.schedule.inbox_id)
     if inbox is None or inbox.workspace_id != p.workspace_id:
         raise NoSuch("schedule.inbox_id", "no such inbox in this workspace")
+    # The request is right; the inbox it names cannot send mail (what is stored): 409.
     if inbox.channel != "email":
-        raise Invalid("schedule.inbox_id", "must be an email inbox of this workspace")
+        raise Conflict(
+            "schedule.inbox_id: not an email inbox",
+            fields=[{"field": "schedule.inbox_id", "message": "not an email inbox"}],
+        )
     if not (inbox.settings or {}).get("smtp_host"):
-        raise Invalid("schedule.inbox_id", "that email inbox has no SMTP server to send from")
+        message = "that email inbox has no SMTP server to send from"
+        raise Conflict(
+            f"schedule.inbox_id: {message}",
+            fields=[{"field": "schedule.inbox_id", "message": message}],
+        )
 
 
 async def _apply(session: AsyncSession, r: SavedReport, body: SavedReportIn) -> None:

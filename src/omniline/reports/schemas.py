@@ -14,12 +14,29 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from omniline.analytics.schemas import By, Dimension, Filters
-from omniline.kit.ids import Id
+from omniline.kit.fields import NOT_BLANK, STRIP
+from omniline.kit.ids import WHOLE, Id
 from omniline.reports.targets import DEFAULTS
 
 MAX_SECONDS = 86_400.0
+
+
+def _target_range(metric: str) -> float:
+    return 1.0 if DEFAULTS[metric][2] == "ratio" else MAX_SECONDS
+
+
+# The schema of ``targets``: each metric that has a target, with its own range.
+_TARGETS: JsonDict = {
+    "properties": {
+        metric: {"anyOf": [{"type": "number", "minimum": 0, "maximum": _target_range(metric)},
+                           {"type": "null"}]}
+        for metric in DEFAULTS
+    },
+    "additionalProperties": False,
+}  # fmt: skip
 
 
 class TargetsIn(BaseModel):
@@ -27,7 +44,9 @@ class TargetsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    targets: dict[str, StrictFloat | None] = Field(min_length=1, max_length=len(DEFAULTS))
+    targets: dict[str, StrictFloat | None] = Field(
+        min_length=1, max_length=len(DEFAULTS), json_schema_extra=_TARGETS
+    )
 
     @field_validator("targets")
     @classmethod
@@ -38,7 +57,7 @@ class TargetsIn(BaseModel):
                 raise ValueError(f"{metric!r} has no target; known: {known}")
             if v is None:
                 continue
-            top = 1.0 if DEFAULTS[metric][2] == "ratio" else MAX_SECONDS
+            top = _target_range(metric)
             if not 0.0 <= v <= top:
                 raise ValueError(f"{metric} must be between 0 and {top:g}")
         return value
@@ -59,7 +78,7 @@ class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     every: Literal["daily", "weekly", "monthly"]
-    hour: StrictInt = Field(ge=0, le=23)
+    hour: Annotated[StrictInt, Field(ge=0, le=23), WHOLE]
     recipients: list[Email] = Field(min_length=1, max_length=20)
     inbox_id: Id  # the email inbox whose SMTP server sends it
 
@@ -67,7 +86,12 @@ class ScheduleIn(BaseModel):
 class SavedReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[
+        str,
+        STRIP,
+        StringConstraints(min_length=1, max_length=100),
+        Field(json_schema_extra={"pattern": NOT_BLANK}),
+    ]
     shared: StrictBool = False
     preset: Preset = "last7"
     by: By = "day"

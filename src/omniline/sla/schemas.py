@@ -5,12 +5,11 @@ own words; the schema describes the same limits, so a client that follows it is 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import JsonDict
 
-from omniline.kit.fields import JsonIn, NotBlank
+from omniline.kit.fields import ZONES, JsonIn, NotBlank
 from omniline.kit.ids import Id, Number
 from omniline.sla.actions import ACTIONS
 from omniline.sla.business_time import WEEKDAYS
@@ -44,14 +43,12 @@ _HOLIDAY: JsonDict = {
     },
 }
 _TARGET: JsonDict = {"minimum": 1, "maximum": MAX_TARGET}
-# The zones this system knows (what the service accepts, zoneinfo); unknown ones are refused.
-_ZONES: JsonDict = {"enum": [*sorted(available_timezones())]}
 _ACTIONS: JsonDict = {"items": {"type": "string", "enum": list(ACTIONS)}}
 
 
 class CalendarIn(JsonIn):
     name: NotBlank = Field(min_length=1, max_length=200)
-    timezone: str = Field(min_length=1, max_length=64, json_schema_extra=_ZONES)
+    timezone: str = Field(min_length=1, max_length=64, json_schema_extra=ZONES)
     # {"mon": [{"start": "09:00", "end": "18:00"}], ...}
     hours: dict[str, Any] = Field(json_schema_extra=_HOURS)
     # [{"date": "2026-01-01", "name": "New Year", "hours": []}]

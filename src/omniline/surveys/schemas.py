@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from omniline.kit.fields import JsonIn
 from omniline.kit.ids import WHOLE, Id
@@ -12,7 +12,8 @@ from omniline.surveys.models import SurveyAnswer, SurveyRequest, SurveySetting
 
 Kind = Literal["csat", "nps"]
 Score = Annotated[int, Field(ge=0, le=10), WHOLE]
-Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$", max_length=8)]
+LANGUAGE = r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$"
+Language = Annotated[str, Field(pattern=LANGUAGE, max_length=8)]
 
 
 class TextsIn(JsonIn):
@@ -28,7 +29,13 @@ class SettingIn(JsonIn):
     delay_minutes: Annotated[int, Field(ge=0, le=10080), WHOLE] = 0
     expiry_hours: Annotated[int, Field(ge=1, le=720), WHOLE] = 72
     bot_only: bool = False
-    texts: dict[Language, TextsIn] = Field(default_factory=dict, max_length=20)
+    # Every key a language code: propertyNames (pydantic states the pattern only as
+    # patternProperties, which leaves other keys free).
+    texts: dict[Language, TextsIn] = Field(
+        default_factory=dict,
+        max_length=20,
+        json_schema_extra={"propertyNames": {"pattern": LANGUAGE, "maxLength": 8}},
+    )
 
     def data(self) -> dict[str, Any]:
         values = self.model_dump(exclude={"texts"})
@@ -40,6 +47,18 @@ class SettingIn(JsonIn):
 
 
 class SendIn(JsonIn):
+    """A survey in ``conversation_id``, or in the latest conversation of ``contact_id``: at
+    least one of the two (the schema's ``anyOf``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "integer"}}}
+                for name in ("conversation_id", "contact_id")
+            ]
+        }
+    )
+
     trigger: str = Field(pattern=r"^[a-z0-9_]{1,32}$", max_length=32)
     conversation_id: Id | None = None
     contact_id: Id | None = None

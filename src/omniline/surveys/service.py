@@ -227,7 +227,11 @@ async def do_send(
     """
     conv = await _target(session, workspace_id, conversation_id, contact_id, inbox_id)
     if conv.channel in UNSENDABLE:
-        raise Invalid("conversation_id", "a phone conversation cannot be sent a survey")
+        # The request is right; the conversation it names is of a kind a survey cannot reach.
+        raise Conflict(
+            "conversation_id: a phone conversation cannot be sent a survey",
+            fields=[{"field": "conversation_id", "message": "a phone conversation"}],
+        )
     setting = await setting_of(session, workspace_id, conv.inbox_id)
     if agent_id is not None:
         from omniline.auth.models import User
@@ -256,7 +260,7 @@ async def _target(
             raise NotFound("no such conversation")
         return conv
     if contact_id is None:
-        raise Invalid("contact_id", "give a contact_id or a conversation_id")
+        raise Invalid("contact_id", "give a contact_id or a conversation_id")  # the anyOf
     query = select(Conversation).where(
         Conversation.workspace_id == workspace_id,
         Conversation.contact_id == contact_id,

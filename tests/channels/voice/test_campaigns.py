@@ -324,3 +324,35 @@ async def test_a_dial_in_flight_at_a_restart_is_counted_and_retried(
 async def _status(campaign_id: int, number: str, status: str) -> VoiceCampaignContact | None:
     row = (await rows(campaign_id))[number]
     return row if row.status == status else None
+
+
+async def test_whole_numbers_as_2_0_and_a_missing_default_queue(
+    client: httpx.AsyncClient, line: Line, demo: Demo
+) -> None:
+    """Counts written as 2.0 were refused, and an agent campaign on an inbox without a
+    default queue answered 422, though the schema called both valid (schemathesis ST202)."""
+    from sqlalchemy import update
+
+    from omniline.inboxes.models import Inbox
+
+    h = await admin(client)
+    base = {"inbox_id": line.inbox_id, "name": "Reminders", "mode": "agent"}
+    counts = {"max_attempts": 2.0, "retry_after_s": 600.0, "max_concurrent": 3.0}
+    r = await client.post("/api/v1/voice/campaigns", json=base | counts, headers=h)
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/voice/campaigns", json=base | {"max_attempts": 2.5}, headers=h)
+    assert r.status_code == 422, r.text
+    r = await client.put(
+        f"/api/v1/voice/queues/{demo.queues['First line']}",
+        json={"ring_timeout_s": 30.0, "overflow_after_s": 60.0, "announce_every_s": None},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["ring_timeout_s"], r.json()["overflow_after_s"]) == (30, 60)
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(Inbox).where(Inbox.id == line.inbox_id).values(default_queue_id=None)
+        )
+    r = await client.post("/api/v1/voice/campaigns", json=base, headers=h)
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["fields"][0]["field"] == "queue_id"

@@ -136,7 +136,11 @@ async def do_create(session: AsyncSession, p: Principal, spec: CampaignSpec) -> 
         raise Invalid("flow_id", "a bot campaign needs a flow to play")
     queue_id = spec.queue_id or inbox.default_queue_id
     if spec.mode == "agent" and queue_id is None:
-        raise Invalid("queue_id", "an agent campaign needs the queue whose agents take the calls")
+        # The request may name no queue when the inbox has a default one: what is stored.
+        raise Conflict(
+            "queue_id: the inbox has no default queue: name the queue whose agents take the calls",
+            fields=[{"field": "queue_id", "message": "the inbox has no default queue"}],
+        )
     if queue_id is not None and await workspaces.queue(session, p.workspace_id, queue_id) is None:
         raise NoSuch("queue_id", "no such queue in this workspace")
     campaign = VoiceCampaign(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Request, Response
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 
 from omniline.auth.deps import CurrentPrincipal, SessionDep
@@ -18,13 +18,22 @@ from omniline.channels.voice.models import (
     VoiceCampaignContact,
 )
 from omniline.errors import Invalid
-from omniline.kit.fields import JsonIn
-from omniline.kit.ids import Id
+from omniline.kit.fields import NOT_BLANK, JsonIn
+from omniline.kit.ids import WHOLE, Id
 from omniline.kit.routing import router as make_router
 
 router = make_router(prefix="/api/v1/voice/campaigns", tags=["voice"])
 
-Hours = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+# Two times of day, HH:MM-HH:MM; an end before the start spans midnight. The schema's pattern
+# also refuses an empty window (the same time twice), which a backreference states; the model
+# checks the shape and campaigns.parse_hours the rest (pydantic's regex engine has no
+# backreferences).
+_TIME = "([01][0-9]|2[0-3]):[0-5][0-9]"
+Hours = Annotated[
+    str,
+    StringConstraints(pattern=rf"^{_TIME}-{_TIME}$"),
+    Field(json_schema_extra={"pattern": rf"^(?!([0-9:]{{5}})-\1$){_TIME}-{_TIME}$"}),
+]
 VarValue = (
     Annotated[str, StringConstraints(max_length=500)]
     | Annotated[int, Field(ge=-(2**53) + 1, le=2**53 - 1)]
@@ -33,15 +42,30 @@ VarValue = (
 
 
 class CampaignIn(JsonIn):
+    """A bot campaign (the default mode) plays a flow: ``flow_id`` is required unless ``mode``
+    is ``agent`` (the schema's ``anyOf``). An agent campaign without ``queue_id`` uses the
+    inbox's default queue; an inbox without one answers 409."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["mode"], "properties": {"mode": {"const": "agent"}}},
+                {"required": ["flow_id"], "properties": {"flow_id": {"type": "integer"}}},
+            ]
+        }
+    )
+
     inbox_id: Id
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        json_schema_extra={"pattern": NOT_BLANK}
+    )
     mode: Literal["bot", "agent"] = "bot"
     flow_id: Id | None = None
     queue_id: Id | None = None
     hours: Hours = "09:00-20:00"
-    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
-    retry_after_s: Annotated[int, Field(ge=1, le=7 * 86400)] = 3600
-    max_concurrent: Annotated[int, Field(ge=1, le=200)] = 5
+    max_attempts: Annotated[int, Field(ge=1, le=10), WHOLE] = 3
+    retry_after_s: Annotated[int, Field(ge=1, le=7 * 86400), WHOLE] = 3600
+    max_concurrent: Annotated[int, Field(ge=1, le=200), WHOLE] = 5
 
 
 class ContactIn(JsonIn):

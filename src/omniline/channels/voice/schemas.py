@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from omniline.kit.fields import JsonIn
-from omniline.kit.ids import Id
+from omniline.kit.ids import WHOLE, Id
 
 PhoneText = Annotated[
     str, StringConstraints(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()-]+$")
@@ -39,12 +39,25 @@ class AgentPhoneIn(JsonIn):
 
 
 class VoiceQueueIn(JsonIn):
+    """A queue overflows to another queue or to a number, never both: the schema says so with
+    an ``anyOf`` (one of the two left out or null). An overflow to the queue itself is refused
+    with 422 (the path and a field together: schemathesis.toml)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"overflow_to_queue_id": {"type": "null"}}},
+                {"properties": {"overflow_to_number": {"type": "null"}}},
+            ]
+        }
+    )
+
     strategy: Literal["longest_idle", "round_robin", "least_loaded", "ring_all"] = "longest_idle"
-    service_level_s: Annotated[int, Field(ge=1, le=3600)] = 20
+    service_level_s: Annotated[int, Field(ge=1, le=3600), WHOLE] = 20
     service_level_target: Annotated[float, Field(ge=0, le=1)] = 0.8
-    ring_timeout_s: Annotated[int, Field(ge=5, le=120)] = 20
-    overflow_after_s: Annotated[int, Field(ge=1, le=86400)] | None = None
+    ring_timeout_s: Annotated[int, Field(ge=5, le=120), WHOLE] = 20
+    overflow_after_s: Annotated[int, Field(ge=1, le=86400), WHOLE] | None = None
     overflow_to_queue_id: Id | None = None
     overflow_to_number: PhoneText | None = None
-    max_wait_s: Annotated[int, Field(ge=1, le=86400)] | None = None
-    announce_every_s: Annotated[int, Field(ge=10, le=3600)] | None = 30
+    max_wait_s: Annotated[int, Field(ge=1, le=86400), WHOLE] | None = None
+    announce_every_s: Annotated[int, Field(ge=10, le=3600), WHOLE] | None = 30

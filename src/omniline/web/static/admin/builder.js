@@ -439,7 +439,7 @@ async function save() {
 async function publish() {
   if (dirty && !(await save())) return;
   const { status, data } = await api("POST", `/api/v1/bots/flows/${flowId}/publish`, {});
-  if (status === 422 && data?.error?.problems) {
+  if (status === 409 && data?.error?.problems) {
     problems = data.error.problems;
     renderProblems();
     draw();
