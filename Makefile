@@ -65,9 +65,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Two workers on the 2-core machine (pytest-xdist; each its own PostgreSQL database, test_gw0 and
-# so on, made by tests/conftest.py); a test module stays on one worker.
-PYTEST_ARGS ?= -q -n auto --dist loadfile --durations=20
+# Two workers on the 2-core machine (pytest-xdist; each its own PostgreSQL database, test_gw0
+# and so on, made by tests/conftest.py). Tests are spread one by one; a module whose fixtures
+# are module-scoped stays on one worker (its xdist_group mark).
+PYTEST_ARGS ?= -q -n auto --dist loadgroup --durations=20
 
 pytest: $(STAMP) system-deps
 	@if $(BIN)/python -c "import asyncio, asyncpg; asyncio.run(asyncpg.connect('postgresql://postgres@127.0.0.1:5432/test', timeout=3))" >/dev/null 2>&1; then \

@@ -14,6 +14,9 @@ import pytest
 from omniline.bots.embeddings import Embedder
 from omniline.bots.intents import OUT_OF_SCOPE, train
 
+# One worker runs the module (pytest-xdist): its fixtures are module-scoped.
+pytestmark = pytest.mark.xdist_group("intents")
+
 EXAMPLES = {
     "card_arrival": [
         "When will my new card arrive?",

@@ -33,7 +33,8 @@ from tests.realtime.conftest import (
     ws_url,
 )
 
-pytestmark = pytest.mark.redis
+# One worker runs the module: its processes and Redis database are module fixtures.
+pytestmark = [pytest.mark.redis, pytest.mark.xdist_group("redis-two-processes")]
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get(

@@ -19,6 +19,9 @@ from tests.channels.email.dovecot_server import (
 from tests.channels.email.support import SUPPORT, email_inbox, letter, messages_of
 from tests.conftest import Demo, free_port
 
+# One worker runs the module (pytest-xdist): its fixtures are module-scoped.
+pytestmark = pytest.mark.xdist_group("imap-tls")
+
 
 @pytest.fixture(scope="module")
 def tls_dovecot() -> Iterator[tuple[Dovecot, int]]:
