@@ -243,7 +243,7 @@ class IntentModel:
 
     @property
     def intents(self) -> list[str]:
-        return [str(c) for c in self._views.classes]
+        return [str(c) for c in self._views.classes if c != OUT_OF_SCOPE]
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """``vectors``: the texts' embeddings when the caller has them already."""
@@ -258,11 +258,16 @@ class IntentModel:
         probs = self.probabilities(texts, vectors)
         confidences = calibrated(probs.max(axis=1), self.tuning.calibration)
         out = []
+        classes = self._views.classes
         for row, confidence in zip(probs, confidences, strict=True):
-            order = np.argsort(-row)[:top]
-            ranked = [(str(self._views.classes[i]), float(row[i])) for i in order]
+            order = [i for i in np.argsort(-row) if classes[i] != OUT_OF_SCOPE][:top]
+            ranked = [(str(classes[i]), float(row[i])) for i in order]
             best = ranked[0][0]
-            intent = best if confidence >= self.tuning.threshold else None
+            if classes[int(row.argmax())] == OUT_OF_SCOPE:  # like the out-of-scope examples
+                confidence = calibrated(np.array([ranked[0][1]]), self.tuning.calibration)[0]
+                intent = None
+            else:
+                intent = best if confidence >= self.tuning.threshold else None
             out.append(Prediction(intent, float(confidence), best, ranked))
         return out
 
@@ -362,13 +367,14 @@ def train(
     (a retrain after a few examples changed)."""
     rng = random.Random(seed)
     rows = [(t, lab) for t, lab in zip(texts, labels, strict=True) if t.strip()]
-    inscope = [(t, lab) for t, lab in rows if lab != OUT_OF_SCOPE]
-    oos = [t for t, lab in rows if lab == OUT_OF_SCOPE]
-    if len({lab for _, lab in inscope}) < 2:
+    if len({lab for _, lab in rows if lab != OUT_OF_SCOPE}) < 2:
         raise ValueError("intent matching needs examples of at least two intents")
-    in_texts = [t for t, _ in inscope]
-    in_labels = [lab for _, lab in inscope]
-    names = _names(sorted(set(in_labels)))
+    # Out-of-scope examples are one more class: a question like them is refused whatever its
+    # confidence, and the validation rows of that class set the threshold for the rest.
+    in_texts = [t for t, _ in rows]
+    in_labels = [lab for _, lab in rows]
+    oos: list[str] = []
+    names = _names(sorted(set(in_labels) - {OUT_OF_SCOPE}))
     progress(f"embedding {len(in_texts) + len(oos)} examples")
     vectors = embedder.embed(in_texts + oos + [t for t, _ in names])
     in_vecs = vectors[: len(in_texts)]
@@ -500,11 +506,24 @@ def _threshold(
     conf = calibrated(probs.max(1), tuning.calibration)
     tuning.validation["examples_per_intent"] = float(np.median(list(Counter(labels).values())))
 
+    if OUT_OF_SCOPE in classes:
+        # Rows answered with an intent: an in-scope one counts when right and accepted, an
+        # out-of-scope one when refused. Rows put in the out-of-scope class are refused anyway.
+        predicted = classes[probs.argmax(1)]
+        answered = predicted != OUT_OF_SCOPE
+        known = truth != OUT_OF_SCOPE
+        tuning.threshold = _best_threshold(
+            conf[answered & known], right[answered & known], conf[answered & ~known]
+        )
+        tuning.validation["refused"] = float(((conf < tuning.threshold) | ~answered).mean())
+        return tuning
     if oos_parts:
         oos_conf = np.concatenate(
             [calibrated(blend(o, tuning).max(1), tuning.calibration) for o in oos_parts]
         )
-        tuning.threshold = _best_threshold(conf, right, oos_conf)
+        # Each fold's models scored every oos row: together they count as the rows there are.
+        share = len(oos_conf) / len(oos_parts) / (len(oos_conf) / len(oos_parts) + len(conf))
+        tuning.threshold = _best_threshold(conf, right, oos_conf, share)
         tuning.validation["refused"] = float((conf < tuning.threshold).mean())
         return tuning
     # No out-of-scope examples: some intents play the unknown questions.
