@@ -21,14 +21,14 @@ with ten phrases per intent). A view whose weight is 0 is not trained.
 Confidence is calibrated: the blend's top probability goes through a logistic (Platt) fit on the
 validation answers, so that it estimates the probability that the answer is right.
 
-Out of scope: when the examples include rows labelled ``oos`` they set the threshold (the one that
-gets most validation rows right). Without them, a fifth of the intents is held out and their
-questions play the unknown ones, as 5 % of what the bot is asked; and whatever that suggests, an
-answer is withheld only when its calibrated confidence is below LOW_CONFIDENCE (three times
-likelier wrong than right). Held-out intents of the same domain are the hardest kind of unknown
-question (they look like the known ones), so the guess alone would cost several per cent of right
-answers for a benefit nobody measured; a refused question that could have been answered counts
-as a miss too.
+Out of scope: rows labelled ``oos`` are one more class (a question like them is refused), and the
+validation rows answered with an intent set the threshold (the one that gets most of them
+right). Without them, a fifth of the intents is held out and their questions play the unknown
+ones, as 5 % of what the bot is asked; and whatever that suggests, an answer is withheld only
+when its calibrated confidence is below LOW_CONFIDENCE (three times likelier wrong than right).
+Held-out intents of the same domain are the hardest kind of unknown question (they look like the
+known ones), so the guess alone would cost several per cent of right answers for a benefit nobody
+measured; a refused question that could have been answered counts as a miss too.
 """
 
 from __future__ import annotations
@@ -373,16 +373,14 @@ def train(
     # confidence, and the validation rows of that class set the threshold for the rest.
     in_texts = [t for t, _ in rows]
     in_labels = [lab for _, lab in rows]
-    oos: list[str] = []
     names = _names(sorted(set(in_labels) - {OUT_OF_SCOPE}))
-    progress(f"embedding {len(in_texts) + len(oos)} examples")
-    vectors = embedder.embed(in_texts + oos + [t for t, _ in names])
+    progress(f"embedding {len(in_texts)} examples")
+    vectors = embedder.embed(in_texts + [t for t, _ in names])
     in_vecs = vectors[: len(in_texts)]
-    oos_vecs = vectors[len(in_texts) : len(in_texts) + len(oos)]
-    extra = ([t for t, _ in names], [lab for _, lab in names], vectors[len(in_texts) + len(oos) :])
+    extra = ([t for t, _ in names], [lab for _, lab in names], vectors[len(in_texts) :])
 
     if tuning is None:
-        tuning = _tune(in_texts, in_labels, in_vecs, oos, oos_vecs, extra, rng, progress)
+        tuning = _tune(in_texts, in_labels, in_vecs, extra, rng, progress)
     progress("training on all examples")
     if tuning.label_names and names:
         copies = tuning.label_names
@@ -410,8 +408,6 @@ def _tune(
     texts: list[str],
     labels: list[str],
     vectors: np.ndarray,
-    oos: list[str],
-    oos_vectors: np.ndarray,
     extra: Extra,
     rng: random.Random,
     progress: Progress,
@@ -423,19 +419,17 @@ def _tune(
     val_rows = np.array(sorted(i for _, val in folds for i in val))
     truth = all_labels[val_rows]
     progress(f"choosing the blend on {len(val_rows)} validation examples ({len(folds)} parts)")
-    outputs, oos_parts, classes = _out_of_fold(texts, labels, vectors, folds, oos, oos_vectors)
+    outputs, classes = _out_of_fold(texts, labels, vectors, folds)
     tuning = _best_blend(outputs, truth, classes)
     for copies in NAME_COPIES if len(folds) > 1 and extra[0] else ():
         progress(f"trying the intents' names as examples ({copies} each)")
         times: Extra = (extra[0] * copies, extra[1] * copies, np.vstack([extra[2]] * copies))
-        named = _out_of_fold(texts, labels, vectors, folds, oos, oos_vectors, times)
+        named = _out_of_fold(texts, labels, vectors, folds, times)
         with_names = _best_blend(named[0], truth, classes)
         if with_names.validation["accuracy"] > tuning.validation["accuracy"]:
-            tuning, (outputs, oos_parts, _) = with_names, named
+            tuning, outputs = with_names, named[0]
             tuning.label_names = copies
-    return _threshold(
-        tuning, texts, labels, vectors, folds, outputs, oos_parts, classes, rng, progress
-    )
+    return _threshold(tuning, texts, labels, vectors, folds, outputs, classes, rng, progress)
 
 
 def _out_of_fold(
@@ -443,13 +437,10 @@ def _out_of_fold(
     labels: list[str],
     vectors: np.ndarray,
     folds: list[tuple[list[int], list[int]]],
-    oos: list[str],
-    oos_vectors: np.ndarray,
     extra: Extra | None = None,
-) -> tuple[_Outputs, list[_Outputs], np.ndarray]:
+) -> tuple[_Outputs, np.ndarray]:
     """Every view's scores for the validation rows (in ascending row order), each from the
-    models fitted without them; and the out-of-scope rows' scores from each fold's models.
-    ``extra`` examples join every fit part."""
+    models fitted without them. ``extra`` examples join every fit part."""
     all_labels = np.array(labels)
     val_rows = np.array(sorted(i for _, val in folds for i in val))
     position = {int(i): n for n, i in enumerate(val_rows)}
@@ -458,7 +449,6 @@ def _out_of_fold(
     probs = np.zeros((len(val_rows), n_classes))
     sims = np.zeros((len(val_rows), min(KNN_K, len(labels))))
     neighbours = np.zeros(sims.shape, dtype=np.int64)
-    oos_parts: list[_Outputs] = []
     views: _Views | None = None
     logreg = len(texts) <= LOGREG_MAX_EXAMPLES
     for fit, val in folds:
@@ -478,11 +468,9 @@ def _out_of_fold(
         sims[at, :k], neighbours[at, :k] = out.similarities, out.neighbours
         if k < sims.shape[1]:
             sims[at, k:], neighbours[at, k:] = -1.0, out.neighbours[:, :1]
-        if oos:
-            oos_parts.append(views.outputs(oos, oos_vectors))
     outputs = _Outputs(margins, probs if logreg else None, sims, neighbours)
     assert views is not None
-    return outputs, oos_parts, views.classes
+    return outputs, views.classes
 
 
 def _threshold(
@@ -492,7 +480,6 @@ def _threshold(
     vectors: np.ndarray,
     folds: list[tuple[list[int], list[int]]],
     outputs: _Outputs,
-    oos_parts: list[_Outputs],
     classes: np.ndarray,
     rng: random.Random,
     progress: Progress,
@@ -516,15 +503,6 @@ def _threshold(
             conf[answered & known], right[answered & known], conf[answered & ~known]
         )
         tuning.validation["refused"] = float(((conf < tuning.threshold) | ~answered).mean())
-        return tuning
-    if oos_parts:
-        oos_conf = np.concatenate(
-            [calibrated(blend(o, tuning).max(1), tuning.calibration) for o in oos_parts]
-        )
-        # Each fold's models scored every oos row: together they count as the rows there are.
-        share = len(oos_conf) / len(oos_parts) / (len(oos_conf) / len(oos_parts) + len(conf))
-        tuning.threshold = _best_threshold(conf, right, oos_conf, share)
-        tuning.validation["refused"] = float((conf < tuning.threshold).mean())
         return tuning
     # No out-of-scope examples: some intents play the unknown questions.
     intents = sorted(set(labels))
