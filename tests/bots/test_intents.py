@@ -9,10 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from omniline.bots.embeddings import Embedder
-from omniline.bots.intents import OUT_OF_SCOPE, train
+from omniline.bots.intents import (
+    LOW_CONFIDENCE,
+    OUT_OF_SCOPE,
+    _fit_calibration,
+    _names,
+    calibrated,
+    train,
+)
 
 # One worker runs the module (pytest-xdist): its fixtures are module-scoped.
 pytestmark = pytest.mark.xdist_group("intents")
@@ -79,16 +87,50 @@ def test_english_examples_understand_ukrainian_and_russian_questions(embedder: E
     assert [p.best for p in predictions] == list(questions.values())
 
 
-def test_an_unknown_question_is_refused_when_oos_examples_set_the_threshold(
+def test_an_unknown_question_is_refused_when_oos_examples_are_given(
     embedder: Embedder,
 ) -> None:
     model = train(*_rows(with_oos=True), embedder, seed=1)
-    assert model.tuning.threshold > 0
+    assert model.intents == sorted(EXAMPLES)  # out of scope is no intent to answer with
     (weather,) = model.predict(["Will it rain in Kyiv on Saturday?"])
     assert weather.intent is None
-    assert weather.confidence < model.tuning.threshold
+    assert weather.best in EXAMPLES and 0.0 <= weather.confidence <= 1.0
+    (music,) = model.predict(["Увімкни якусь музику"])  # Ukrainian, like an English oos row
+    assert music.intent is None
     (card,) = model.predict(["my card has not arrived yet, when will it come?"])
     assert card.intent == "card_arrival"
+
+
+def test_without_oos_examples_only_nearly_hopeless_answers_are_refused(
+    embedder: Embedder,
+) -> None:
+    model = train(*_rows(with_oos=False), embedder, seed=1)
+    assert 0.0 <= model.tuning.threshold <= LOW_CONFIDENCE
+    predictions = model.predict(["When will my card arrive?", "Can I delay my loan payment?"])
+    assert [p.intent for p in predictions] == ["card_arrival", "credit_holidays"]
+    assert all(0.0 <= p.confidence <= 1.0 for p in predictions)
+
+
+def test_confidence_is_calibrated_on_the_validation_answers() -> None:
+    rng = np.random.default_rng(0)
+    top = rng.uniform(0.05, 0.95, 2000)
+    right = rng.uniform(size=2000) < top**2  # the raw probability overstates it
+    a, b = _fit_calibration(top, right)
+    assert a > 0
+    for p in (0.2, 0.5, 0.8):
+        assert abs(float(calibrated(np.array([p]), (a, b))[0]) - p**2) < 0.08
+    # Too little evidence, or none against: the probability is kept as it is.
+    assert _fit_calibration(top[:10], right[:10]) == (1.0, 0.0)
+    assert _fit_calibration(top, np.ones(2000, dtype=bool)) == (1.0, 0.0)
+    assert calibrated(np.array([0.3]), (1.0, 0.0))[0] == pytest.approx(0.3)
+
+
+def test_intent_names_that_read_as_words_become_examples() -> None:
+    assert _names(["card_arrival", "pay-bill", "faq.17", "x_1", "42"]) == [
+        ("card arrival", "card_arrival"),
+        ("pay bill", "pay-bill"),
+        ("faq 17", "faq.17"),
+    ]
 
 
 def test_any_text_is_answered_without_an_error(embedder: Embedder) -> None:

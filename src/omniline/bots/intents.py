@@ -12,18 +12,23 @@ Three views of a message, blended:
 - the nearest examples by cosine of embeddings (kNN): one odd phrasing of an intent counts even
   when the linear models smooth it away.
 
-The blend weights, the SVM's softmax temperature, the kNN's temperature and the out-of-scope
-threshold are chosen on a validation part of the training examples, never on test data: a
-stratified 15 % when there are enough examples, out-of-fold predictions of 4 folds when there are
-few (a new workspace with ten phrases per intent). A view whose weight is 0 is not trained.
+The blend weights, the SVM's softmax temperature, the kNN's temperature, whether the intents'
+names join the examples (few examples only), the calibration and the out-of-scope threshold are
+chosen on a validation part of the training examples, never on test data: a stratified 15 % when
+there are enough examples, out-of-fold predictions of 4 folds when there are few (a new workspace
+with ten phrases per intent). A view whose weight is 0 is not trained.
 
-Out of scope: when the examples include rows labelled ``oos`` they set the threshold (the one that
-gets most validation rows right). Without them, a fifth of the intents is held out and their
-questions play the unknown ones, as 5 % of what the bot is asked; and the threshold may refuse
-at most 0.5 % of the validation questions the model answers right. Held-out intents of the same
-domain are the hardest kind of unknown question (they look like the known ones), so without the
-cap this guess would cost several per cent of right answers for a benefit nobody measured;
-questions far from every example still get low confidence and are refused.
+Confidence is calibrated: the blend's top probability goes through a logistic (Platt) fit on the
+validation answers, so that it estimates the probability that the answer is right.
+
+Out of scope: rows labelled ``oos`` are one more class (a question like them is refused), and the
+validation rows answered with an intent set the threshold (the one that gets most of them
+right). Without them, a fifth of the intents is held out and their questions play the unknown
+ones, as 5 % of what the bot is asked; and whatever that suggests, an answer is withheld only
+when its calibrated confidence is below LOW_CONFIDENCE (three times likelier wrong than right).
+Held-out intents of the same domain are the hardest kind of unknown question (they look like the
+known ones), so the guess alone would cost several per cent of right answers for a benefit nobody
+measured; a refused question that could have been answered counts as a miss too.
 """
 
 from __future__ import annotations
@@ -52,8 +57,11 @@ HELD_OUT_INTENTS = 0.2
 # Without out-of-scope examples, the held-out intents' questions stand for the unknown ones, and
 # count as this share of what the bot is asked (a prior, not fitted to any data set) ...
 UNKNOWN_SHARE = 0.05
-# ... and the threshold may refuse at most this share of the validation questions answered right.
-REFUSAL_BUDGET = 0.005
+# ... and, whatever that suggests, a question is refused only when the calibrated probability that
+# its answer is right is below this: the answer is at least three times likelier wrong than right.
+# (Refusing a question the bot could answer is a miss too; without `oos` examples nothing measures
+# how often customers ask unknown questions, so only such nearly hopeless answers are withheld.)
+LOW_CONFIDENCE = 0.25
 WEIGHT_STEP = 0.1
 TEMPERATURES = (0.1, 0.2, 0.3)
 KNN_TEMPERATURES = (0.02, 0.05)
@@ -64,6 +72,7 @@ EMBEDDING_C = 30.0
 # it, and its fit (seconds per thousand examples) would slow every retrain.
 LOGREG_MAX_EXAMPLES = 2000
 PCA_DIMS = 64
+NAME_COPIES = (1, 2)  # tried on the folds (few examples per intent), beside none
 EMBEDDING_SCALE = 3.0  # norm of the embedding part beside TF-IDF's two unit-norm parts
 
 Progress = Callable[[str], None]
@@ -92,7 +101,9 @@ def _tfidf() -> FeatureUnion:
 
 @dataclass(frozen=True)
 class Prediction:
-    """``intent`` is None when the confidence is below the threshold (not understood)."""
+    """``intent`` is None when the confidence is below the threshold (not understood).
+    ``confidence`` is calibrated: the probability, measured on validation answers, that ``best``
+    is right; ``alternatives`` carry the blend's own probabilities."""
 
     intent: str | None
     confidence: float
@@ -109,7 +120,13 @@ class Tuning:
     weights: tuple[float, float, float] = (0.4, 0.3, 0.3)
     temperature: float = 0.2
     knn_temperature: float = 0.05
-    threshold: float = 0.0
+    threshold: float = 0.0  # on the calibrated confidence
+    # Platt scaling of the blend's top probability into the probability that the answer is
+    # right, fitted on the validation answers: sigmoid(a * logit(p) + b); (1, 0) keeps p.
+    calibration: tuple[float, float] = (1.0, 0.0)
+    # Each intent's name ("card_arrival" -> "card arrival") as this many more examples: chosen
+    # on the folds when examples are few (it helps when names mean something; 0 otherwise).
+    label_names: int = 0
     validation: dict[str, float] = field(default_factory=dict)
 
 
@@ -184,6 +201,29 @@ class _Views:
         )
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    out: np.ndarray = np.log(p) - np.log1p(-p)
+    return out
+
+
+def calibrated(top: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    """The probability that the answer is right, from the blend's top probability."""
+    a, b = calibration
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-(a * _logit(top) + b)))
+    return out
+
+
+def _fit_calibration(top: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """Platt scaling on the validation answers; identity when they cannot support it (all right,
+    all wrong, or a fit that would not rise with the probability)."""
+    if len(top) < 20 or right.all() or not right.any():
+        return (1.0, 0.0)
+    fit = LogisticRegression(C=100.0).fit(_logit(top).reshape(-1, 1), right.astype(int))
+    a, b = float(fit.coef_[0, 0]), float(fit.intercept_[0])
+    return (a, b) if a > 0 else (1.0, 0.0)
+
+
 def blend(outputs: _Outputs, tuning: Tuning) -> np.ndarray:
     w_svm, w_logreg, w_knn = tuning.weights
     n_classes = outputs.margins.shape[1]
@@ -203,7 +243,7 @@ class IntentModel:
 
     @property
     def intents(self) -> list[str]:
-        return [str(c) for c in self._views.classes]
+        return [str(c) for c in self._views.classes if c != OUT_OF_SCOPE]
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """``vectors``: the texts' embeddings when the caller has them already."""
@@ -216,13 +256,19 @@ class IntentModel:
         self, texts: Sequence[str], top: int = 3, vectors: np.ndarray | None = None
     ) -> list[Prediction]:
         probs = self.probabilities(texts, vectors)
+        confidences = calibrated(probs.max(axis=1), self.tuning.calibration)
         out = []
-        for row in probs:
-            order = np.argsort(-row)[:top]
-            ranked = [(str(self._views.classes[i]), float(row[i])) for i in order]
-            best, confidence = ranked[0]
-            intent = best if confidence >= self.tuning.threshold else None
-            out.append(Prediction(intent, confidence, best, ranked))
+        classes = self._views.classes
+        for row, confidence in zip(probs, confidences, strict=True):
+            order = [i for i in np.argsort(-row) if classes[i] != OUT_OF_SCOPE][:top]
+            ranked = [(str(classes[i]), float(row[i])) for i in order]
+            best = ranked[0][0]
+            if classes[int(row.argmax())] == OUT_OF_SCOPE:  # like the out-of-scope examples
+                confidence = calibrated(np.array([ranked[0][1]]), self.tuning.calibration)[0]
+                intent = None
+            else:
+                intent = best if confidence >= self.tuning.threshold else None
+            out.append(Prediction(intent, float(confidence), best, ranked))
         return out
 
 
@@ -289,24 +335,19 @@ def _best_threshold(
     inscope_right: np.ndarray,
     oos_conf: np.ndarray,
     oos_share: float | None = None,
-    refusal_budget: float | None = None,
 ) -> float:
     """The threshold that gets most validation rows right: an in-scope row when it is accepted
     and its intent is right, an out-of-scope row when it is refused. ``oos_share`` weighs the
-    out-of-scope rows as that share of all rows (None: as many as there are);
-    ``refusal_budget``: the largest share of right in-scope answers it may refuse."""
+    out-of-scope rows as that share of all rows (None: as many as there are)."""
     if len(oos_conf) == 0 or len(inscope_conf) == 0:
         return 0.0
     oos_weight = 1.0
     if oos_share is not None:
         oos_weight = oos_share / (1 - oos_share) * len(inscope_conf) / len(oos_conf)
     candidates = np.unique(np.concatenate([inscope_conf, oos_conf, [0.0]]))
-    right_total = max(1, int(inscope_right.sum()))
     best_t, best_score = 0.0, -1.0
     for t in candidates:
         accepted_right = float(((inscope_conf >= t) & inscope_right).sum())
-        if refusal_budget is not None and 1 - accepted_right / right_total > refusal_budget:
-            break  # candidates ascend: higher thresholds refuse even more
         score = accepted_right + oos_weight * float((oos_conf < t).sum())
         if score > best_score:
             best_t, best_score = float(t), score
@@ -326,30 +367,48 @@ def train(
     (a retrain after a few examples changed)."""
     rng = random.Random(seed)
     rows = [(t, lab) for t, lab in zip(texts, labels, strict=True) if t.strip()]
-    inscope = [(t, lab) for t, lab in rows if lab != OUT_OF_SCOPE]
-    oos = [t for t, lab in rows if lab == OUT_OF_SCOPE]
-    if len({lab for _, lab in inscope}) < 2:
+    if len({lab for _, lab in rows if lab != OUT_OF_SCOPE}) < 2:
         raise ValueError("intent matching needs examples of at least two intents")
-    in_texts = [t for t, _ in inscope]
-    in_labels = [lab for _, lab in inscope]
-    progress(f"embedding {len(in_texts) + len(oos)} examples")
-    vectors = embedder.embed(in_texts + oos)
-    in_vecs, oos_vecs = vectors[: len(in_texts)], vectors[len(in_texts) :]
+    # Out-of-scope examples are one more class: a question like them is refused whatever its
+    # confidence, and the validation rows of that class set the threshold for the rest.
+    in_texts = [t for t, _ in rows]
+    in_labels = [lab for _, lab in rows]
+    names = _names(sorted(set(in_labels) - {OUT_OF_SCOPE}))
+    progress(f"embedding {len(in_texts)} examples")
+    vectors = embedder.embed(in_texts + [t for t, _ in names])
+    in_vecs = vectors[: len(in_texts)]
+    extra = ([t for t, _ in names], [lab for _, lab in names], vectors[len(in_texts) :])
 
     if tuning is None:
-        tuning = _tune(in_texts, in_labels, in_vecs, oos, oos_vecs, rng, progress)
+        tuning = _tune(in_texts, in_labels, in_vecs, extra, rng, progress)
     progress("training on all examples")
+    if tuning.label_names and names:
+        copies = tuning.label_names
+        in_texts, in_labels = in_texts + extra[0] * copies, in_labels + extra[1] * copies
+        in_vecs = np.vstack([in_vecs] + [extra[2]] * copies)
     views = _Views(in_texts, in_labels, in_vecs, logreg=tuning.weights[1] > 0)
     embedder.save()
     return IntentModel(views, tuning, embedder)
+
+
+def _names(intents: list[str]) -> list[tuple[str, str]]:
+    """Intent names that read as words, as examples: ("card arrival", "card_arrival")."""
+    out = []
+    for intent in intents:
+        name = " ".join(intent.replace("_", " ").replace("-", " ").replace(".", " ").split())
+        if sum(ch.isalpha() for ch in name) >= 3:
+            out.append((name, intent))
+    return out
+
+
+Extra = tuple[list[str], list[str], np.ndarray]
 
 
 def _tune(
     texts: list[str],
     labels: list[str],
     vectors: np.ndarray,
-    oos: list[str],
-    oos_vectors: np.ndarray,
+    extra: Extra,
     rng: random.Random,
     progress: Progress,
 ) -> Tuning:
@@ -358,18 +417,47 @@ def _tune(
         return Tuning()
     all_labels = np.array(labels)
     val_rows = np.array(sorted(i for _, val in folds for i in val))
+    truth = all_labels[val_rows]
+    progress(f"choosing the blend on {len(val_rows)} validation examples ({len(folds)} parts)")
+    outputs, classes = _out_of_fold(texts, labels, vectors, folds)
+    tuning = _best_blend(outputs, truth, classes)
+    for copies in NAME_COPIES if len(folds) > 1 and extra[0] else ():
+        progress(f"trying the intents' names as examples ({copies} each)")
+        times: Extra = (extra[0] * copies, extra[1] * copies, np.vstack([extra[2]] * copies))
+        named = _out_of_fold(texts, labels, vectors, folds, times)
+        with_names = _best_blend(named[0], truth, classes)
+        if with_names.validation["accuracy"] > tuning.validation["accuracy"]:
+            tuning, outputs = with_names, named[0]
+            tuning.label_names = copies
+    return _threshold(tuning, texts, labels, vectors, folds, outputs, classes, rng, progress)
+
+
+def _out_of_fold(
+    texts: list[str],
+    labels: list[str],
+    vectors: np.ndarray,
+    folds: list[tuple[list[int], list[int]]],
+    extra: Extra | None = None,
+) -> tuple[_Outputs, np.ndarray]:
+    """Every view's scores for the validation rows (in ascending row order), each from the
+    models fitted without them. ``extra`` examples join every fit part."""
+    all_labels = np.array(labels)
+    val_rows = np.array(sorted(i for _, val in folds for i in val))
     position = {int(i): n for n, i in enumerate(val_rows)}
     n_classes = len(np.unique(all_labels))
     margins = np.zeros((len(val_rows), n_classes))
     probs = np.zeros((len(val_rows), n_classes))
     sims = np.zeros((len(val_rows), min(KNN_K, len(labels))))
     neighbours = np.zeros(sims.shape, dtype=np.int64)
-    oos_parts: list[_Outputs] = []
-    progress(f"choosing the blend on {len(val_rows)} validation examples ({len(folds)} parts)")
     views: _Views | None = None
     logreg = len(texts) <= LOGREG_MAX_EXAMPLES
     for fit, val in folds:
-        views = _Views([texts[i] for i in fit], [labels[i] for i in fit], vectors[fit], logreg)
+        fit_texts, fit_labels = [texts[i] for i in fit], [labels[i] for i in fit]
+        fit_vectors = vectors[fit]
+        if extra is not None:
+            fit_texts, fit_labels = fit_texts + extra[0], fit_labels + extra[1]
+            fit_vectors = np.vstack([fit_vectors, extra[2]])
+        views = _Views(fit_texts, fit_labels, fit_vectors, logreg)
         out = views.outputs([texts[i] for i in val], vectors[val])
         assert len(views.classes) == n_classes  # every fit part has every intent
         at = np.array([position[i] for i in val])
@@ -380,20 +468,41 @@ def _tune(
         sims[at, :k], neighbours[at, :k] = out.similarities, out.neighbours
         if k < sims.shape[1]:
             sims[at, k:], neighbours[at, k:] = -1.0, out.neighbours[:, :1]
-        if oos:
-            oos_parts.append(views.outputs(oos, oos_vectors))
     outputs = _Outputs(margins, probs if logreg else None, sims, neighbours)
     assert views is not None
-    classes = views.classes
-    truth = all_labels[val_rows]
-    tuning = _best_blend(outputs, truth, classes)
-    conf = blend(outputs, tuning)
-    right = classes[conf.argmax(1)] == truth
+    return outputs, views.classes
+
+
+def _threshold(
+    tuning: Tuning,
+    texts: list[str],
+    labels: list[str],
+    vectors: np.ndarray,
+    folds: list[tuple[list[int], list[int]]],
+    outputs: _Outputs,
+    classes: np.ndarray,
+    rng: random.Random,
+    progress: Progress,
+) -> Tuning:
+    """Calibration and the out-of-scope threshold, on the validation rows' scores."""
+    all_labels = np.array(labels)
+    truth = all_labels[np.array(sorted(i for _, val in folds for i in val))]
+    probs = blend(outputs, tuning)
+    right = classes[probs.argmax(1)] == truth
+    tuning.calibration = _fit_calibration(probs.max(1), right)
+    conf = calibrated(probs.max(1), tuning.calibration)
     tuning.validation["examples_per_intent"] = float(np.median(list(Counter(labels).values())))
 
-    if oos:
-        oos_conf = np.concatenate([blend(o, tuning).max(1) for o in oos_parts])
-        tuning.threshold = _best_threshold(conf.max(1), right, oos_conf)
+    if OUT_OF_SCOPE in classes:
+        # Rows answered with an intent: an in-scope one counts when right and accepted, an
+        # out-of-scope one when refused. Rows put in the out-of-scope class are refused anyway.
+        predicted = classes[probs.argmax(1)]
+        answered = predicted != OUT_OF_SCOPE
+        known = truth != OUT_OF_SCOPE
+        tuning.threshold = _best_threshold(
+            conf[answered & known], right[answered & known], conf[answered & ~known]
+        )
+        tuning.validation["refused"] = float(((conf < tuning.threshold) | ~answered).mean())
         return tuning
     # No out-of-scope examples: some intents play the unknown questions.
     intents = sorted(set(labels))
@@ -409,17 +518,14 @@ def _tune(
         vectors[fit_known],
         logreg=tuning.weights[1] > 0,
     )
-    held_conf = blend(views.outputs([texts[i] for i in val], vectors[val]), tuning)
+    held_probs = blend(views.outputs([texts[i] for i in val], vectors[val]), tuning)
+    held_conf = calibrated(held_probs.max(1), tuning.calibration)
     known = np.array([labels[i] not in held for i in val])
-    held_right = views.classes[held_conf.argmax(1)] == all_labels[val]
+    held_right = views.classes[held_probs.argmax(1)] == all_labels[val]
     threshold = _best_threshold(
-        held_conf.max(1)[known], held_right[known], held_conf.max(1)[~known], UNKNOWN_SHARE
+        held_conf[known], held_right[known], held_conf[~known], UNKNOWN_SHARE
     )
-    # The cap is measured on the validation answers of the model with every intent.
-    right_conf = np.sort(conf.max(1)[right])
-    if len(right_conf):
-        cap = float(right_conf[int(len(right_conf) * REFUSAL_BUDGET)])
-        threshold = min(threshold, cap)
-    tuning.threshold = threshold
-    tuning.validation["refused"] = float((conf.max(1) < tuning.threshold).mean())
+    tuning.validation["held_out_threshold"] = threshold
+    tuning.threshold = min(threshold, LOW_CONFIDENCE)
+    tuning.validation["refused"] = float((conf < tuning.threshold).mean())
     return tuning
