@@ -36,7 +36,12 @@ async def contact_for(
     phone = normalize_phone(caller, region)
     address = phone or f"unknown:{ref}"[:320]
     contact = await contacts.find_or_create_by_address(
-        session, inbox.workspace_id, "phone", address, name or phone or caller or None
+        session,
+        inbox.workspace_id,
+        "phone",
+        address,
+        name or phone or caller or None,
+        phone=phone or None,
     )
     if phone and not contact.phone:
         contact.phone = phone
