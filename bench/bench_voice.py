@@ -341,7 +341,7 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
             await tap.pull()
             snapshot = controller.acd.snapshot()
             queued_samples.append(sum(len(q["waiting"]) for q in snapshot["queues"].values()))
-            backlog = max(backlog, controller.items.qsize())
+            backlog = max(backlog, controller.queued())
         elapsed = time.time() - start
         received = getattr(pbx, "received", 0) - received0
         cpu = time.process_time() - cpu0

@@ -77,8 +77,14 @@ def check_status(status: str) -> Presence:
 
 
 async def do_set_presence(
-    session: AsyncSession, workspace_id: int, user_id: int, status: str
+    session: AsyncSession,
+    workspace_id: int,
+    user_id: int,
+    status: str,
+    *,
+    queue_ids: list[int] | None = None,
 ) -> AgentState:
+    """``queue_ids``: the agent's queues when the caller knows them (not read again)."""
     new = check_status(status)
     state = await ensure_state(session, workspace_id, user_id)
     if state.status == new.value:
@@ -94,7 +100,8 @@ async def do_set_presence(
         await requeue_agent(session, workspace_id, user_id, reason=f"agent_{new.value}")
     await session.flush()
     history.note(session, workspace_id, user_id, now)
-    queue_ids = await repo.member_queue_ids(session, user_id)
+    if queue_ids is None:
+        queue_ids = await repo.member_queue_ids(session, user_id)
     if new == Presence.online:
         for queue_id in queue_ids:
             await request_assignment(session, workspace_id, queue_id)

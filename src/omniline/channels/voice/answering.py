@@ -348,7 +348,13 @@ class Answering(Queueing):
             call.acw_until = datetime.fromtimestamp(agent.acw_until, UTC)
             await self._presence(session, agent, Presence.wrap_up)
         elif left.back_online:
-            await do_set_presence(session, self.workspace_id, agent.id, Presence.online.value)
+            await do_set_presence(
+                session,
+                self.workspace_id,
+                agent.id,
+                Presence.online.value,
+                queue_ids=agent.queue_ids,
+            )
         self._push_call(session, live, agent, ended=True)
 
     async def _csat_answer(self, session: AsyncSession, live: Live, digits: str) -> None:

@@ -10,6 +10,7 @@ database when a controller starts, so a restart in the middle of calls loses non
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -125,22 +126,29 @@ class Controller(Answering):
         return []
 
     async def run(self) -> None:
-        """Handle events until stopped: a batch at a time, timers in between."""
+        """Handle events until stopped: a batch at a time, timers in between. Behind, the
+        agents' hang-ups of the whole backlog go first (``leaving_first``): a freed agent's
+        next caller rings without waiting for the events queued ahead of it."""
         while not self._stopped.is_set():
-            try:
-                first = await asyncio.wait_for(self.items.get(), timeout=TICK_S)
-                batch: list[tuple[float, Item]] = [first]
-            except TimeoutError:
-                batch = []
-            while batch and len(batch) < BATCH and not self.items.empty():
-                batch.append(self.items.get_nowait())
+            if not self.backlog:
+                with contextlib.suppress(TimeoutError):
+                    self.backlog.append(await asyncio.wait_for(self.items.get(), timeout=TICK_S))
+            while not self.items.empty():
+                self.backlog.append(self.items.get_nowait())
+            ordered = self.leaving_first(self.backlog) if len(self.backlog) > 1 else self.backlog
+            batch, self.backlog = ordered[:BATCH], ordered[BATCH:]
             await self.process(batch)
+
+    def queued(self) -> int:
+        """Events received and not handled yet (benchmarks)."""
+        return self.items.qsize() + len(self.backlog)
 
     async def process(self, batch: list[tuple[float, Item]]) -> None:
         self._cmds = []
         t0 = time.perf_counter()
         try:
             async with db.sessionmaker()() as session:
+                calls.defer_publishing(session)
                 if self._startup:
                     startup, self._startup = self._startup, []
                     await self._actions(session, startup)
@@ -154,6 +162,7 @@ class Controller(Answering):
                     await self._handle(session, item)
                     self.handled += 1
                 await self._timers(session)
+                await calls.publish_deferred(session)
                 self._flush_queues(session)
                 t1 = time.perf_counter()
                 await db.commit(session)

@@ -164,6 +164,7 @@ class ControllerBase:
         self.next_campaign_scan = 0.0
         # Items with the time they arrived (perf_counter), for the offer-to-ring figure.
         self.items: asyncio.Queue[tuple[float, Item]] = asyncio.Queue()
+        self.backlog: list[tuple[float, Item]] = []  # taken from ``items``, not handled yet
         self.arrived = 0.0  # when the item being handled arrived
         self.link_up = False
         self._cmds: list[
@@ -368,7 +369,9 @@ class ControllerBase:
         ):
             return
         agent.status = status.value
-        await do_set_presence(session, self.workspace_id, agent.id, status.value)
+        await do_set_presence(
+            session, self.workspace_id, agent.id, status.value, queue_ids=agent.queue_ids
+        )
 
     def call_view(
         self, live: Live, agent: roster.Agent | None = None, *, ended: bool = False
