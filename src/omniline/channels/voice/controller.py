@@ -54,6 +54,7 @@ from omniline.presence.models import Presence
 log = logging.getLogger(__name__)
 
 BATCH = 200
+NEW_CALLS = 8  # at most this many calls opened per batch
 TICK_S = 0.2
 CALLBACK_SCAN_S = 2.0
 # An agent's leg we hung up whose end the PBX never reports is forgotten after this long.
@@ -136,7 +137,8 @@ class Controller(Answering):
             while not self.items.empty():
                 self.backlog.append(self.items.get_nowait())
             ordered = self.leaving_first(self.backlog) if len(self.backlog) > 1 else self.backlog
-            batch, self.backlog = ordered[:BATCH], ordered[BATCH:]
+            cut = batch_end(ordered)
+            batch, self.backlog = ordered[:cut], ordered[cut:]
             await self.process(batch)
 
     def queued(self) -> int:
@@ -470,6 +472,20 @@ def get_callback(session: AsyncSession, cb_id: int) -> Awaitable[VoiceCallback |
 
 
 __all__ = ["AgentChanged", "CallbackStatus", "Command", "Controller", "Leg", "Live", "get_callback"]
+
+
+def batch_end(ordered: list[tuple[float, Item]]) -> int:
+    """How many of the ordered backlog's first events make the next batch: at most
+    ``BATCH``, and at most ``NEW_CALLS`` new calls (opening one costs a dozen statements: a
+    burst of arrivals must not hold up the next batch, where a freed agent's next caller
+    rings, for a second)."""
+    new = 0
+    for n, (_, item) in enumerate(ordered[:BATCH]):
+        if isinstance(item, CallOffered):
+            new += 1
+            if new > NEW_CALLS:
+                return n
+    return min(len(ordered), BATCH)
 
 
 def ahead_of_new_calls(batch: list[tuple[float, Item]]) -> list[tuple[float, Item]]:
