@@ -57,6 +57,7 @@ BATCH = 200
 NEW_CALLS = 8  # at most this many calls opened per batch
 TICK_S = 0.2
 CALLBACK_SCAN_S = 2.0
+SCAN_S = 0.1  # digit timeouts, announcements, after-call work: looked at this often
 # An agent's leg we hung up whose end the PBX never reports is forgotten after this long.
 LEG_END_WAIT_S = 10.0
 
@@ -390,6 +391,9 @@ class Controller(Answering):
     async def _timers(self, session: AsyncSession) -> None:
         now = self.clock()
         await self._actions(session, self.acd.tick(now))
+        if now < self._next_scan:
+            return  # the scans below cost a pass over every call and agent: not every batch
+        self._next_scan = now + SCAN_S
         for live in list(self.calls.values()):
             if live.listen_until is not None and live.listen_until <= now:
                 live.listen_until = None

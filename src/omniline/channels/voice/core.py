@@ -172,6 +172,7 @@ class ControllerBase:
         ] = []
         self._seq = itertools.count(1)
         self._next_callback_scan = 0.0
+        self._next_scan = 0.0  # the controller's timers (controller.py: SCAN_S)
         self._stopped = asyncio.Event()
         self.timing = Timing()
         self._tails: dict[str, asyncio.Task[None]] = {}  # each key's last command group
