@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from _common import (
     PYTHON,
@@ -162,22 +166,53 @@ async def register_phones(sim: httpx.AsyncClient, agents: int, talk_s: float) ->
 
 
 class Tap:
-    """Reads the simulator's event log as it grows (it keeps the last 100,000)."""
+    """Reads the simulator's event log as it grows (it keeps the last 100,000), in a process
+    of its own (``--tap``): reading and parsing a few thousand events every second took the
+    controller's event loop for 50-150 ms, which the ring latency would count."""
 
-    def __init__(self, sim: httpx.AsyncClient) -> None:
-        self.sim = sim
-        self.since = 0
-        self.events: list[dict[str, Any]] = []
+    running: list[subprocess.Popen[bytes]] = []
 
-    async def pull(self) -> None:
+    def __init__(self, sim_url: str, tmp: Path) -> None:
+        self.path = tmp / "tap.jsonl"
+        self.proc = subprocess.Popen(
+            [PYTHON, __file__, "--tap", sim_url, str(self.path)], stdin=subprocess.DEVNULL
+        )
+        Tap.running.append(self.proc)
+
+    def seen(self) -> int:
+        with contextlib.suppress(OSError), self.path.open("rb") as f:
+            return sum(1 for _ in f)
+        return 0
+
+    async def finish(self) -> list[dict[str, Any]]:
+        """The whole log: the tap takes what is left, writes it and ends."""
+        self.proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(self.proc.wait, 120)
+        with self.path.open("rb") as f:
+            return [orjson.loads(line) for line in f]
+
+
+def tap_main(sim_url: str, out: str) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    since = 0
+    with (
+        httpx.Client(base_url=sim_url, auth=("omniline", PASSWORD), timeout=60) as sim,
+        open(out, "wb") as f,
+    ):
         while True:
-            r = await self.sim.get("/_sim/log", params={"since": self.since}, timeout=60)
-            body = r.json()
-            fresh = body["events"]
-            if not fresh:
-                return
-            self.events += [e["event"] for e in fresh]
-            self.since = fresh[-1]["seq"]
+            last = stop.is_set()
+            while True:
+                fresh = orjson.loads(sim.get("/_sim/log", params={"since": since}).content)
+                fresh = fresh["events"]
+                if not fresh:
+                    break
+                f.write(b"".join(orjson.dumps(e["event"]) + b"\n" for e in fresh))
+                since = fresh[-1]["seq"]
+            f.flush()
+            if last:
+                return 0
+            stop.wait(1.0)
 
 
 def analyse(events: list[dict[str, Any]], window: tuple[float, float]) -> dict[str, Any]:
@@ -304,18 +339,14 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
                 "seed": 1,
             },
         )
-        tap = Tap(sim)
+        tap = Tap(sim_url, tmp)
         waited = 0.0
         while waited < fill / burst_rate + 60:
             await asyncio.sleep(2.0)
             waited += 2.0
-            await tap.pull()
             snapshot = controller.acd.snapshot()
             queued = sum(len(q["waiting"]) for q in snapshot["queues"].values())
-            log(
-                f"  {len(tap.events):,} PBX events, {controller.handled:,} handled, "
-                f"{queued} waiting"
-            )
+            log(f"  {tap.seen():,} PBX events, {controller.handled:,} handled, {queued} waiting")
             if queued >= args.waiting * 0.95:
                 break
         steady = args.agents / args.talk_s
@@ -338,10 +369,9 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
         queued_samples = []
         while time.time() - start < args.seconds:
             await asyncio.sleep(2.0)
-            await tap.pull()
             snapshot = controller.acd.snapshot()
             queued_samples.append(sum(len(q["waiting"]) for q in snapshot["queues"].values()))
-            backlog = max(backlog, controller.items.qsize())
+            backlog = max(backlog, controller.queued())
         elapsed = time.time() - start
         received = getattr(pbx, "received", 0) - received0
         cpu = time.process_time() - cpu0
@@ -362,15 +392,13 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
         deadline = time.time() + args.talk_s * 2 + 120
         while time.time() < deadline:
             await asyncio.sleep(3.0)
-            await tap.pull()  # the simulator keeps only the last 100,000 events
             snapshot = controller.acd.snapshot()
             queued = sum(len(q["waiting"]) for q in snapshot["queues"].values())
             if not controller.calls and not queued:
                 break
             log(f"  {len(controller.calls)} calls in flight, {queued} waiting")
         await asyncio.sleep(1.0)
-        await tap.pull()
-        found = analyse(tap.events, window)
+        found = analyse(await tap.finish(), window)
         records = await check_records(found["calls"])
         await link.stop_all()
         return {
@@ -387,6 +415,9 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
             "records": records,
         }
     finally:
+        for running in Tap.running:
+            if running.poll() is None:
+                running.kill()
         await sim.aclose()
         sim_proc.terminate()
         sim_proc.wait(timeout=10)
@@ -394,6 +425,8 @@ async def run(args: argparse.Namespace, database: Database, tmp: Path) -> dict[s
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--tap"]:
+        return tap_main(sys.argv[2], sys.argv[3])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default=None)
     parser.add_argument("--agents", type=int, default=1500)

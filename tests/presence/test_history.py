@@ -225,3 +225,29 @@ async def test_two_transactions_touching_two_agents_in_opposite_orders(
         await second.close()
     for agent in (a, b):
         assert await timeline(agent) == [("online", False, False), ("online", True, True)]
+
+
+async def test_several_agents_changed_in_one_transaction(demo: Demo) -> None:
+    """A voice controller's batch changes many agents at once (PostgreSQL writes them all in
+    five statements): each gets exactly the intervals it would get one by one."""
+    q = demo.queues["First line"]
+    a = await make_agent(demo, "Ann", [q])
+    b = await make_agent(demo, "Bob", [q])
+    c = await make_agent(demo, "Cid", [q])
+    async with db.unit_of_work() as session:
+        for user in (a, b):
+            await service.do_set_presence(session, demo.workspace_id, user, "online")
+    async with db.unit_of_work() as session:
+        await service.do_set_presence(session, demo.workspace_id, a, "on_call")
+        await service.do_set_presence(session, demo.workspace_id, b, "offline")
+        await service.do_set_presence(session, demo.workspace_id, c, "online")  # first row
+    async with db.unit_of_work() as session:
+        await service.do_set_presence(session, demo.workspace_id, a, "online")
+        await service.do_set_presence(session, demo.workspace_id, c, "online")  # no change
+    assert await timeline(a) == [
+        ("online", False, False),
+        ("on_call", False, False),
+        ("online", False, True),
+    ]
+    assert await timeline(b) == [("online", False, False), ("offline", False, True)]
+    assert await timeline(c) == [("online", False, True)]

@@ -23,15 +23,25 @@ MERGED_CHANNEL = "merged"
 
 
 async def find_or_create_by_address(
-    session: AsyncSession, workspace_id: int, channel: str, address: str, name: str | None
+    session: AsyncSession,
+    workspace_id: int,
+    channel: str,
+    address: str,
+    name: str | None,
+    *,
+    phone: str | None = None,
 ) -> Contact:
+    """The contact of a channel address, made on first contact (with ``phone``, when given,
+    in the same insert)."""
     address = address.strip()
     if not address:
         raise Invalid("sender", "the channel gave no sender address")
     found = await repository.by_identity(session, workspace_id, channel, address)
     if found is not None:
         return found
-    contact = Contact(workspace_id=workspace_id, name=(name or "").strip()[:200], attributes={})
+    contact = Contact(
+        workspace_id=workspace_id, name=(name or "").strip()[:200], attributes={}, phone=phone
+    )
     session.add(contact)
     await session.flush()
     session.add(

@@ -163,9 +163,87 @@ def _on_commit(session: Session) -> None:
         return
     session.flush()
     pg = session.get_bind().dialect.name == "postgresql"
-    for user_id in sorted(pending):
+    left = _bring_many_in_line(session, pending) if pg and len(pending) > 1 else sorted(pending)
+    for user_id in left:
         workspace_id, at = pending[user_id]
         _bring_in_line(session, pg, workspace_id, user_id, at)
+
+
+def _bring_many_in_line(session: Session, pending: dict[int, tuple[int, datetime]]) -> list[int]:
+    """PostgreSQL, several agents (a voice controller's batch): the same as
+    :func:`_bring_in_line` for each, in five statements for all of them, their open rows
+    locked in the order of agent ids. Returns the agents left to the one-by-one way: those
+    without an open row (first shift: a row may be on its way from another transaction) and
+    those whose new row another transaction opened first."""
+    ids = sorted(pending)
+    rows = {
+        r.user_id: r
+        for r in session.scalars(
+            select(PresenceInterval)
+            .where(PresenceInterval.user_id.in_(ids), PresenceInterval.ended_at.is_(None))
+            .order_by(PresenceInterval.user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    statuses = {
+        user_id: status
+        for user_id, workspace_id, status in session.execute(
+            select(AgentState.user_id, AgentState.workspace_id, AgentState.status).where(
+                AgentState.user_id.in_(ids)
+            )
+        )
+        if pending[user_id][0] == workspace_id
+    }
+    holding = set(
+        session.scalars(
+            select(Conversation.assignee_id)
+            .where(
+                Conversation.assignee_id.in_(ids),
+                Conversation.status.in_(repo.LOAD_SQL),
+                repo.kinds_clause(set(HANDLING_KINDS)),
+            )
+            .distinct()
+        )
+    )
+    left: list[int] = []
+    opened: list[dict[str, Any]] = []
+    for user_id in ids:
+        workspace_id, at = pending[user_id]
+        status = statuses.get(user_id) or Presence.offline.value
+        handling = user_id in holding
+        row = rows.get(user_id)
+        if row is None:
+            if status != Presence.offline.value or handling:
+                left.append(user_id)
+            continue
+        if (row.status, row.handling) == (status, handling):
+            continue
+        at = max(at, row.started_at)
+        row.ended_at = at
+        opened.append(
+            {
+                "workspace_id": workspace_id,
+                "user_id": user_id,
+                "status": status,
+                "handling": handling,
+                "started_at": at,
+                "ended_at": None,
+            }
+        )
+    if opened:
+        session.flush()  # the rows ended first: one open row per agent (a partial index)
+        stmt = (
+            pg_insert(PresenceInterval)
+            .values(opened)
+            .on_conflict_do_nothing(
+                index_elements=["user_id"], index_where=PresenceInterval.ended_at.is_(None)
+            )
+            .returning(PresenceInterval.user_id)
+        )
+        done = set(session.scalars(stmt))
+        left += [v["user_id"] for v in opened if v["user_id"] not in done]
+    return sorted(left)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -46,6 +46,11 @@ LEADS = frozenset({Role.supervisor.value, Role.admin.value})
 
 async def ensure_state(session: AsyncSession, workspace_id: int, user_id: int) -> AgentState:
     """The agent's state row, created offline when missing, locked until commit."""
+    if repo.is_postgres(session):
+        # Nearly always there: lock it in one statement, insert only when it is missing.
+        found = await repo.lock_state(session, workspace_id, user_id)
+        if found is not None:
+            return found
     await repo.sqlite_write_lock(session)
     values = {
         "user_id": user_id,
@@ -72,8 +77,14 @@ def check_status(status: str) -> Presence:
 
 
 async def do_set_presence(
-    session: AsyncSession, workspace_id: int, user_id: int, status: str
+    session: AsyncSession,
+    workspace_id: int,
+    user_id: int,
+    status: str,
+    *,
+    queue_ids: list[int] | None = None,
 ) -> AgentState:
+    """``queue_ids``: the agent's queues when the caller knows them (not read again)."""
     new = check_status(status)
     state = await ensure_state(session, workspace_id, user_id)
     if state.status == new.value:
@@ -83,12 +94,14 @@ async def do_set_presence(
     state.since = now
     if new == Presence.online:
         state.idle_since = now  # available from now: the idle clock starts here
-    settings = await repo.settings_of(session, workspace_id)
-    if new == Presence.offline or (new == Presence.away and settings.requeue_on_away):
+    if new == Presence.offline or (
+        new == Presence.away and (await repo.settings_of(session, workspace_id)).requeue_on_away
+    ):
         await requeue_agent(session, workspace_id, user_id, reason=f"agent_{new.value}")
     await session.flush()
     history.note(session, workspace_id, user_id, now)
-    queue_ids = await repo.member_queue_ids(session, user_id)
+    if queue_ids is None:
+        queue_ids = await repo.member_queue_ids(session, user_id)
     if new == Presence.online:
         for queue_id in queue_ids:
             await request_assignment(session, workspace_id, queue_id)

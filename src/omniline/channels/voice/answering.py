@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,7 @@ from omniline.channels.voice.contract import (
     Prompt,
     RecordingReady,
 )
-from omniline.channels.voice.core import Leg, Live
+from omniline.channels.voice.core import AgentChanged, Leg, Live
 from omniline.channels.voice.models import (
     CallState,
     EndReason,
@@ -32,6 +33,13 @@ from omniline.presence.service import do_set_presence
 from omniline.surveys.phone import phone_survey
 
 log = logging.getLogger(__name__)
+
+
+class Left(NamedTuple):
+    """An agent who left a call (``Answering._agent_leaves``)."""
+
+    agent: roster.Agent
+    back_online: bool  # on_call or wrap_up before: presence goes back to online
 
 
 class Answering(Queueing):
@@ -74,6 +82,7 @@ class Answering(Queueing):
         live.state = CallState.talking.value
         live.agent_id, live.agent_leg = agent.id, leg_id
         live.announce_at = live.listen_until = None
+        live.music = False  # connecting stops it (contract: connect)
         agent.call_ref = live.ref
         call.leg = leg_id
         ref = live.ref
@@ -104,9 +113,17 @@ class Answering(Queueing):
     async def _leg_failed(self, session: AsyncSession, ev: LegFailed) -> None:
         from omniline.channels.voice.outbound import customer_failed
 
+        if ev.leg in self.ending:
+            await self._leg_ended(session, ev.leg)
+        unsure = ev.leg in self._unsure_rings
+        self._unsure_rings.discard(ev.leg)
         leg = self.legs.pop(ev.leg, None)
         if leg is None:
             return
+        if unsure and leg.kind == "agent":
+            # The phone may be ringing all the same: no other call for it until it is over.
+            self._leg_ending(leg)
+            self._cmd(ev.leg, lambda: self._hang_up_unsure(ev.leg))
         if ev.leg in self.campaign_legs:
             await dialer.failed(self, session, ev.leg, ev.reason)
             return
@@ -176,6 +193,8 @@ class Answering(Queueing):
             await calls.publish(session, conv, e)
 
     async def _hung_up(self, session: AsyncSession, ev: HungUp) -> None:
+        if ev.ref in self.ending:
+            await self._leg_ended(session, ev.ref)
         leg = self.legs.get(ev.ref)
         if leg is not None and ev.ref in self.campaign_legs and ev.ref not in self.calls:
             self.legs.pop(ev.ref, None)  # a dialled customer's leg gone before answering
@@ -236,14 +255,19 @@ class Answering(Queueing):
         self.legs.pop(leg.leg, None)
         live = self.calls.get(leg.ref or "")
         agent = self.agents.get(leg.agent_id or 0)
-        if agent is not None and agent.ringing_leg == leg.leg:
-            agent.ringing_leg = None
         if live is None or live.agent_leg != leg.leg:
-            if agent is not None and agent.call_ref is None:
-                self._availability(agent, self.clock())
+            if agent is None:
+                return
+            if agent.ringing_leg == leg.leg or not leg.answered:
+                # A ring that ended without its answer reported: a ring not taken.
+                await self._ring_not_taken(session, leg, agent, live)
+            elif agent.call_ref is None:
+                await self._actions(session, self._availability(agent, self.clock()))
             return
+        # The agent is free first, and the next caller rings, before any reading or writing.
+        left = await self._agent_leaves(session, live)
         call, conv = await self._records(session, live)
-        await self._agent_done(session, live, call, conv, ev.at)
+        await self._agent_done(session, live, call, conv, ev.at, left)
         live.agent_leg = None
         # The inbox's survey settings, when an admin made them, decide (surveys/phone.py).
         survey = await phone_survey(session, conv.inbox_id, live.language)
@@ -258,19 +282,64 @@ class Answering(Queueing):
         else:
             self._say(live, [Prompt(text=prompts.text("thanks", live.language))], then="hangup")
 
-    async def _agent_done(
-        self, session: AsyncSession, live: Live, call: VoiceCall, conv: Conversation, at: datetime
+    async def _ring_not_taken(
+        self, session: AsyncSession, leg: Leg, agent: roster.Agent, live: Live | None
     ) -> None:
-        """The agent's part of the call is over: talk time ends, after-call work begins."""
+        if agent.ringing_leg == leg.leg:
+            agent.ringing_leg = None
+        if live is not None:
+            live.legs.discard(leg.leg)
+        key = f"cb:{leg.callback_id}" if leg.callback_id is not None else leg.ref or ""
+        actions = self.acd.declined(key, agent.id, self.clock())
+        actions += self._availability(agent, self.clock())
+        self._push_agent_state(session, agent)
+        await self._actions(session, actions)
+
+    async def _leg_ended(self, session: AsyncSession, leg_id: str) -> None:
+        """The PBX reports the end of an agent's leg we hung up: the phone is free again."""
+        agent_id, _since = self.ending.pop(leg_id)
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return
+        agent.ending_legs.discard(leg_id)
+        if not agent.ending_legs and agent.call_ref is None and agent.ringing_leg is None:
+            await self._actions(session, self._availability(agent, self.clock()))
+
+    async def _agent_leaves(self, session: AsyncSession, live: Live) -> Left | None:
+        """The agent's part of the call is over, in memory: without after-call work the agent
+        takes the next waiting call at once (its ring goes out before any reading or writing
+        for this call). None if the agent did not hold this call; ``_agent_done`` writes."""
+        agent = self.agents.get(live.agent_id or 0)
+        if agent is None or agent.call_ref != live.ref:
+            return None
+        agent.call_ref = None
+        back = False
+        if not self.settings.acw_s:
+            back = agent.status in (Presence.on_call.value, Presence.wrap_up.value)
+            if back:
+                agent.status = Presence.online.value
+            await self._actions(session, self._availability(agent, self.clock()))
+        return Left(agent, back)
+
+    async def _agent_done(
+        self,
+        session: AsyncSession,
+        live: Live,
+        call: VoiceCall,
+        conv: Conversation,
+        at: datetime,
+        left: Left | None,
+    ) -> None:
+        """The agent's part of the call is over: talk time ends, after-call work begins.
+        ``left``: what ``_agent_leaves`` did (None: the agent did not hold this call)."""
         if call.hold_started_at is not None:
             call.hold_s += calls.seconds(call.hold_started_at, at) or 0.0
             call.hold_started_at = None
         if "talk_end" not in (call.ivr or {}):
             call.ivr = {**(call.ivr or {}), "talk_end": at.isoformat()}
-        agent = self.agents.get(live.agent_id or 0)
-        if agent is None or agent.call_ref != live.ref:
+        if left is None:
             return
-        agent.call_ref = None
+        agent = left.agent
         if call.queue_id and call.answered_at:
             talk = calls.seconds(call.answered_at, at) or 0.0
             self.acd.handled(call.queue_id, talk + self.settings.acw_s)
@@ -278,13 +347,14 @@ class Answering(Queueing):
             agent.acw_until = self.clock() + self.settings.acw_s
             call.acw_until = datetime.fromtimestamp(agent.acw_until, UTC)
             await self._presence(session, agent, Presence.wrap_up)
-        else:  # no after-call work: the next call may ring at once, before any writing
-            back = agent.status in (Presence.on_call.value, Presence.wrap_up.value)
-            if back:
-                agent.status = Presence.online.value
-            await self._actions(session, self._availability(agent, self.clock()))
-            if back:
-                await do_set_presence(session, self.workspace_id, agent.id, Presence.online.value)
+        elif left.back_online:
+            await do_set_presence(
+                session,
+                self.workspace_id,
+                agent.id,
+                Presence.online.value,
+                queue_ids=agent.queue_ids,
+            )
         self._push_call(session, live, agent, ended=True)
 
     async def _csat_answer(self, session: AsyncSession, live: Live, digits: str) -> None:
@@ -324,9 +394,10 @@ class Answering(Queueing):
         cause: int | None,
     ) -> None:
         """Close the call's records (once) and forget it when it is over on the PBX too."""
+        left = await self._agent_leaves(session, live) if live.agent_leg else None
         call, conv = await self._records(session, live)
         if live.agent_leg:
-            await self._agent_done(session, live, call, conv, at)
+            await self._agent_done(session, live, call, conv, at, left)
         if call.ended_at is None:
             await calls.ended(
                 session,
@@ -349,12 +420,15 @@ class Answering(Queueing):
         self.calls.pop(live.ref, None)
         self.by_call_id.pop(live.call_id, None)
 
-    async def _agent_changed(self, session: AsyncSession, user_id: int) -> None:
-        found = await roster.load(session, self.workspace_id, [user_id])
+    async def _agent_changed(self, session: AsyncSession, item: AgentChanged) -> None:
+        known = self.agents.get(item.user_id)
+        if known is not None and item.status is not None and item.status == known.status:
+            return  # our own presence write coming back, or nothing new: no need to re-read
+        found = await roster.load(session, self.workspace_id, [item.user_id])
         if not found:
-            if user_id in self.agents:
-                await self._actions(session, self.acd.remove_agent(user_id, self.clock()))
-                del self.agents[user_id]
+            if item.user_id in self.agents:
+                await self._actions(session, self.acd.remove_agent(item.user_id, self.clock()))
+                del self.agents[item.user_id]
             return
         agent = found[0]
         self._set_agent(agent)

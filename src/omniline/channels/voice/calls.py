@@ -36,7 +36,12 @@ async def contact_for(
     phone = normalize_phone(caller, region)
     address = phone or f"unknown:{ref}"[:320]
     contact = await contacts.find_or_create_by_address(
-        session, inbox.workspace_id, "phone", address, name or phone or caller or None
+        session,
+        inbox.workspace_id,
+        "phone",
+        address,
+        name or phone or caller or None,
+        phone=phone or None,
     )
     if phone and not contact.phone:
         contact.phone = phone
@@ -66,8 +71,49 @@ def add_event(
     return ev
 
 
+_DEFERRED = "voice_publish_deferred"
+
+
+def defer_publishing(session: AsyncSession) -> None:
+    """From now until :func:`publish_deferred`, :func:`publish` only notes what to tell: a
+    batch of PBX events reads each changed conversation's row once, and its events are
+    inserted together, instead of a flush and a read per change."""
+    session.info[_DEFERRED] = {}
+
+
+async def publish_deferred(session: AsyncSession) -> None:
+    """Tell what :func:`publish` noted: timeline events, then each conversation's row as it
+    stands now (``conversation.created`` for one opened meanwhile)."""
+    pending: dict[int, tuple[Conversation, list[ConversationEvent], bool]] | None = (
+        session.info.pop(_DEFERRED, None)
+    )
+    if not pending:
+        return
+    await session.flush()
+    for conv, events, _created in pending.values():
+        for ev in events:
+            notify.timeline_event(session, conv, ev)
+    for row in await repository.rows_by_ids(session, list(pending)):
+        notify.conversation_changed(session, row, created=pending[row.conv.id][2])
+
+
+def _defer(
+    session: AsyncSession, conv: Conversation, events: tuple[ConversationEvent, ...], created: bool
+) -> bool:
+    pending = session.info.get(_DEFERRED)
+    if pending is None:
+        return False
+    entry = pending.setdefault(conv.id, (conv, [], created))
+    entry[1].extend(events)
+    if created and not entry[2]:
+        pending[conv.id] = (conv, entry[1], True)
+    return True
+
+
 async def publish(session: AsyncSession, conv: Conversation, *events: ConversationEvent) -> None:
     """The conversation list and the open timeline see the change after commit."""
+    if _defer(session, conv, events, created=False):
+        return
     await session.flush()
     for ev in events:
         notify.timeline_event(session, conv, ev)
@@ -159,10 +205,11 @@ async def open_call(
             },
         ),
     )
-    await session.flush()
-    rows = await repository.rows_by_ids(session, [conv.id])
-    notify.conversation_changed(session, rows[0], created=True)
-    notify.timeline_event(session, conv, ev)
+    if not _defer(session, conv, (ev,), created=True):
+        await session.flush()
+        rows = await repository.rows_by_ids(session, [conv.id])
+        notify.conversation_changed(session, rows[0], created=True)
+        notify.timeline_event(session, conv, ev)
     return call, conv, contact
 
 
@@ -191,8 +238,9 @@ async def answered(
     call.answered_at = at
     wait = seconds(call.queued_at, at)
     ev = add_event(session, conv, "call_answered", {"agent_id": agent_id, "wait_s": _r(wait)}, at)
-    await session.flush()
-    notify.timeline_event(session, conv, ev)
+    if not _defer(session, conv, (ev,), created=False):
+        await session.flush()
+        notify.timeline_event(session, conv, ev)
     if conv.status in (Status.queued.value, Status.bot.value) and conv.assignee_id is None:
         await do_system_assign(session, conv, agent_id, reason="call_answered")
 

@@ -72,20 +72,18 @@ async def _transfer(ctrl: Controller, session: AsyncSession, live: object, cmd: 
         )
         await calls.publish(session, conv, ev)
         ctrl._cmd(live.ref, lambda: ctrl.pbx.transfer(live.ref, number), _reporter(ctrl, cmd))
+        if agent_leg:
+            ctrl._drop_leg(agent_leg)  # before the agent is free: one call at a time
         await ctrl._end(session, live, now, EndReason.transferred.value, "agent", None)
         ctrl.calls.pop(live.ref, None)
-        if agent_leg:
-            ctrl.legs.pop(agent_leg, None)
-            ctrl._cmd(agent_leg, lambda: ctrl.pbx.hangup(agent_leg))
         return
     if not isinstance(queue_id, int) or queue_id not in ctrl.queue_specs:
         _error(ctrl, session, cmd, "no such queue")
         return
     # To another queue: the agent leaves, the caller hears music and waits there.
-    await ctrl._agent_done(session, live, call, conv, now)
     if agent_leg:
-        ctrl.legs.pop(agent_leg, None)
-        ctrl._cmd(agent_leg, lambda: ctrl.pbx.hangup(agent_leg))
+        ctrl._drop_leg(agent_leg)  # before the agent is free: one call at a time
+    await ctrl._agent_done(session, live, call, conv, now, await ctrl._agent_leaves(session, live))
     live.agent_leg = None
     live.agent_id = None
     call.agent_id = None

@@ -10,6 +10,7 @@ database when a controller starts, so a restart in the middle of calls loses non
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -53,8 +54,12 @@ from omniline.presence.models import Presence
 log = logging.getLogger(__name__)
 
 BATCH = 200
+NEW_CALLS = 8  # at most this many calls opened per batch
 TICK_S = 0.2
 CALLBACK_SCAN_S = 2.0
+SCAN_S = 0.1  # digit timeouts, announcements, after-call work: looked at this often
+# An agent's leg we hung up whose end the PBX never reports is forgotten after this long.
+LEG_END_WAIT_S = 10.0
 
 
 def skills_of(variables: dict[str, Any]) -> frozenset[str]:
@@ -86,10 +91,12 @@ class Controller(Answering):
             now = self.clock()
             for agent in self.agents.values():
                 self._startup += self._availability(agent, now)
+            self._flush_queues(session)
             await db.commit(session)
 
     def _restore(self, call: VoiceCall) -> list[Any]:
         live = Live(
+            music=call.state in (CallState.queued.value, CallState.ringing.value),
             ref=call.ref,
             call_id=call.id,
             conv_id=call.conversation_id,
@@ -121,35 +128,45 @@ class Controller(Answering):
         return []
 
     async def run(self) -> None:
-        """Handle events until stopped: a batch at a time, timers in between."""
+        """Handle events until stopped: a batch at a time, timers in between. Behind, the
+        agents' hang-ups of the whole backlog go first (``leaving_first``): a freed agent's
+        next caller rings without waiting for the events queued ahead of it."""
         while not self._stopped.is_set():
-            try:
-                first = await asyncio.wait_for(self.items.get(), timeout=TICK_S)
-                batch: list[tuple[float, Item]] = [first]
-            except TimeoutError:
-                batch = []
-            while batch and len(batch) < BATCH and not self.items.empty():
-                batch.append(self.items.get_nowait())
+            if not self.backlog:
+                with contextlib.suppress(TimeoutError):
+                    self.backlog.append(await asyncio.wait_for(self.items.get(), timeout=TICK_S))
+            while not self.items.empty():
+                self.backlog.append(self.items.get_nowait())
+            ordered = self.leaving_first(self.backlog) if len(self.backlog) > 1 else self.backlog
+            cut = batch_end(ordered)
+            batch, self.backlog = ordered[:cut], ordered[cut:]
             await self.process(batch)
+
+    def queued(self) -> int:
+        """Events received and not handled yet (benchmarks)."""
+        return self.items.qsize() + len(self.backlog)
 
     async def process(self, batch: list[tuple[float, Item]]) -> None:
         self._cmds = []
         t0 = time.perf_counter()
         try:
             async with db.sessionmaker()() as session:
+                calls.defer_publishing(session)
                 if self._startup:
                     startup, self._startup = self._startup, []
                     await self._actions(session, startup)
-                seen_agents: set[int] = set()
-                for arrived, item in ahead_of_new_calls(batch):
+                seen_agents: set[AgentChanged] = set()
+                for arrived, item in ahead_of_new_calls(self.leaving_first(batch)):
                     self.arrived = arrived
                     if isinstance(item, AgentChanged):
-                        if item.user_id in seen_agents:
-                            continue  # one presence change reaches us once per audience
-                        seen_agents.add(item.user_id)
+                        if item in seen_agents:
+                            continue  # the same change twice in a batch
+                        seen_agents.add(item)
                     await self._handle(session, item)
                     self.handled += 1
                 await self._timers(session)
+                await calls.publish_deferred(session)
+                self._flush_queues(session)
                 t1 = time.perf_counter()
                 await db.commit(session)
         except Exception:
@@ -161,6 +178,43 @@ class Controller(Answering):
         t3 = time.perf_counter()
         if batch:
             self.timing.add(len(batch), t1 - t0, t2 - t1, t3 - t2)
+
+    def leaving_first(self, batch: list[tuple[float, Item]]) -> list[tuple[float, Item]]:
+        """The batch with agents' hang-ups of connected calls first: each frees an agent, who
+        rings the next caller at once. One moves only when nothing before it in the batch
+        concerns its leg, its call or its agent (their order stays)."""
+        first: list[tuple[float, Item]] = []
+        rest: list[tuple[float, Item]] = []
+        touched: set[str] = set()
+        for entry in batch:
+            item = entry[1]
+            if isinstance(item, LinkState):
+                return batch
+            leg = self.legs.get(item.ref) if isinstance(item, HungUp) else None
+            if (
+                isinstance(item, HungUp)
+                and leg is not None
+                and leg.kind == "agent"
+                and leg.answered
+                and not {item.ref, leg.ref or "", f"agent:{leg.agent_id}"} & touched
+            ):
+                first.append(entry)
+                continue
+            rest.append(entry)
+            touched.update(self._concerns(item))
+        return first + rest if first else batch
+
+    def _concerns(self, item: Item) -> list[str]:
+        if isinstance(item, AgentChanged):
+            return [f"agent:{item.user_id}"]
+        if isinstance(item, Command):
+            return [self.by_call_id.get(item.call_id, ""), f"agent:{item.by}"]
+        key = getattr(item, "ref", None) or getattr(item, "leg", None)
+        leg = self.legs.get(key or "")
+        out = [str(key or "")]
+        if leg is not None:
+            out += [leg.ref or "", f"agent:{leg.agent_id}"]
+        return out
 
     async def _handle(self, session: AsyncSession, item: Item) -> None:
         match item:
@@ -185,7 +239,7 @@ class Controller(Answering):
             case LinkState():
                 await self._link(session, item)
             case AgentChanged():
-                await self._agent_changed(session, item.user_id)
+                await self._agent_changed(session, item)
             case Command():
                 from omniline.channels.voice.commands import handle_command
 
@@ -276,14 +330,17 @@ class Controller(Answering):
         pid = f"p{next(self._seq)}-{uuid.uuid4().hex[:8]}"
         live.prompt, live.then = pid, then
         ref, language = live.ref, live.language
-        self._cmd(ref, lambda: self.pbx.music(ref, False))
-        self._cmd(ref, lambda: self.pbx.play(ref, what, language, pid), self._gone(ref))
+        if live.music:  # a new call has none yet: its welcome goes out without a stop first
+            live.music = False
+            self._cmd(ref, lambda: self.pbx.music(ref, False))
+        self._cmd(ref, lambda: self.pbx.play(ref, what, language, pid), self._unplayed(ref, pid))
 
     def _after_prompt(self, live: Live, then: str | None) -> None:
         ref = live.ref
         if then == "listen":
             live.listen_until = self.clock() + self.settings.digit_timeout_s
         elif then == "music":
+            live.music = True
             self._cmd(ref, lambda: self.pbx.music(ref, True))
         elif then == "hangup":
             self._cmd(ref, lambda: self.pbx.hangup(ref))
@@ -334,6 +391,9 @@ class Controller(Answering):
     async def _timers(self, session: AsyncSession) -> None:
         now = self.clock()
         await self._actions(session, self.acd.tick(now))
+        if now < self._next_scan:
+            return  # the scans below cost a pass over every call and agent: not every batch
+        self._next_scan = now + SCAN_S
         for live in list(self.calls.values()):
             if live.listen_until is not None and live.listen_until <= now:
                 live.listen_until = None
@@ -353,6 +413,10 @@ class Controller(Answering):
                 and live.prompt is None
             ):
                 self._announce(live, now)
+        for leg_id, (_agent_id, since) in list(self.ending.items()):
+            if since + LEG_END_WAIT_S <= now:
+                log.warning("voice inbox %s: no end reported for leg %s", self.inbox_id, leg_id)
+                await self._leg_ended(session, leg_id)
         for agent in self.agents.values():
             if agent.acw_until is not None and agent.acw_until <= now and agent.call_ref is None:
                 agent.acw_until = None
@@ -392,6 +456,8 @@ class Controller(Answering):
             reason = EndReason.answered.value if answered else EndReason.lost.value
             await self._end(session, live, ev.at, reason, "pbx", None)
             self.calls.pop(ref, None)
+        for leg_id in [leg for leg in self.ending if leg not in ev.refs]:
+            await self._leg_ended(session, leg_id)
         for leg_id, leg in list(self.legs.items()):
             if leg_id in ev.refs:
                 continue
@@ -410,6 +476,20 @@ def get_callback(session: AsyncSession, cb_id: int) -> Awaitable[VoiceCallback |
 
 
 __all__ = ["AgentChanged", "CallbackStatus", "Command", "Controller", "Leg", "Live", "get_callback"]
+
+
+def batch_end(ordered: list[tuple[float, Item]]) -> int:
+    """How many of the ordered backlog's first events make the next batch: at most
+    ``BATCH``, and at most ``NEW_CALLS`` new calls (opening one costs a dozen statements: a
+    burst of arrivals must not hold up the next batch, where a freed agent's next caller
+    rings, for a second)."""
+    new = 0
+    for n, (_, item) in enumerate(ordered[:BATCH]):
+        if isinstance(item, CallOffered):
+            new += 1
+            if new > NEW_CALLS:
+                return n
+    return min(len(ordered), BATCH)
 
 
 def ahead_of_new_calls(batch: list[tuple[float, Item]]) -> list[tuple[float, Item]]:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from omniline.acd.engine import Acd
 from omniline.channels.voice import roster
@@ -25,6 +27,7 @@ from omniline.channels.voice.contract import (
     Pbx,
     PbxEvent,
     Prompt,
+    PromptDone,
 )
 from omniline.channels.voice.models import (
     VoiceCall,
@@ -47,9 +50,13 @@ CALLBACK_SCAN_S = 2.0
 
 @dataclass(frozen=True, slots=True)
 class AgentChanged:
-    """Presence, phone or queues of an agent changed (from any process, over the bus)."""
+    """Presence, phone or queues of an agent changed (from any process, over the bus).
+
+    ``status``: the presence the change set, when it says (``presence.changed`` does); the
+    controller's own presence writes come back this way and need no re-reading."""
 
     user_id: int
+    status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,7 @@ class Live:
     listen_until: float | None = None
     announce_at: float | None = None
     csat: bool = False
+    music: bool = False  # music on hold was started (and not stopped since)
     callback_id: int | None = None  # a call made for a callback request
     direction: str = "in"
     # What an agent must know for this call (a menu's variable ``skills``: "uk,mortgage").
@@ -156,6 +164,7 @@ class ControllerBase:
         self.next_campaign_scan = 0.0
         # Items with the time they arrived (perf_counter), for the offer-to-ring figure.
         self.items: asyncio.Queue[tuple[float, Item]] = asyncio.Queue()
+        self.backlog: list[tuple[float, Item]] = []  # taken from ``items``, not handled yet
         self.arrived = 0.0  # when the item being handled arrived
         self.link_up = False
         self._cmds: list[
@@ -163,19 +172,25 @@ class ControllerBase:
         ] = []
         self._seq = itertools.count(1)
         self._next_callback_scan = 0.0
+        self._next_scan = 0.0  # the controller's timers (controller.py: SCAN_S)
         self._stopped = asyncio.Event()
         self.timing = Timing()
         self._tails: dict[str, asyncio.Task[None]] = {}  # each key's last command group
         self.handled = 0  # events handled (benchmarks)
         self._startup: list[Any] = []  # the ACD's first decisions after a restart
+        # Agents' legs we hung up, until the PBX reports their end: leg -> (agent, since).
+        self.ending: dict[str, tuple[int, float]] = {}
+        self._queues_changed = False  # queue figures to push once the batch is done
+        self._unsure_rings: set[str] = set()  # rings the PBX never answered (may exist)
 
     def _set_agent(self, agent: roster.Agent) -> None:
         old = self.agents.get(agent.id)
         if old is not None:
-            agent.call_ref, agent.ringing_leg, agent.acw_until = (
+            agent.call_ref, agent.ringing_leg, agent.acw_until, agent.ending_legs = (
                 old.call_ref,
                 old.ringing_leg,
                 old.acw_until,
+                old.ending_legs,
             )
         self.agents[agent.id] = agent
         self.acd.set_agent(agent.id, queue_ids=agent.queue_ids, skills=agent.skills)
@@ -269,10 +284,40 @@ class ControllerBase:
         return at.timestamp()
 
     async def _records(self, session: AsyncSession, live: Live) -> tuple[VoiceCall, Conversation]:
-        call = await session.get(VoiceCall, live.call_id)
-        conv = await session.get(Conversation, live.conv_id)
-        assert call is not None and conv is not None
+        """The call's row and its conversation: from the session when it holds them, else in
+        one joined query."""
+        call = session.identity_map.get(identity_key(VoiceCall, live.call_id))
+        conv = session.identity_map.get(identity_key(Conversation, live.conv_id))
+        if not isinstance(call, VoiceCall) or not isinstance(conv, Conversation):
+            row = (
+                await session.execute(
+                    select(VoiceCall, Conversation)
+                    .join(Conversation, Conversation.id == VoiceCall.conversation_id)
+                    .where(VoiceCall.id == live.call_id)
+                )
+            ).one()
+            call, conv = row[0], row[1]
+        assert call.conversation_id == live.conv_id
         return call, conv
+
+    def _leg_ending(self, leg: Leg) -> None:
+        """We hang up this agent's leg: until the PBX reports its end the phone may still
+        hold it, so the agent is offered no call meanwhile (never two calls at once)."""
+        agent = self.agents.get(leg.agent_id or 0)
+        if agent is not None:
+            agent.ending_legs.add(leg.leg)
+            self.ending[leg.leg] = (agent.id, self.clock())
+
+    def _unplayed(self, ref: str, prompt_id: str) -> Callable[[CommandFailed], Item | None]:
+        """A prompt the PBX did not play: the call goes on as if it had ended (to the music,
+        the digits or the hang-up that follows), else it would wait for it for ever."""
+
+        def on_fail(exc: CommandFailed) -> Item | None:
+            if exc.gone:
+                return HungUp(ref, datetime.now(UTC), None, "pbx")
+            return PromptDone(ref, prompt_id, datetime.now(UTC))
+
+        return on_fail
 
     def _gone(self, ref: str) -> Callable[[CommandFailed], Item | None]:
         def on_fail(exc: CommandFailed) -> Item | None:
@@ -286,9 +331,20 @@ class ControllerBase:
 
     def _ring_failed(self, leg: str) -> Callable[[CommandFailed], Item | None]:
         def on_fail(exc: CommandFailed) -> Item | None:
+            if exc.status is None:
+                # No answer from the PBX (unreachable, a timeout, our own requests backed
+                # up): the leg may exist all the same, and it is not the agent's doing.
+                self._unsure_rings.add(leg)
+                return LegFailed(leg, "failed", datetime.now(UTC))
             return LegFailed(leg, "unavailable", datetime.now(UTC))
 
         return on_fail
+
+    async def _hang_up_unsure(self, leg: str) -> None:
+        """Hang up a leg whose ring got no answer; once the PBX has answered the hang-up
+        (done, or no such leg), the leg is surely over: say so, freeing its agent."""
+        await self.pbx.hangup(leg)
+        self.submit(HungUp(leg, datetime.now(UTC), None, "system"))
 
     def _availability(self, agent: roster.Agent, now: float) -> list[Any]:
         if agent.ringing_leg is not None and agent.status == Presence.online.value:
@@ -314,7 +370,9 @@ class ControllerBase:
         ):
             return
         agent.status = status.value
-        await do_set_presence(session, self.workspace_id, agent.id, status.value)
+        await do_set_presence(
+            session, self.workspace_id, agent.id, status.value, queue_ids=agent.queue_ids
+        )
 
     def call_view(
         self, live: Live, agent: roster.Agent | None = None, *, ended: bool = False
@@ -392,9 +450,15 @@ class ControllerBase:
         )
 
     def _push_queues(self, session: AsyncSession) -> None:
-        self._to_leads(
-            session, "voice.queues", {"inbox_id": self.inbox_id, "queues": self.queue_stats()}
-        )
+        """The queue figures changed: pushed once, when the batch is done."""
+        self._queues_changed = True
+
+    def _flush_queues(self, session: AsyncSession) -> None:
+        if self._queues_changed:
+            self._queues_changed = False
+            self._to_leads(
+                session, "voice.queues", {"inbox_id": self.inbox_id, "queues": self.queue_stats()}
+            )
 
     def _push_callbacks(self, session: AsyncSession) -> None:
         self._to_leads(session, "voice.callbacks", {"inbox_id": self.inbox_id})

@@ -75,11 +75,15 @@ def make_pbx(inbox: Inbox) -> Pbx:
 def _on_bus(event: RealtimeEvent) -> None:
     if event.type == "presence.changed":
         user_id = event.data.get("user_id")
+        # One change is published once per audience; the agent's own one is always there.
+        if not isinstance(user_id, int) or event.audience.user_id != user_id:
+            return
+        status = event.data.get("status")
         for running in _running.values():
-            if running.controller.workspace_id == event.audience.workspace_id and isinstance(
-                user_id, int
-            ):
-                running.controller.submit(AgentChanged(user_id))
+            if running.controller.workspace_id == event.audience.workspace_id:
+                running.controller.submit(
+                    AgentChanged(user_id, status if isinstance(status, str) else None)
+                )
     elif event.type == COMMAND:
         target = _running.get(int(event.data.get("inbox_id") or 0))
         if target is not None:

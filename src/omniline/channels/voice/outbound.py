@@ -173,7 +173,9 @@ async def customer_failed(ctrl: Controller, session: AsyncSession, leg: Leg, rea
     if agent is not None and agent.call_ref == live.ref:
         agent.call_ref = None
     if agent_leg:
-        ctrl.legs.pop(agent_leg, None)
+        dropped = ctrl.legs.pop(agent_leg, None)
+        if dropped is not None:
+            ctrl._leg_ending(dropped)
         say = [Prompt(text=prompts.text("callback_no_answer", live.language))]
         language = live.language
         ctrl._cmd(agent_leg, lambda: ctrl.pbx.play(agent_leg, say, language, f"pn-{agent_leg}"))

@@ -119,18 +119,36 @@ class Queueing(ControllerBase):
         if agent is not None and agent.ringing_leg == leg_id:
             agent.ringing_leg = None
             self._push_agent_state(None, agent)
+        if leg.kind == "agent":
+            self._leg_ending(leg)
         self._cmd(leg_id, lambda: self.pbx.hangup(leg_id))
 
     async def _actions(self, session: AsyncSession, actions: list[Any]) -> None:
         for action in actions:
             if isinstance(action, Offer):
-                await self._offer(session, action)
+                action, more = self._phones_free(action)
+                if action.agent_ids:
+                    await self._offer(session, action)
+                await self._actions(session, more)
             elif isinstance(action, Release):
                 await self._release(session, action)
             elif isinstance(action, Overflow):
                 await self._overflow(session, action)
             elif isinstance(action, Expire):
                 await self._expire(session, action)
+
+    def _phones_free(self, offer: Offer) -> tuple[Offer, list[Any]]:
+        """The offer without agents whose phone may still hold a leg we hung up (the engine
+        freed them on its own clock, say a ring timeout while their answer was on its way):
+        they are unavailable until the PBX reports that leg's end (``_leg_ended``)."""
+        held = [a for a in offer.agent_ids if (ag := self.agents.get(a)) and ag.ending_legs]
+        if not held:
+            return offer, []
+        more: list[Any] = []
+        for agent_id in held:
+            more += self.acd.agent_unavailable(agent_id, self.clock())
+        free = tuple(a for a in offer.agent_ids if a not in held)
+        return Offer(offer.call_id, free), more
 
     async def _offer(self, session: AsyncSession, offer: Offer) -> None:
         from omniline.channels.voice.outbound import offer_callback

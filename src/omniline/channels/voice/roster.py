@@ -37,6 +37,9 @@ class Agent:
     call_ref: str | None = None
     ringing_leg: str | None = None
     acw_until: float | None = None
+    # Legs of this agent's phone we hung up whose end the PBX has not reported yet: the
+    # phone may still hold one, so no new call rings it meanwhile (one call at a time).
+    ending_legs: set[str] = field(default_factory=set)
 
     def free(self, now: float) -> bool:
         return (
@@ -46,6 +49,7 @@ class Agent:
             and bool(self.endpoint)
             and self.call_ref is None
             and self.ringing_leg is None
+            and not self.ending_legs
             and (self.acw_until is None or self.acw_until <= now)
         )
 
