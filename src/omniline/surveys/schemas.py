@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from omniline.kit.fields import JsonIn
-from omniline.kit.ids import WHOLE, Id
+from omniline.kit.ids import MAX_ID, WHOLE, Id
 from omniline.surveys.models import SurveyAnswer, SurveyRequest, SurveySetting
+
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 Kind = Literal["csat", "nps"]
 Score = Annotated[int, Field(ge=0, le=10), WHOLE]
@@ -53,7 +55,10 @@ class SendIn(JsonIn):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": [name], "properties": {name: {"type": "integer"}}}
+                {
+                    "required": [name],
+                    "properties": {name: ID_SCHEMA},
+                }
                 for name in ("conversation_id", "contact_id")
             ]
         }

@@ -19,8 +19,10 @@ from omniline.channels.voice.models import (
 )
 from omniline.errors import Invalid
 from omniline.kit.fields import NOT_BLANK, JsonIn
-from omniline.kit.ids import WHOLE, Id
+from omniline.kit.ids import MAX_ID, WHOLE, Id
 from omniline.kit.routing import router as make_router
+
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 router = make_router(prefix="/api/v1/voice/campaigns", tags=["voice"])
 
@@ -50,7 +52,10 @@ class CampaignIn(JsonIn):
         json_schema_extra={
             "anyOf": [
                 {"required": ["mode"], "properties": {"mode": {"const": "agent"}}},
-                {"required": ["flow_id"], "properties": {"flow_id": {"type": "integer"}}},
+                {
+                    "required": ["flow_id"],
+                    "properties": {"flow_id": ID_SCHEMA},
+                },
             ]
         }
     )
