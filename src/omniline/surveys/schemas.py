@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 
 from omniline.kit.fields import JsonIn
 from omniline.kit.ids import MAX_ID, WHOLE, Id
 from omniline.surveys.models import SurveyAnswer, SurveyRequest, SurveySetting
 
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID_SCHEMA: JsonDict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 Kind = Literal["csat", "nps"]
 Score = Annotated[int, Field(ge=0, le=10), WHOLE]

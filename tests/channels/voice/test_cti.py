@@ -391,3 +391,34 @@ async def test_a_pbx_that_stops_answering_is_shown_down_and_its_calls_stay_count
     ups = [e["up"] for e in seen if e.get("inbox_id") == inbox_id]
     changes = [up for i, up in enumerate(ups) if i == 0 or ups[i - 1] != up]
     assert changes == [True, False, True]
+
+
+async def test_a_transfer_the_pbx_made_is_on_the_timeline(
+    client: httpx.AsyncClient, inbox_id: int, pbx: Pbx, demo: Demo
+) -> None:
+    """An agent who transfers on the desk phone: the PBX reports call.transferred, the
+    timeline shows where the call went, and the call ends with its hang-up."""
+    await link.start(inbox_id)
+    ref = "pbx-call-transfer"
+    await post(client, event("call.offered", call=ref, caller=CALLER, dialled="+380443334455"))
+    ring = await eventually(lambda: _first(pbx, "ring"), what="the agent's phone rung")
+    await post(client, event("leg.answered", leg=ring["leg"]))
+    talking = await eventually(lambda: call_where(ref, state="talking"), what="talking")
+    await post(client, event("call.transferred", call=ref, to="+380442000000"))
+    await eventually(
+        lambda: _with(talking.conversation_id, "call_transferred"), what="the transfer"
+    )
+    async with db.sessionmaker()() as session:
+        from omniline.conversations.models import ConversationEvent
+
+        moved = await session.scalar(
+            select(ConversationEvent).where(
+                ConversationEvent.conversation_id == talking.conversation_id,
+                ConversationEvent.type == "call_transferred",
+            )
+        )
+        assert moved is not None
+        assert moved.data["to_number"] == "+380442000000" and moved.data["by"] == "pbx"
+    await post(client, event("call.hangup", call=ref, side="pbx", cause=16))
+    ended = await eventually(lambda: call_where(ref, state="ended"), what="the call's end")
+    assert ended.hangup_side == "pbx"

@@ -19,6 +19,7 @@ from omniline.channels.voice.contract import (
     LegFailed,
     Prompt,
     RecordingReady,
+    Transferred,
 )
 from omniline.channels.voice.core import AgentChanged, Leg, Live
 from omniline.channels.voice.models import (
@@ -171,6 +172,18 @@ class Answering(Queueing):
         agent = self.agents.get(live.agent_id or 0)
         if agent is not None:
             self._push_call(session, live, agent)
+
+    async def _transferred(self, session: AsyncSession, ev: Transferred) -> None:
+        """The PBX moved the call by itself (a transfer made on the phone): on the timeline;
+        its end in Omniline comes with its hang-up."""
+        live = self.calls.get(ev.ref)
+        if live is None:
+            return
+        _call, conv = await self._records(session, live)
+        e = calls.add_event(
+            session, conv, "call_transferred", {"to_number": ev.to, "by": "pbx"}, ev.at
+        )
+        await calls.publish(session, conv, e)
 
     async def _recording(self, session: AsyncSession, ev: RecordingReady) -> None:
         call = await session.scalar(

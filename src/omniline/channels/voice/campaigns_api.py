@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Request, Response
 from pydantic import ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 from sqlalchemy import select
 
 from omniline.auth.deps import CurrentPrincipal, SessionDep
@@ -22,7 +23,7 @@ from omniline.kit.fields import NOT_BLANK, JsonIn
 from omniline.kit.ids import MAX_ID, WHOLE, Id
 from omniline.kit.routing import router as make_router
 
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID_SCHEMA: JsonDict = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 router = make_router(prefix="/api/v1/voice/campaigns", tags=["voice"])
 

@@ -37,6 +37,7 @@ from omniline.channels.voice.contract import (
     Prompt,
     PromptDone,
     RecordingReady,
+    Transferred,
 )
 from omniline.channels.voice.core import AgentChanged, Command, Item, Leg, Live
 from omniline.channels.voice.models import (
@@ -236,6 +237,8 @@ class Controller(Answering):
                 await self._hung_up(session, item)
             case RecordingReady():
                 await self._recording(session, item)
+            case Transferred():
+                await self._transferred(session, item)
             case LinkState():
                 await self._link(session, item)
             case AgentChanged():
