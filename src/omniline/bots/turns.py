@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.bots import defaults, faq
+from omniline.bots import ahead, defaults, faq
 from omniline.bots.engine import Context, Engine, HttpFailed, Input, Outcome, Result, Say, State
 from omniline.bots.graph import Graph
 from omniline.bots.models import BotFlow, BotFlowVersion, BotSession, SessionStatus
@@ -54,6 +54,10 @@ _graphs: dict[tuple[int, float], Graph] = {}
 def version_key(version: BotFlowVersion) -> tuple[int, float]:
     """Versions never change; the time tells a restored or another database's apart."""
     return version.id, version.created_at.timestamp()
+
+
+def cached_graph(key: tuple[int, float]) -> Graph | None:
+    return _graphs.get(key)
 
 
 def graph_of(version: BotFlowVersion) -> Graph:
@@ -96,6 +100,8 @@ class _Effects:
     version_id: Hashable
     graph: Graph
     secrets: dict[str, str]
+    # (version key, text) -> the answer of the FAQ matcher, matched ahead (bots/ahead.py)
+    matched: dict[tuple[Hashable, str], tuple[str | None, float]] = field(default_factory=dict)
 
     async def http(
         self, method: str, url: str, headers: dict[str, str], body: Any, seconds: float
@@ -103,6 +109,9 @@ class _Effects:
         return await call_http(method, url, headers, body, seconds)
 
     async def faq(self, text: str) -> tuple[str | None, float]:
+        found = self.matched.get((self.version_id, text))
+        if found is not None:
+            return found
         return await faq.match(self.version_id, self.graph, text)
 
     async def business_hours(self, calendar_id: int) -> bool:
@@ -291,6 +300,8 @@ async def _lock(session: AsyncSession, conversation_id: int) -> BotSession | Non
 
 
 async def run_turns(session: AsyncSession, conversation_id: int) -> None:
+    # The questions matched since their messages came, awaited before the lock is taken.
+    matched = await ahead.ready(conversation_id)
     bs = await _lock(session, conversation_id)
     if bs is None or bs.status != SessionStatus.active.value:
         return
@@ -331,7 +342,7 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
             given = Input(
                 text=msg.text or "", payload=payload if isinstance(payload, str) else None
             )
-        result = await _run(session, conv, bs, version, ctx, secrets, state, given)
+        result = await _run(session, conv, bs, version, ctx, secrets, state, given, matched)
         outcome = result.outcome
         await _say(session, conv, result.says, state.language)
         if outcome.kind != "wait":
@@ -356,12 +367,13 @@ async def _run(
     secrets: dict[str, str],
     state: State,
     given: Input | None,
+    matched: dict[tuple[Hashable, str], tuple[str | None, float]],
 ) -> Result:
     graph = graph_of(version)
     engine = Engine(
         graph,
         ctx,
-        _Effects(session, conv, version_key(version), graph, secrets),
+        _Effects(session, conv, version_key(version), graph, secrets, matched),
         prefix=f"{version.flow_id}:",
     )
     result = await engine.run(state, given)
@@ -377,7 +389,7 @@ async def _run(
         engine = Engine(
             graph,
             ctx,
-            _Effects(session, conv, version_key(target), graph, secrets),
+            _Effects(session, conv, version_key(target), graph, secrets, matched),
             prefix=f"{target.flow_id}:",
         )
         state.node = None

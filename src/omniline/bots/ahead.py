@@ -1,0 +1,136 @@
+"""A customer's question matched ahead of its turn.
+
+A turn (``bots/turns.py``) runs in a job, under a lock of the conversation's bot session (on
+SQLite, the database's write lock), and the job runner runs one job at a time. Matching the
+question's FAQ intent is the slow part of a turn (an embedding: about 20 ms of CPU); inside
+the turn, the lock was held meanwhile and turns could not overlap, so one process stopped at
+about 25-30 turns/s with a core to spare.
+
+So the question starts being matched once its message is committed: in the matcher thread
+(``faq.match``, batched with other conversations' questions), beside the event loop and
+before the job is even claimed. The turn waits for those matches before it takes the lock,
+and uses one when the flow asks the matcher the same text for the same flow version. A match
+depends only on (version, text), so it is what the turn would have found itself; what the
+answer means for the flow is still decided by the turn, in order, under the lock.
+
+Only in this process: a turn that another process runs (PostgreSQL with ``omniline worker``)
+matches by itself, as does a question the flow asks where this guess said it would not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniline.bots import faq
+from omniline.bots.engine import Input, asks_faq
+from omniline.bots.graph import Graph
+from omniline.bots.models import BotFlowVersion, BotSession, SessionStatus
+from omniline.db import after_commit, sessionmaker
+
+log = logging.getLogger(__name__)
+
+# Conversations with matches nobody took yet (their turn ran in another process, or the
+# conversation left the bot): the oldest are forgotten beyond this.
+MAX_CONVERSATIONS = 1000
+
+Found = tuple[Hashable, str, tuple[str | None, float]]  # version key, text, faq.match's answer
+
+
+@dataclass
+class _State:
+    loop: asyncio.AbstractEventLoop | None = None
+    pending: OrderedDict[int, list[asyncio.Task[Found | None]]] | None = None
+
+
+_state = _State()
+
+
+def _pending() -> OrderedDict[int, list[asyncio.Task[Found | None]]]:
+    loop = asyncio.get_running_loop()
+    if _state.loop is not loop or _state.pending is None:
+        # A new event loop (tests): the tasks of the old one cannot be awaited here.
+        _state.loop, _state.pending = loop, OrderedDict()
+    return _state.pending
+
+
+def start(session: AsyncSession, conversation_id: int, text: str) -> None:
+    """Match ``text`` of a customer's message to the conversation once this transaction
+    commits (nothing if it rolls back)."""
+    if text.strip():
+        after_commit(session, lambda: _begin(conversation_id, text))
+
+
+def _begin(conversation_id: int, text: str) -> None:
+    pending = _pending()
+    task = asyncio.get_running_loop().create_task(_match(conversation_id, text), name="faq-ahead")
+    pending.setdefault(conversation_id, []).append(task)
+    pending.move_to_end(conversation_id)
+    while len(pending) > MAX_CONVERSATIONS:
+        _, forgotten = pending.popitem(last=False)
+        for old in forgotten:
+            old.cancel()
+
+
+async def _match(conversation_id: int, text: str) -> Found | None:
+    try:
+        async with sessionmaker()() as session:
+            row = (
+                await session.execute(
+                    select(
+                        BotSession.node,
+                        BotSession.status,
+                        BotFlowVersion.id,
+                        BotFlowVersion.created_at,
+                    )
+                    .join(BotFlowVersion, BotFlowVersion.id == BotSession.version_id)
+                    .where(BotSession.conversation_id == conversation_id)
+                )
+            ).first()
+            if row is None or row.status != SessionStatus.active.value:
+                return None
+            from omniline.bots.turns import cached_graph, graph_of
+
+            key = (row.id, row.created_at.timestamp())
+            graph = cached_graph(key)
+            if graph is None:  # the version's graph is read once per process
+                version = await session.get(BotFlowVersion, row.id)
+                if version is None:
+                    return None
+                graph = graph_of(version)
+        return await _ask(key, graph, row.node, text)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the turn will match by itself, and report what goes wrong
+        log.debug("matching ahead failed", exc_info=True)
+        return None
+
+
+async def _ask(key: Hashable, graph: Graph, node: str | None, text: str) -> Found | None:
+    if not asks_faq(graph, node, Input(text=text)):
+        return None
+    return key, text, await faq.match(key, graph, text)
+
+
+async def ready(conversation_id: int) -> dict[tuple[Hashable, str], tuple[str | None, float]]:
+    """The matches started for the conversation's messages, once done: (version key, text)
+    -> ``faq.match``'s answer. Call it before taking the turn's lock."""
+    tasks = _pending().pop(conversation_id, None)
+    if not tasks:
+        return {}
+    await asyncio.wait(tasks)
+    out: dict[tuple[Hashable, str], tuple[str | None, float]] = {}
+    for task in tasks:
+        if task.cancelled() or task.exception() is not None:
+            continue
+        found = task.result()
+        if found is not None:
+            key, text, answer = found
+            out[(key, text)] = answer
+    return out
