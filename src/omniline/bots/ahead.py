@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # Conversations with matches nobody took yet (their turn ran in another process, or the
 # conversation left the bot): the oldest are forgotten beyond this.
 MAX_CONVERSATIONS = 1000
+MAX_REMEMBERED = 20_000
 
 Found = tuple[Hashable, str, tuple[str | None, float]]  # version key, text, faq.match's answer
 
@@ -46,18 +47,45 @@ Found = tuple[Hashable, str, tuple[str | None, float]]  # version key, text, faq
 @dataclass
 class _State:
     loop: asyncio.AbstractEventLoop | None = None
-    pending: OrderedDict[int, list[asyncio.Task[Found | None]]] | None = None
+    pending: OrderedDict[int, list[asyncio.Task[Found | None]]] = field(default_factory=OrderedDict)
+    # conversation id -> (version key, graph, node) where its last turn left the flow
+    where: OrderedDict[int, tuple[Hashable, Graph, str | None]] = field(default_factory=OrderedDict)
 
 
 _state = _State()
 
 
-def _pending() -> OrderedDict[int, list[asyncio.Task[Found | None]]]:
+def _current() -> _State:
+    global _state
     loop = asyncio.get_running_loop()
-    if _state.loop is not loop or _state.pending is None:
+    if _state.loop is not loop:
         # A new event loop (tests): the tasks of the old one cannot be awaited here.
-        _state.loop, _state.pending = loop, OrderedDict()
-    return _state.pending
+        _state = _State(loop)
+    return _state
+
+
+def _pending() -> OrderedDict[int, list[asyncio.Task[Found | None]]]:
+    return _current().pending
+
+
+def remember(
+    session: AsyncSession, conversation_id: int, key: Hashable, graph: Graph, node: str | None
+) -> None:
+    """Where a turn left the flow, once committed: the next message of the conversation is
+    matched ahead without reading the bot session (a stale guess only wastes a head start)."""
+
+    def keep() -> None:
+        where = _current().where
+        where[conversation_id] = (key, graph, node)
+        where.move_to_end(conversation_id)
+        while len(where) > MAX_REMEMBERED:
+            where.popitem(last=False)
+
+    after_commit(session, keep)
+
+
+def forget(conversation_id: int) -> None:
+    _current().where.pop(conversation_id, None)
 
 
 def start(session: AsyncSession, conversation_id: int, text: str) -> None:
@@ -80,31 +108,13 @@ def _begin(conversation_id: int, text: str) -> None:
 
 async def _match(conversation_id: int, text: str) -> Found | None:
     try:
-        async with sessionmaker()() as session:
-            row = (
-                await session.execute(
-                    select(
-                        BotSession.node,
-                        BotSession.status,
-                        BotFlowVersion.id,
-                        BotFlowVersion.created_at,
-                    )
-                    .join(BotFlowVersion, BotFlowVersion.id == BotSession.version_id)
-                    .where(BotSession.conversation_id == conversation_id)
-                )
-            ).first()
-            if row is None or row.status != SessionStatus.active.value:
-                return None
-            from omniline.bots.turns import cached_graph, graph_of
-
-            key = (row.id, row.created_at.timestamp())
-            graph = cached_graph(key)
-            if graph is None:  # the version's graph is read once per process
-                version = await session.get(BotFlowVersion, row.id)
-                if version is None:
-                    return None
-                graph = graph_of(version)
-        return await _ask(key, graph, row.node, text)
+        known = _current().where.get(conversation_id) or await _read(conversation_id)
+        if known is None:
+            return None
+        key, graph, node = known
+        if not asks_faq(graph, node, Input(text=text)):
+            return None
+        return key, text, await faq.match(key, graph, text)
     except asyncio.CancelledError:
         raise
     except Exception:  # the turn will match by itself, and report what goes wrong
@@ -112,10 +122,33 @@ async def _match(conversation_id: int, text: str) -> Found | None:
         return None
 
 
-async def _ask(key: Hashable, graph: Graph, node: str | None, text: str) -> Found | None:
-    if not asks_faq(graph, node, Input(text=text)):
-        return None
-    return key, text, await faq.match(key, graph, text)
+async def _read(conversation_id: int) -> tuple[Hashable, Graph, str | None] | None:
+    """Where the flow stands, from the database (no turn of it in this process yet)."""
+    async with sessionmaker()() as session:
+        row = (
+            await session.execute(
+                select(
+                    BotSession.node,
+                    BotSession.status,
+                    BotFlowVersion.id,
+                    BotFlowVersion.created_at,
+                )
+                .join(BotFlowVersion, BotFlowVersion.id == BotSession.version_id)
+                .where(BotSession.conversation_id == conversation_id)
+            )
+        ).first()
+        if row is None or row.status != SessionStatus.active.value:
+            return None
+        from omniline.bots.turns import cached_graph, graph_of
+
+        key = (row.id, row.created_at.timestamp())
+        graph = cached_graph(key)
+        if graph is None:  # the version's graph is read once per process
+            version = await session.get(BotFlowVersion, row.id)
+            if version is None:
+                return None
+            graph = graph_of(version)
+        return key, graph, row.node
 
 
 async def ready(conversation_id: int) -> dict[tuple[Hashable, str], tuple[str | None, float]]:

@@ -36,6 +36,7 @@ from omniline.conversations.models import (
     Status,
 )
 from omniline.conversations.system_messages import do_send_system_message
+from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.jobs.registry import job
 from omniline.kit.clock import utcnow
@@ -288,13 +289,12 @@ async def _lock(session: AsyncSession, conversation_id: int) -> BotSession | Non
     """The session row, locked until commit: a write comes first, so that on SQLite too (where
     FOR UPDATE means nothing) a second turn of the conversation waits here, then reads what
     the first one stored."""
-    await session.execute(
+    found: BotSession | None = await session.scalar(
         update(BotSession)
         .where(BotSession.conversation_id == conversation_id)
         .values(updated_at=utcnow())
-    )
-    found: BotSession | None = await session.scalar(
-        select(BotSession).where(BotSession.conversation_id == conversation_id).with_for_update()
+        .returning(BotSession)
+        .execution_options(populate_existing=True)
     )
     return found
 
@@ -331,13 +331,16 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
         return
     ctx = await _context(session, conv)
     secrets = await secret_values(session, conv.workspace_id)
+    # Held for the turn: each message the bot sends looks the inbox up (the session's identity
+    # map keeps an object only while something refers to it).
+    inbox = await session.get(Inbox, conv.inbox_id)
     state = _state(bs)
     inputs: list[Message | None] = list(messages) or [None]
     outcome = Outcome("wait")
+    read = 0
     for msg in inputs:
         given = None
         if msg is not None:
-            bs.last_message_id = msg.id
             payload = (msg.meta or {}).get("button_payload")
             given = Input(
                 text=msg.text or "", payload=payload if isinstance(payload, str) else None
@@ -345,8 +348,12 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
         result = await _run(session, conv, bs, version, ctx, secrets, state, given, matched)
         outcome = result.outcome
         await _say(session, conv, result.says, state.language)
+        if msg is not None:
+            read = msg.id  # stored with the state below: one write of the session row
         if outcome.kind != "wait":
             break
+    if read:
+        bs.last_message_id = read
     _store(bs, state)
     bs.turn += 1
     bs.reminded = False
@@ -356,6 +363,12 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
         await _end(session, conv, bs, "resolved", SessionStatus.resolved.value)
     else:
         await _schedule_silence(session, bs, version)
+    del inbox  # (held until here)
+    if bs.status == SessionStatus.active.value and bs.version_id == version.id:
+        # Where the next message will find the flow, for matching it ahead (once committed).
+        ahead.remember(session, conversation_id, version_key(version), graph_of(version), bs.node)
+    else:
+        ahead.forget(conversation_id)
 
 
 async def _run(

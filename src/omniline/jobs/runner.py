@@ -16,6 +16,7 @@ import os
 import socket
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +40,16 @@ BATCH = 20
 def backoff_seconds(attempts: int) -> float:
     """1 s, 4 s, 16 s, ... capped at one hour."""
     return float(min(4 ** max(attempts - 1, 0), 3600))
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    request_id: str
 
 
 class Runner:
@@ -125,6 +136,10 @@ class Runner:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def claim(self) -> list[int]:
+        return [c.id for c in await self._claim()]
+
+    async def _claim(self) -> list[_Claimed]:
+        """Due jobs, marked as this runner's, with what running them needs (no second read)."""
         now = utcnow()
         async with unit_of_work() as session:
             due = (
@@ -142,28 +157,49 @@ class Runner:
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             ids = list(await session.scalars(due))
-            if ids:
-                await session.execute(
-                    update(Job)
-                    .where(Job.id.in_(ids))
-                    .values(
-                        state=JobState.running.value,
-                        locked_by=self.name,
-                        locked_until=now + self.lease,
-                        attempts=Job.attempts + 1,
-                    )
+            if not ids:
+                return []
+            rows = await session.execute(
+                update(Job)
+                .where(Job.id.in_(ids))
+                .values(
+                    state=JobState.running.value,
+                    locked_by=self.name,
+                    locked_until=now + self.lease,
+                    attempts=Job.attempts + 1,
                 )
-        return ids
+                .returning(
+                    Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.request_id
+                )
+                .execution_options(synchronize_session=False)
+            )
+            found = {
+                row.id: _Claimed(
+                    row.id,
+                    row.kind,
+                    dict(row.payload),
+                    row.attempts,
+                    row.max_attempts,
+                    row.request_id or f"job-{row.id}",
+                )
+                for row in rows
+            }
+        return [found[i] for i in ids if i in found]  # in the order they were due
 
     async def run_due(self) -> int:
-        ids = await self.claim()
+        claimed = await self._claim()
+        ids = [c.id for c in claimed]
         self._held.update(ids)
         try:
-            for job_id in ids:
+            for c in claimed:
                 try:
-                    await self.run_one(job_id)
+                    token = request_id.set(c.request_id)
+                    try:
+                        await self._run_one(c.id, c.kind, c.payload, c.attempts, c.max_attempts)
+                    finally:
+                        request_id.reset(token)
                 finally:
-                    self._held.discard(job_id)
+                    self._held.discard(c.id)
         finally:
             self._held.difference_update(ids)
         return len(ids)
@@ -190,7 +226,7 @@ class Runner:
         self, job_id: int, kind: str, payload: dict[str, Any], attempts: int, max_attempts: int
     ) -> None:
         handler = handler_for(kind)
-        error: str | None = None
+        error = ""
         delay = 0.0
         give_up = False
         if handler is None:
@@ -199,6 +235,22 @@ class Runner:
             try:
                 async with unit_of_work() as session:
                     await handler(session, payload)
+                    # Done in the handler's own transaction: its work and the job's end are
+                    # committed together (one transaction less per job, and a crash between
+                    # the two can no longer run the job twice).
+                    await session.execute(
+                        update(Job)
+                        .where(Job.id == job_id)
+                        .values(
+                            state=JobState.done.value,
+                            finished_at=utcnow(),
+                            last_error=None,
+                            locked_by=None,
+                            locked_until=None,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+                return
             except RetryLater as exc:
                 error, delay = str(exc), exc.seconds
             except GiveUp as exc:
@@ -208,19 +260,14 @@ class Runner:
                 log.warning("job %s (%s) failed: %s", job_id, kind, exc)
                 error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
                 delay = backoff_seconds(attempts)
-        if error is not None:
-            metrics.job_failures.labels(kind).inc()
+        metrics.job_failures.labels(kind).inc()
         async with unit_of_work() as session:
             job = await session.get(Job, job_id)
             if job is None:
                 return
             job.locked_by = None
             job.locked_until = None
-            if error is None:
-                job.state = JobState.done.value
-                job.finished_at = utcnow()
-                job.last_error = None
-            elif attempts >= max_attempts or give_up:
+            if attempts >= max_attempts or give_up:
                 job.state = JobState.failed.value
                 job.last_error = error
                 job.finished_at = utcnow()
