@@ -47,6 +47,13 @@ async def record(session: AsyncSession, payload: dict[str, Any]) -> None:
     calls.append(payload)
 
 
+@job("test.beside", concurrent=True)
+async def beside(session: AsyncSession, payload: dict[str, Any]) -> None:
+    calls.append({"start": payload["i"]})
+    await asyncio.sleep(0.1)
+    calls.append({"end": payload["i"]})
+
+
 @pytest.fixture(autouse=True)
 def _clear_calls() -> None:
     calls.clear()
@@ -322,3 +329,31 @@ async def test_a_database_outage_is_logged_once_by_the_runner_not_every_poll(
             await runner.stop()
     assert (await get_job(job_id)).state == JobState.done.value
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_jobs_of_a_concurrent_kind_overlap_on_postgresql_and_others_keep_their_order(
+    client: httpx.AsyncClient, demo: Demo, settings: Settings
+) -> None:
+    async with db.unit_of_work() as session:
+        for i in range(3):
+            await jobs.enqueue(session, "test.beside", {"i": i})
+            await jobs.enqueue(session, "test.record", {"i": i})
+    runner = Runner()
+    try:
+        assert await runner.run_due() == 6
+    finally:
+        await runner.stop()
+    assert [c["i"] for c in calls if "i" in c] == [0, 1, 2]
+    beside = [c for c in calls if "i" not in c]
+    if settings.is_sqlite:  # one writer: one job at a time, in the order they fell due
+        assert beside == [
+            {"start": 0},
+            {"end": 0},
+            {"start": 1},
+            {"end": 1},
+            {"start": 2},
+            {"end": 2},
+        ]
+    else:
+        assert beside[:3] == [{"start": 0}, {"start": 1}, {"start": 2}]
+    assert await count(Job, Job.state == JobState.done.value) == 6

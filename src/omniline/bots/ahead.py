@@ -151,13 +151,28 @@ async def _read(conversation_id: int) -> tuple[Hashable, Graph, str | None] | No
         return key, graph, row.node
 
 
-async def ready(conversation_id: int) -> dict[tuple[Hashable, str], tuple[str | None, float]]:
+async def ready(
+    session: AsyncSession, conversation_id: int
+) -> dict[tuple[Hashable, str], tuple[str | None, float]]:
     """The matches started for the conversation's messages, once done: (version key, text)
-    -> ``faq.match``'s answer. Call it before taking the turn's lock."""
-    tasks = _pending().pop(conversation_id, None)
+    -> ``faq.match``'s answer. Call it before taking the turn's lock. They are forgotten
+    when the turn commits: a second job of the conversation running meanwhile (PostgreSQL
+    runs turns side by side) waits for the same matches, whichever of the two gets the lock
+    first, instead of matching again."""
+    tasks = list(_pending().get(conversation_id) or ())
     if not tasks:
         return {}
     await asyncio.wait(tasks)
+
+    def used() -> None:
+        pending = _pending()
+        left = [t for t in pending.get(conversation_id, ()) if t not in tasks]
+        if left:
+            pending[conversation_id] = left
+        else:
+            pending.pop(conversation_id, None)
+
+    after_commit(session, used)
     out: dict[tuple[Hashable, str], tuple[str | None, float]] = {}
     for task in tasks:
         if task.cancelled() or task.exception() is not None:

@@ -301,7 +301,7 @@ async def _lock(session: AsyncSession, conversation_id: int) -> BotSession | Non
 
 async def run_turns(session: AsyncSession, conversation_id: int) -> None:
     # The questions matched since their messages came, awaited before the lock is taken.
-    matched = await ahead.ready(conversation_id)
+    matched = await ahead.ready(session, conversation_id)
     bs = await _lock(session, conversation_id)
     if bs is None or bs.status != SessionStatus.active.value:
         return
@@ -425,7 +425,9 @@ async def _schedule_silence(session: AsyncSession, bs: BotSession, version: BotF
     )
 
 
-@job("bot_turn")
+# Concurrent: turns of different conversations overlap on PostgreSQL; two of one conversation
+# queue on its session row's lock, and the first reads every message not read yet, in order.
+@job("bot_turn", concurrent=True)
 async def bot_turn(session: AsyncSession, payload: dict[str, Any]) -> None:
     await run_turns(session, int(payload["conversation_id"]))
 

@@ -10,11 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 _handlers: dict[str, Handler] = {}
+_concurrent: set[str] = set()
 
 
-def job(kind: str) -> Callable[[Handler], Handler]:
+def job(kind: str, *, concurrent: bool = False) -> Callable[[Handler], Handler]:
+    """``concurrent``: jobs of this kind may run beside each other and beside other jobs in
+    one runner (on PostgreSQL), as they would in several runners: their handler orders what
+    must be ordered itself (a row lock). Others run one at a time, in the order they fell due."""
+
     def register(fn: Handler) -> Handler:
         _handlers[kind] = fn
+        if concurrent:
+            _concurrent.add(kind)
+        else:
+            _concurrent.discard(kind)
         return fn
 
     return register
@@ -22,6 +31,10 @@ def job(kind: str) -> Callable[[Handler], Handler]:
 
 def handler_for(kind: str) -> Handler | None:
     return _handlers.get(kind)
+
+
+def runs_concurrently(kind: str) -> bool:
+    return kind in _concurrent
 
 
 def kinds() -> list[str]:

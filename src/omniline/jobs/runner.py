@@ -26,7 +26,7 @@ from omniline.config import get_settings
 from omniline.db import sessionmaker, unit_of_work
 from omniline.jobs import service
 from omniline.jobs.models import Job, JobState
-from omniline.jobs.registry import GiveUp, RetryLater, handler_for
+from omniline.jobs.registry import GiveUp, RetryLater, handler_for, runs_concurrently
 from omniline.kit import db_unavailable
 from omniline.kit.clock import utcnow
 from omniline.ops import metrics
@@ -35,6 +35,7 @@ from omniline.ops.request_context import request_id
 log = logging.getLogger(__name__)
 
 BATCH = 20
+CONCURRENCY = 8  # jobs of concurrent kinds running at once in one runner (PostgreSQL)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -61,6 +62,9 @@ class Runner:
         self._task: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self._held: set[int] = set()
+        # Jobs of kinds that allow it run beside each other: on PostgreSQL only (SQLite has one
+        # writer, and a transaction that read before it writes fails if another wrote between).
+        self._concurrent = False
         service.on_enqueue(self._wake.set)
 
     def start(self) -> None:
@@ -156,6 +160,7 @@ class Runner:
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
+                self._concurrent = True
             ids = list(await session.scalars(due))
             if not ids:
                 return []
@@ -191,18 +196,39 @@ class Runner:
         ids = [c.id for c in claimed]
         self._held.update(ids)
         try:
-            for c in claimed:
-                try:
-                    token = request_id.set(c.request_id)
-                    try:
-                        await self._run_one(c.id, c.kind, c.payload, c.attempts, c.max_attempts)
-                    finally:
-                        request_id.reset(token)
-                finally:
-                    self._held.discard(c.id)
+            beside = [c for c in claimed if self._concurrent and runs_concurrently(c.kind)]
+            in_order = [c for c in claimed if c not in beside]
+            if not beside:
+                await self._one_by_one(in_order)
+            else:
+                # PostgreSQL: jobs that may overlap do (a bot's turn waits for its question's
+                # match or for the database, and others go meanwhile); the rest one by one.
+                limit = asyncio.Semaphore(CONCURRENCY)
+
+                async def alone(c: _Claimed) -> None:
+                    async with limit:
+                        await self._one_by_one([c])
+
+                results = await asyncio.gather(
+                    self._one_by_one(in_order), *(alone(c) for c in beside), return_exceptions=True
+                )
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
         finally:
             self._held.difference_update(ids)
         return len(ids)
+
+    async def _one_by_one(self, claimed: list[_Claimed]) -> None:
+        for c in claimed:
+            try:
+                token = request_id.set(c.request_id)
+                try:
+                    await self._run_one(c.id, c.kind, c.payload, c.attempts, c.max_attempts)
+                finally:
+                    request_id.reset(token)
+            finally:
+                self._held.discard(c.id)
 
     async def run_one(self, job_id: int) -> None:
         async with sessionmaker()() as peek:
