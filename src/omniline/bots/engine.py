@@ -120,6 +120,22 @@ def normalize(text: str) -> str:
     return re.sub(r"[\s\W_]+", " ", text).strip()
 
 
+def asks_faq(graph: Graph, node_id: str | None, given: Input) -> bool:
+    """Whether ``given``, at the node the conversation waits at, goes to the FAQ matcher (as
+    :meth:`Engine.run` and ``_answer`` decide): so that the runtime can match the question
+    before the turn takes its lock. A False where the turn does ask only costs that head start."""
+    if not given.text.strip() or node_id is None:
+        return False
+    if given.payload is None:
+        typed = normalize(given.text)
+        if any(normalize(w) == typed for w in graph.settings.escalation_words):
+            return False
+    node = graph.by_id().get(node_id)
+    if isinstance(node, FaqNode):
+        return True
+    return isinstance(node, MenuNode) and node.faq and Engine._choice(node, given) is None
+
+
 class Engine:
     def __init__(self, graph: Graph, ctx: Context, effects: Effects, *, prefix: str = "") -> None:
         """``prefix`` goes before each node id in ``State.path`` (the flow's, for the funnel)."""
@@ -258,7 +274,8 @@ class Engine:
         # A node that does not wait: carry on from it.
         return node.id
 
-    def _choice(self, node: MenuNode | MessageNode, given: Input) -> int | None:
+    @staticmethod
+    def _choice(node: MenuNode | MessageNode, given: Input) -> int | None:
         labels = (
             [o.label for o in node.options]
             if isinstance(node, MenuNode)

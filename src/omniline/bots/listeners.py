@@ -6,9 +6,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.autoreplies.languages import wanted
+from omniline.bots import ahead
 from omniline.bots.models import BotFlow, BotSession, SessionStatus
 from omniline.contacts.models import Contact
-from omniline.conversations.models import Conversation, Direction, Status
+from omniline.conversations.models import Conversation, Direction, Message, Status
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.kit import hooks
@@ -52,6 +53,10 @@ async def on_message(session: AsyncSession, event: hooks.DomainEvent) -> None:
     conv = await session.get(Conversation, conv_id)
     if conv is None or conv.status != Status.bot.value:
         return
+    msg_id = event.data.get("message_id")
+    msg = await session.get(Message, msg_id) if isinstance(msg_id, int) else None
+    if msg is not None and msg.text:
+        ahead.start(session, conv_id, msg.text)  # its FAQ match starts once committed
     queued: set[int] = session.info.setdefault("bots.turns", set())
     if conv_id in queued:
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniline.bots import defaults, faq
+from omniline.bots import ahead, defaults, faq
 from omniline.bots.engine import Context, Engine, HttpFailed, Input, Outcome, Result, Say, State
 from omniline.bots.graph import Graph
 from omniline.bots.models import BotFlow, BotFlowVersion, BotSession, SessionStatus
@@ -36,6 +36,7 @@ from omniline.conversations.models import (
     Status,
 )
 from omniline.conversations.system_messages import do_send_system_message
+from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.jobs.registry import job
 from omniline.kit.clock import utcnow
@@ -54,6 +55,10 @@ _graphs: dict[tuple[int, float], Graph] = {}
 def version_key(version: BotFlowVersion) -> tuple[int, float]:
     """Versions never change; the time tells a restored or another database's apart."""
     return version.id, version.created_at.timestamp()
+
+
+def cached_graph(key: tuple[int, float]) -> Graph | None:
+    return _graphs.get(key)
 
 
 def graph_of(version: BotFlowVersion) -> Graph:
@@ -96,6 +101,8 @@ class _Effects:
     version_id: Hashable
     graph: Graph
     secrets: dict[str, str]
+    # (version key, text) -> the answer of the FAQ matcher, matched ahead (bots/ahead.py)
+    matched: dict[tuple[Hashable, str], tuple[str | None, float]] = field(default_factory=dict)
 
     async def http(
         self, method: str, url: str, headers: dict[str, str], body: Any, seconds: float
@@ -103,6 +110,9 @@ class _Effects:
         return await call_http(method, url, headers, body, seconds)
 
     async def faq(self, text: str) -> tuple[str | None, float]:
+        found = self.matched.get((self.version_id, text))
+        if found is not None:
+            return found
         return await faq.match(self.version_id, self.graph, text)
 
     async def business_hours(self, calendar_id: int) -> bool:
@@ -279,18 +289,19 @@ async def _lock(session: AsyncSession, conversation_id: int) -> BotSession | Non
     """The session row, locked until commit: a write comes first, so that on SQLite too (where
     FOR UPDATE means nothing) a second turn of the conversation waits here, then reads what
     the first one stored."""
-    await session.execute(
+    found: BotSession | None = await session.scalar(
         update(BotSession)
         .where(BotSession.conversation_id == conversation_id)
         .values(updated_at=utcnow())
-    )
-    found: BotSession | None = await session.scalar(
-        select(BotSession).where(BotSession.conversation_id == conversation_id).with_for_update()
+        .returning(BotSession)
+        .execution_options(populate_existing=True)
     )
     return found
 
 
 async def run_turns(session: AsyncSession, conversation_id: int) -> None:
+    # The questions matched since their messages came, awaited before the lock is taken.
+    matched = await ahead.ready(session, conversation_id)
     bs = await _lock(session, conversation_id)
     if bs is None or bs.status != SessionStatus.active.value:
         return
@@ -320,22 +331,29 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
         return
     ctx = await _context(session, conv)
     secrets = await secret_values(session, conv.workspace_id)
+    # Held for the turn: each message the bot sends looks the inbox up (the session's identity
+    # map keeps an object only while something refers to it).
+    inbox = await session.get(Inbox, conv.inbox_id)
     state = _state(bs)
     inputs: list[Message | None] = list(messages) or [None]
     outcome = Outcome("wait")
+    read = 0
     for msg in inputs:
         given = None
         if msg is not None:
-            bs.last_message_id = msg.id
             payload = (msg.meta or {}).get("button_payload")
             given = Input(
                 text=msg.text or "", payload=payload if isinstance(payload, str) else None
             )
-        result = await _run(session, conv, bs, version, ctx, secrets, state, given)
+        result = await _run(session, conv, bs, version, ctx, secrets, state, given, matched)
         outcome = result.outcome
         await _say(session, conv, result.says, state.language)
+        if msg is not None:
+            read = msg.id  # stored with the state below: one write of the session row
         if outcome.kind != "wait":
             break
+    if read:
+        bs.last_message_id = read
     _store(bs, state)
     bs.turn += 1
     bs.reminded = False
@@ -345,6 +363,12 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
         await _end(session, conv, bs, "resolved", SessionStatus.resolved.value)
     else:
         await _schedule_silence(session, bs, version)
+    del inbox  # (held until here)
+    if bs.status == SessionStatus.active.value and bs.version_id == version.id:
+        # Where the next message will find the flow, for matching it ahead (once committed).
+        ahead.remember(session, conversation_id, version_key(version), graph_of(version), bs.node)
+    else:
+        ahead.forget(conversation_id)
 
 
 async def _run(
@@ -356,12 +380,13 @@ async def _run(
     secrets: dict[str, str],
     state: State,
     given: Input | None,
+    matched: dict[tuple[Hashable, str], tuple[str | None, float]],
 ) -> Result:
     graph = graph_of(version)
     engine = Engine(
         graph,
         ctx,
-        _Effects(session, conv, version_key(version), graph, secrets),
+        _Effects(session, conv, version_key(version), graph, secrets, matched),
         prefix=f"{version.flow_id}:",
     )
     result = await engine.run(state, given)
@@ -377,7 +402,7 @@ async def _run(
         engine = Engine(
             graph,
             ctx,
-            _Effects(session, conv, version_key(target), graph, secrets),
+            _Effects(session, conv, version_key(target), graph, secrets, matched),
             prefix=f"{target.flow_id}:",
         )
         state.node = None
@@ -400,6 +425,8 @@ async def _schedule_silence(session: AsyncSession, bs: BotSession, version: BotF
     )
 
 
+# Concurrent: turns of different conversations overlap on PostgreSQL; two of one conversation
+# queue on its session row's lock, and the first reads every message not read yet, in order.
 @job("bot_turn")
 async def bot_turn(session: AsyncSession, payload: dict[str, Any]) -> None:
     await run_turns(session, int(payload["conversation_id"]))

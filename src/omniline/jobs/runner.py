@@ -21,6 +21,7 @@ import os
 import socket
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -71,6 +72,17 @@ def _lane(kind: str, payload: Any) -> object:
 def backoff_seconds(attempts: int) -> float:
     """1 s, 4 s, 16 s, ... capped at one hour."""
     return float(min(4 ** max(attempts - 1, 0), 3600))
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    request_id: str
+    lane: object
 
 
 class Runner:
@@ -164,8 +176,8 @@ class Runner:
                             time.monotonic() - down_since,
                         )
                         down_since = None
-                    for job_id, lane in due:
-                        self._start(job_id, lane)
+                    for c in due:
+                        self._start(c)
                     claimed = len(due)
             if claimed and claimed == free:
                 continue  # there may be more due: claim again as soon as a slot frees
@@ -173,10 +185,9 @@ class Runner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
-    def _start(
-        self, job_id: int, lane: object, slots: asyncio.Semaphore | None = None
-    ) -> asyncio.Task[None]:
+    def _start(self, c: _Claimed, slots: asyncio.Semaphore | None = None) -> asyncio.Task[None]:
         """Run a claimed job as its own task, after the job before it in its lane."""
+        job_id, lane = c.id, c.lane
         before = self._lanes.get(lane)
 
         async def run() -> None:
@@ -184,10 +195,10 @@ class Runner:
                 if before is not None:
                     await asyncio.wait([before])  # its outcome is its own
                 if slots is None:
-                    await self.run_one(job_id)
+                    await self._run_claimed(c)
                 else:
                     async with slots:
-                        await self.run_one(job_id)
+                        await self._run_claimed(c)
             finally:
                 self._held.discard(job_id)
 
@@ -213,14 +224,15 @@ class Runner:
 
     async def claim(self, limit: int = BATCH) -> list[int]:
         """Due jobs, now leased to this runner, in the order they are due."""
-        return [job_id for job_id, _ in await self._claim(limit)]
+        return [c.id for c in await self._claim(limit)]
 
-    async def _claim(self, limit: int) -> list[tuple[int, object]]:
-        """Due jobs, now leased to this runner: (id, lane) in the order they are due."""
+    async def _claim(self, limit: int) -> list[_Claimed]:
+        """Due jobs, marked as this runner's, with what running them needs (no second read),
+        in the order they are due."""
         now = utcnow()
         async with unit_of_work() as session:
             due = (
-                select(Job.id, Job.kind, Job.payload)
+                select(Job.id)
                 .where(
                     or_(
                         Job.state == JobState.pending.value,
@@ -232,30 +244,53 @@ class Runner:
                 .limit(limit)
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True, of=Job)
-            rows = [(int(i), _lane(k, p)) for i, k, p in await session.execute(due)]
-            ids = [i for i, _ in rows]
-            if ids:
-                await session.execute(
-                    update(Job)
-                    .where(Job.id.in_(ids))
-                    .values(
-                        state=JobState.running.value,
-                        locked_by=self.name,
-                        locked_until=now + self.lease,
-                        attempts=Job.attempts + 1,
-                    )
+                due = due.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(due))
+            if not ids:
+                return []
+            rows = await session.execute(
+                update(Job)
+                .where(Job.id.in_(ids))
+                .values(
+                    state=JobState.running.value,
+                    locked_by=self.name,
+                    locked_until=now + self.lease,
+                    attempts=Job.attempts + 1,
                 )
-        return rows
+                .returning(
+                    Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.request_id
+                )
+                .execution_options(synchronize_session=False)
+            )
+            found = {
+                row.id: _Claimed(
+                    row.id,
+                    row.kind,
+                    dict(row.payload),
+                    row.attempts,
+                    row.max_attempts,
+                    row.request_id or f"job-{row.id}",
+                    _lane(row.kind, row.payload),
+                )
+                for row in rows
+            }
+        return [found[i] for i in ids if i in found]
 
     async def run_due(self) -> int:
         """Claim one batch of due jobs and run it to the end (tests, `omniline jobs`)."""
         rows = await self._claim(BATCH)
         slots = asyncio.Semaphore(self.concurrency)
-        started = [self._start(job_id, lane, slots) for job_id, lane in rows]
+        started = [self._start(c, slots) for c in rows]
         if started:
             await asyncio.gather(*started, return_exceptions=True)
         return len(rows)
+
+    async def _run_claimed(self, c: _Claimed) -> None:
+        token = request_id.set(c.request_id)
+        try:
+            await self._run_one(c.id, c.kind, c.payload, c.attempts, c.max_attempts)
+        finally:
+            request_id.reset(token)
 
     async def run_one(self, job_id: int) -> None:
         async with sessionmaker()() as peek:
@@ -279,7 +314,7 @@ class Runner:
         self, job_id: int, kind: str, payload: dict[str, Any], attempts: int, max_attempts: int
     ) -> None:
         handler = handler_for(kind)
-        error: str | None = None
+        error = ""
         delay = 0.0
         give_up = False
         if handler is None:
@@ -288,6 +323,22 @@ class Runner:
             try:
                 async with unit_of_work() as session:
                     await handler(session, payload)
+                    # Done in the handler's own transaction: its work and the job's end are
+                    # committed together (one transaction less per job, and a crash between
+                    # the two can no longer run the job twice).
+                    await session.execute(
+                        update(Job)
+                        .where(Job.id == job_id)
+                        .values(
+                            state=JobState.done.value,
+                            finished_at=utcnow(),
+                            last_error=None,
+                            locked_by=None,
+                            locked_until=None,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+                return
             except RetryLater as exc:
                 error, delay = str(exc), exc.seconds
             except GiveUp as exc:
@@ -297,19 +348,14 @@ class Runner:
                 log.warning("job %s (%s) failed: %s", job_id, kind, exc)
                 error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
                 delay = backoff_seconds(attempts)
-        if error is not None:
-            metrics.job_failures.labels(kind).inc()
+        metrics.job_failures.labels(kind).inc()
         async with unit_of_work() as session:
             job = await session.get(Job, job_id)
             if job is None:
                 return
             job.locked_by = None
             job.locked_until = None
-            if error is None:
-                job.state = JobState.done.value
-                job.finished_at = utcnow()
-                job.last_error = None
-            elif attempts >= max_attempts or give_up:
+            if attempts >= max_attempts or give_up:
                 job.state = JobState.failed.value
                 job.last_error = error
                 job.finished_at = utcnow()
