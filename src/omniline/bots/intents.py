@@ -461,11 +461,12 @@ def _out_of_fold(
         out = views.outputs([texts[i] for i in val], vectors[val])
         assert len(views.classes) == n_classes  # every fit part has every intent
         at = np.array([position[i] for i in val])
-        k = out.similarities.shape[1]
+        # The fit part may hold more rows than the labels (the intent names): at most KNN_K.
+        k = min(out.similarities.shape[1], sims.shape[1])
         margins[at] = out.margins
         if out.logreg is not None:
             probs[at] = out.logreg
-        sims[at, :k], neighbours[at, :k] = out.similarities, out.neighbours
+        sims[at, :k], neighbours[at, :k] = out.similarities[:, :k], out.neighbours[:, :k]
         if k < sims.shape[1]:
             sims[at, k:], neighbours[at, k:] = -1.0, out.neighbours[:, :1]
     outputs = _Outputs(margins, probs if logreg else None, sims, neighbours)
