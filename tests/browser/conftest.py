@@ -42,3 +42,14 @@ async def sign_in(page: Any, base: str, email: str, password: str) -> None:
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base}/app**")
     await page.wait_for_selector("[data-testid=stream-status][data-state=open]")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist the browser tests run on one worker, one after another, as they do
+    without it. Spread over two workers, the survey and the sign-in tests failed in two runs
+    out of two (a form still shown, a message not shown within 30 s) and passed alone and in
+    order; the cause is not found yet."""
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("browser"))
