@@ -32,13 +32,15 @@ async def test_anonymous_chat_follows_the_customer_into_the_login(
     frame = await _open_chat(site)
     await frame.locator("[data-testid=widget-input]").fill("Can I repay my loan early?")
     await frame.locator("[data-testid=widget-send]").click()
-    await frame.locator("[data-testid=widget-message][data-author-type=contact]").first.wait_for()
+    # Stored by the server (the pending bubble carries its client id until then).
+    stored = "[data-testid=widget-message][data-author-type=contact]:not([data-client-id])"
+    await frame.locator(stored).first.wait_for()
 
     # The customer logs in on the lender's site: the page now carries a signed identity.
     await site.goto(f"{base}/demo/site?as=client-42")
     await site.wait_for_selector("[data-testid=demo-logged-in]")
     frame = await _open_chat(site)
-    mine = frame.locator("[data-testid=widget-message][data-author-type=contact]")
+    mine = frame.locator(stored)
     await mine.first.wait_for(timeout=30_000)
     assert "Can I repay my loan early?" in await mine.first.inner_text()
     await frame.locator("[data-testid=widget-input]").fill("Logged in now")

@@ -120,9 +120,14 @@ export class Session {
     this.info = info;
     this.token = info.session_token;
     local.set(this.tokenKey, this.token);
-    local.set(this.ownerKey, info.verified && this.identity?.external_id ? this.identity.external_id : "");
+    local.set(this.ownerKey, this.owner());
     for (const fn of this.listeners) fn(info);
     return info;
+  }
+
+  // Who is chatting: "" for an anonymous visitor, else the verified external id.
+  owner() {
+    return this.info?.verified && this.identity?.external_id ? this.identity.external_id : "";
   }
 
   // One refresh for any number of requests that hit 401 at the same time.

@@ -1,5 +1,6 @@
 // The message box: typing, sending with retry, and attachments.
 
+import { Outbox } from "./outbox.js";
 import { t, uuid } from "./util.js";
 
 const MAX_INPUT_HEIGHT = 160; // px, about six lines at the widget's font size
@@ -14,6 +15,7 @@ export class Composer {
     this.session = session;
     this.list = list;
     this.onSent = onSent;
+    this.outbox = new Outbox(session.inboxKey);
     this.ready = false;
     this.form = document.getElementById("ol-form");
     this.input = document.getElementById("ol-input");
@@ -116,8 +118,10 @@ export class Composer {
   async sendText(text, clientId, payload) {
     if (this.list.pendingElement(clientId)) this.list.setPendingState(clientId, "sending", t("sending"));
     else this.list.addPending(clientId, { text });
+    this.outbox.put(clientId, text, payload, this.session.owner());
     try {
       const msg = await this.session.sendText(text, clientId, payload);
+      this.outbox.remove(clientId);
       this.list.confirm(clientId, msg);
       this.onSent(msg);
     } catch (e) {
@@ -125,6 +129,7 @@ export class Composer {
         this.failed(clientId, () => this.sendText(text, clientId, payload));
         return;
       }
+      this.outbox.remove(clientId);
       this.list.removePending(clientId);
       // The text goes back where it came from so nothing typed is lost.
       if (!this.input.value && !payload) {
@@ -133,6 +138,13 @@ export class Composer {
         this.updateButtons();
       }
       this.showError(e.message || t("notSent"));
+    }
+  }
+
+  /** After the session starts: send again what an earlier page view left unconfirmed. */
+  resendUnconfirmed() {
+    for (const m of this.outbox.takeFor(this.session.owner())) {
+      this.sendText(m.text, m.clientId, m.payload || undefined);
     }
   }
 
@@ -163,6 +175,7 @@ export class Composer {
       {
         label: t("remove"),
         run: () => {
+          this.outbox.remove(clientId);
           this.list.removePending(clientId);
           this.focus();
         },

@@ -213,6 +213,7 @@ async function boot() {
   // Stream first, history second: nothing created in between can fall through the gap.
   stream.start();
   await loadHistoryUntilDone();
+  composer.resendUnconfirmed();
 }
 
 boot();

@@ -44,9 +44,13 @@ function originalFrame(html, inline) {
   frame.srcdoc = ORIGINAL_HEAD + doc.documentElement.outerHTML;
   const pictures = [...doc.querySelectorAll('img[data-inline-src]')];
   if (pictures.length) {
-    embedPictures(pictures, inline).then(() => {
+    // The second document replaces the first only after the first has loaded, and the frame
+    // says its pictures are in once the document holding them has loaded (a new srcdoc
+    // navigates asynchronously; marking it at once raced the navigation).
+    const firstLoad = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+    Promise.all([embedPictures(pictures, inline), firstLoad]).then(() => {
+      frame.addEventListener('load', () => frame.setAttribute('data-pictures', 'loaded'), { once: true });
       frame.srcdoc = ORIGINAL_HEAD + doc.documentElement.outerHTML;
-      frame.setAttribute('data-pictures', 'loaded');
     });
   }
   return frame;
