@@ -128,9 +128,15 @@ RETRY_JOB = "delivery_job_id"
 # Message.meta key: when an attempt on a channel that is not repeat-safe called the provider;
 # committed before the call, removed with the attempt's outcome.
 SEND_STARTED = "send_started"
-UNCONFIRMED = (
-    "the sending process stopped during the send; "
-    "it may or may not have reached the customer"
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; stored translated into the default locale."""
+    return message
+
+
+UNCONFIRMED = N_(
+    "the sending process stopped during the send; it may or may not have reached the customer"
 )
 UNCONFIRMED_TIMEOUT = "no answer from the provider; it may or may not have reached the customer"
 # Statuses only move forward; "failed" may follow "sent" (a later bounce or error report).
@@ -173,7 +179,7 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
             # An earlier attempt called the provider and its worker died before the answer
             # was recorded: sending again could show the customer the reply twice.
             msg.delivery_status = Delivery.unconfirmed.value
-            msg.delivery_error = UNCONFIRMED
+            msg.delivery_error = _in_default_locale(UNCONFIRMED)
             await session.flush()
             await _publish(session, conv, msg)
             metrics.delivery_unconfirmed.labels(inbox.channel).inc()
@@ -235,6 +241,13 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
         )
         await session.flush()
         msg.meta = {**(msg.meta or {}), RETRY_JOB: pending.id}
+
+
+def _in_default_locale(text: str) -> str:
+    from omniline.config import get_settings
+    from omniline.web.i18n import gettext
+
+    return gettext(get_settings().default_locale, text)
 
 
 async def _mark_started(msg: Message) -> None:
