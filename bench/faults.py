@@ -716,6 +716,15 @@ async def count(rig: Rig, phase: Phase, agent: Agent, mails0: int, tgs0: int) ->
             list(phase.sent) + list(phase.replies),
         )
         stored = {r["text"]: r["n"] for r in rows}
+        # Replies the worker stopped sending mid-call on Telegram: shown to the agent as
+        # "unconfirmed" and not sent again automatically (issue 9, item 16).
+        unconfirmed = set(
+            await conn.fetchval(
+                "SELECT coalesce(array_agg(text), '{}') FROM messages "
+                "WHERE text = ANY($1::text[]) AND delivery_status = 'unconfirmed'",
+                list(phase.replies),
+            )
+        )
         sla = await conn.fetchrow(
             "SELECT t.due_at, t.breached_at, (SELECT count(*) FROM conversation_events e "
             " WHERE e.conversation_id = t.conversation_id AND e.type = 'sla_breached') AS events "
@@ -752,6 +761,8 @@ async def count(rig: Rig, phase: Phase, agent: Agent, mails0: int, tgs0: int) ->
         "replies_stored_twice": sum(1 for t in replies if stored.get(t, 0) > 1),
         "replies_out": sum(1 for t in replies if t in out_texts),
         "replies_lost": sum(1 for t in phase.replies_acked if t not in out_texts),
+        "unconfirmed": len(unconfirmed),
+        "unconfirmed_arrived": sum(1 for t in unconfirmed if t in out_texts),
         "dup_msgid": sum(n - 1 for n in ids.values() if n > 1),
         "dup_mail_text": sum(n - 1 for n in mail_texts.values() if n > 1),
         "dup_tg_text": sum(n - 1 for n in tg_texts.values() if n > 1),
@@ -783,6 +794,7 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
             f"{r['replies_acked']}/{r['replies_out']}",
             r["lost"] + r["replies_lost"] + r["unacked"],
             r["stored_twice"] + r["replies_stored_twice"] + r["dup_msgid"] + r["dup_tg_text"],
+            f"{r['unconfirmed']} ({r['unconfirmed_arrived']})",
             other5, f"{ra} / {no_ra}", hangs,
             "-" if rec is None else f"{rec:.1f}",
         ])  # fmt: skip
@@ -790,7 +802,8 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
         f"Faults under load: {args.rate:g} widget msg/s over {args.sessions} sessions, "
         f"{args.reply_rate:g} agent replies/s (email + Telegram), {args.seconds:g} s per phase",
         ["fault", "sent", "acked 2xx", "stored", "seen live + resync", "replies acked/out",
-         "lost", "duplicated", "5xx not 503", "503 with RA / without", "hangs",
+         "lost", "duplicated", "unconfirmed (arrived)", "5xx not 503", "503 with RA / without",
+         "hangs",
          "recovered s"],
         rows,
     )  # fmt: skip

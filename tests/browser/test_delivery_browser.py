@@ -76,6 +76,46 @@ async def test_a_failed_reply_shows_the_reason_and_retry_sends_it(
     assert answers == []
 
 
+async def test_an_unconfirmed_reply_says_so_and_retry_sends_it_once(
+    browser: Any, live_server: LiveServer, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9, item 16: the provider took the request and never answered, on a channel where
+    a repeat shows twice: the agent sees "Not confirmed" with the reason (as text, not markup)
+    and decides; Retry sends it once."""
+    answers = [
+        DeliveryResult(Delivery.failed, error="<b>read timeout</b>", maybe_reached=True),
+        DeliveryResult(Delivery.sent, external_id="m-1"),
+    ]
+
+    async def send(session: Any, msg: Message, conv: Conversation, inbox: Inbox) -> DeliveryResult:
+        return answers.pop(0)
+
+    monkeypatch.setitem(delivery._senders, CHANNEL, send)
+    inbox_id = await made_up_inbox(demo)
+    conv = await writes(demo, inbox_id, "chat-6", name="Petro", text="Where is my money?")
+    page = await login(browser, live_server.url, "agent@demo.omniline", "demo-agent")
+    await page.goto(f"{live_server.url}/app?c={conv.conversation_id}")
+    await page.fill("[data-testid=reply-input]", "It is on its way")
+    await page.click("[data-testid=reply-send]")
+    mine = page.locator("[data-testid=timeline] [data-testid=message][data-direction=out]")
+    await mine.locator("[data-delivery=queued]").wait_for(timeout=10_000)
+
+    await Runner().run_due()
+    await Runner().run_due()  # nothing is scheduled again on its own
+    unconfirmed = mine.locator("[data-delivery=unconfirmed]")
+    await unconfirmed.wait_for(timeout=10_000)
+    shown = await unconfirmed.inner_text()
+    assert "Not confirmed" in shown and "may or may not have reached the customer" in shown
+    assert "<b>read timeout</b>" in shown
+    assert len(answers) == 1
+    await mine.locator("[data-testid=retry-delivery]").click()
+    await mine.locator("[data-delivery=queued]").wait_for(timeout=10_000)
+
+    await Runner().run_due()
+    await mine.locator("[data-delivery=sent]").wait_for(timeout=10_000)
+    assert answers == []
+
+
 async def test_a_blocked_channel_allows_only_private_notes(
     browser: Any, live_server: LiveServer, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+import httpx
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
+from omniline import db
 from omniline.auth import access
 from omniline.auth.principal import Principal
 from omniline.conversations import notify, repository
@@ -43,6 +46,21 @@ class DeliveryResult:
     error: str | None = None
     permanent: bool = False
     retry_after: float | None = None
+    # The request may have reached the provider (a timeout after it was sent, a connection
+    # dropped before the answer): for a channel where sending twice shows twice, the reply
+    # becomes "unconfirmed" instead of being sent again automatically.
+    maybe_reached: bool = False
+
+
+def maybe_reached(exc: BaseException) -> bool:
+    """Whether an HTTP failure may have happened after the provider got the request.
+
+    Refused connections and connect/pool timeouts never reached it; a read or write timeout,
+    a dropped connection or a garbled answer may have.
+    """
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return False
+    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.ProtocolError))
 
 
 Sender = Callable[[AsyncSession, Message, Conversation, Inbox], Awaitable[DeliveryResult]]
@@ -53,15 +71,44 @@ ReplyGuard = Callable[[AsyncSession, Conversation, Inbox, dict[str, Any]], Await
 _senders: dict[str, Sender] = {}
 _guards: dict[str, ReplyGuard] = {}
 _on_commit: set[str] = set()
+_repeat_safe: set[str] = set()
+# Per channel: does this process still remember what an interrupted attempt of a message
+# sent (Telegram keeps the ids it sent until they are committed)? Then the attempt may go on.
+Remembers = Callable[[int], bool]
+_remembers: dict[str, Remembers] = {}
 
 
-def register_sender(channel: str, sender: Sender, *, on_commit: bool = False) -> None:
+def register_sender(
+    channel: str,
+    sender: Sender,
+    *,
+    on_commit: bool = False,
+    repeat_safe: bool = False,
+    remembers: Remembers | None = None,
+) -> None:
     """``on_commit``: the channel has nothing to hand to a third party (the web chat reads
     the message from the database and its socket), so a message Omniline itself writes there
-    is sent once committed, without a delivery job."""
+    is sent once committed, without a delivery job.
+
+    ``repeat_safe``: sending the same reply again shows the customer one message (email's
+    Message-ID, VK's ``random_id``, our own store). Otherwise each attempt is marked as
+    started, durably, before the provider is called; an attempt found started and never
+    finished (the worker died mid-send) is not repeated: the reply becomes "unconfirmed"
+    and the agent decides.
+    """
     _senders[channel] = sender
     if on_commit:
         _on_commit.add(channel)
+    if repeat_safe or on_commit:
+        _repeat_safe.add(channel)
+    else:
+        _repeat_safe.discard(channel)
+    if remembers is not None:
+        _remembers[channel] = remembers
+
+
+def repeat_safe(channel: str) -> bool:
+    return channel in _repeat_safe
 
 
 def delivers_on_commit(channel: str) -> bool:
@@ -74,12 +121,29 @@ def register_reply_guard(channel: str, guard: ReplyGuard) -> None:
 
 MAX_ATTEMPTS = 8
 SENDABLE = frozenset({Delivery.queued.value, Delivery.retrying.value, Delivery.failed.value})
+# An agent may send these again by hand (the pending attempt moves, none is added).
+RETRYABLE = frozenset({Delivery.failed.value, Delivery.retrying.value, Delivery.unconfirmed.value})
 # Message.meta key: the scheduled delivery job of a message, so a manual retry moves it.
 RETRY_JOB = "delivery_job_id"
+# Message.meta key: when an attempt on a channel that is not repeat-safe called the provider;
+# committed before the call, removed with the attempt's outcome.
+SEND_STARTED = "send_started"
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; stored translated into the default locale."""
+    return message
+
+
+UNCONFIRMED = N_(
+    "the sending process stopped during the send; it may or may not have reached the customer"
+)
+UNCONFIRMED_TIMEOUT = "no answer from the provider; it may or may not have reached the customer"
 # Statuses only move forward; "failed" may follow "sent" (a later bounce or error report).
 RANK = {
     Delivery.queued.value: 0,
     Delivery.retrying.value: 0,
+    Delivery.unconfirmed.value: 0,
     Delivery.sent.value: 1,
     Delivery.delivered.value: 2,
     Delivery.read.value: 3,
@@ -108,15 +172,45 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
     if conv is None or inbox is None:
         return
     sender = _senders.get(inbox.channel)
+    guarded = sender is not None and not repeat_safe(inbox.channel)
+    if guarded and SEND_STARTED in (msg.meta or {}):
+        remembers = _remembers.get(inbox.channel)
+        if remembers is None or not remembers(msg.id):
+            # An earlier attempt called the provider and its worker died before the answer
+            # was recorded: sending again could show the customer the reply twice.
+            msg.delivery_status = Delivery.unconfirmed.value
+            msg.delivery_error = _in_default_locale(UNCONFIRMED)
+            await session.flush()
+            await _publish(session, conv, msg)
+            metrics.delivery_unconfirmed.labels(inbox.channel).inc()
+            return
     if sender is None:
         result = DeliveryResult(
             Delivery.failed, error=f"no sender for channel {inbox.channel}", permanent=True
         )
     else:
+        if guarded:
+            await _mark_started(msg)
         result = await sender(session, msg, conv, inbox)
+        if guarded:
+            # The outcome is committed with this transaction; the mark goes with it.
+            meta = dict(msg.meta or {})
+            meta.pop(SEND_STARTED, None)
+            msg.meta = meta
+            flag_modified(msg, "meta")
     attempt = int(payload.get("attempt", 1))
-    retry = result.status == Delivery.failed and not result.permanent and attempt < MAX_ATTEMPTS
-    if retry and result.retry_after is not None:
+    unknown = guarded and result.status == Delivery.failed and result.maybe_reached
+    retry = (
+        result.status == Delivery.failed
+        and not result.permanent
+        and not unknown
+        and attempt < MAX_ATTEMPTS
+    )
+    if unknown:
+        msg.delivery_status = Delivery.unconfirmed.value
+        msg.delivery_error = f"{UNCONFIRMED_TIMEOUT} ({result.error or 'no answer'})"[:500]
+        metrics.delivery_unconfirmed.labels(inbox.channel).inc()
+    elif retry and result.retry_after is not None:
         # Rate limited: still on its way, not a failure the agent must act on.
         msg.delivery_status = Delivery.queued.value
         msg.delivery_error = f"waiting {result.retry_after:g} s: {result.error or 'rate limited'}"
@@ -147,6 +241,26 @@ async def deliver_message(session: AsyncSession, payload: dict[str, Any]) -> Non
         )
         await session.flush()
         msg.meta = {**(msg.meta or {}), RETRY_JOB: pending.id}
+
+
+def _in_default_locale(text: str) -> str:
+    from omniline.config import get_settings
+    from omniline.web.i18n import gettext
+
+    return gettext(get_settings().default_locale, text)
+
+
+async def _mark_started(msg: Message) -> None:
+    """Commits "this attempt is calling the provider" in its own transaction, before the call:
+    a worker killed during the send leaves it behind for the runner that takes the job over."""
+    meta = {**(msg.meta or {}), SEND_STARTED: utcnow().isoformat()}
+    async with db.unit_of_work() as marker:
+        await marker.execute(
+            update(Message)
+            .where(Message.id == msg.id)
+            .values(meta=meta)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _publish(session: AsyncSession, conv: Conversation, msg: Message) -> None:
@@ -197,14 +311,14 @@ async def do_retry_delivery(
     msg = await session.get(Message, message_id)
     if msg is None or msg.conversation_id != conv.id or msg.private:
         raise NotFound("no such message in this conversation")
-    if msg.direction != Direction.outbound.value or msg.delivery_status not in (
-        Delivery.failed.value,
-        Delivery.retrying.value,
-    ):
+    if msg.direction != Direction.outbound.value or msg.delivery_status not in RETRYABLE:
         raise Conflict("only a message whose delivery failed can be sent again")
     pending = await _pending_retry(session, msg)
     msg.delivery_status = Delivery.queued.value
     msg.delivery_error = None
+    if SEND_STARTED in (msg.meta or {}):
+        # The agent decided to send it again: the interrupted attempt no longer holds it back.
+        msg.meta = {k: v for k, v in (msg.meta or {}).items() if k != SEND_STARTED}
     if pending is not None:
         # Never a second delivery of the same reply: the scheduled attempt runs now.
         pending.run_at = utcnow()

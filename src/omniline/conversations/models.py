@@ -45,6 +45,9 @@ class Delivery(StrEnum):
     delivered = "delivered"
     read = "read"
     failed = "failed"
+    # The worker stopped while the provider was being called (or it never answered) on a
+    # channel where a second send shows twice: it may or may not have arrived; the agent decides.
+    unconfirmed = "unconfirmed"
 
 
 class Conversation(IdMixin, CreatedMixin, Base):

@@ -54,6 +54,13 @@ delivery_seconds = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
     registry=REGISTRY,
 )
+delivery_unconfirmed = Counter(
+    "omniline_delivery_unconfirmed_total",
+    "Replies left unconfirmed (the send was interrupted on a channel that shows repeats), "
+    "by channel",
+    ["channel"],
+    registry=REGISTRY,
+)
 conversations_waiting = Gauge(
     "omniline_conversations_waiting",
     "Conversations waiting for an agent (queued), by workspace and queue",

@@ -347,3 +347,38 @@ async def test_a_letter_taken_before_the_database_went_away_is_not_sent_again(
     async with db.sessionmaker()() as session:
         refs = list(await session.scalars(select(EmailRef).where(EmailRef.message_id == msg_id)))
     assert [r.conversation_id for r in refs] == [conv_id]
+
+
+async def test_a_letter_whose_worker_died_mid_send_goes_again_with_the_same_message_id(
+    client: httpx.AsyncClient, demo: Demo, smtp_server: SmtpSink
+) -> None:
+    """Issue 9, item 16: email is safe to send again (the mail program shows one letter per
+    Message-ID), so a job taken over from a killed worker sends it again, unlike Telegram."""
+    from sqlalchemy import select, update
+
+    from omniline.channels.email import sender as email_sender
+    from omniline.conversations.delivery import deliver_message
+    from omniline.jobs.models import Job
+    from omniline.jobs.runner import Runner
+    from omniline.kit.clock import utcnow
+
+    inbox_id = await email_inbox(demo, smtp_settings(smtp_server))
+    conv_id = await customer_writes(demo, inbox_id, subject="Hi", text="Hi", message_id=CUSTOMER_ID)
+    msg_id = await reply(client, conv_id, "Your payment is through")
+    dying = Runner()
+    claimed = await dying.claim()
+    async with db.sessionmaker()() as session:
+        jobs = (await session.scalars(select(Job).where(Job.id.in_(claimed)))).all()
+    (payload,) = [dict(j.payload) for j in jobs if j.payload.get("message_id") == msg_id]
+    async with db.sessionmaker()() as session:
+        await deliver_message(session, payload)
+        await session.rollback()  # killed before the commit
+    email_sender._unrecorded.clear()  # and its memory is gone
+    await dying.stop()
+    async with db.unit_of_work() as session:
+        await session.execute(update(Job).where(Job.id.in_(claimed)).values(locked_until=utcnow()))
+
+    await run_jobs()  # another runner takes the job over
+    ids = [letter.message["Message-ID"].strip() for letter in smtp_server.letters]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert (await message(msg_id)).delivery_status == "sent"

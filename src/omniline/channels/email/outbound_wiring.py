@@ -7,6 +7,6 @@ def register() -> None:
     from omniline.inboxes.channel_types import register_channel_type
     from omniline.kit import hooks
 
-    register_sender("email", sender.send)
+    register_sender("email", sender.send, repeat_safe=True)
     register_channel_type(admin.CHANNEL_TYPE)
     hooks.on("message.created", fallback.on_message_created)

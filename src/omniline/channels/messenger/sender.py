@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniline.channels._kit import OutboundFile, outbound_files
 from omniline.channels.messenger import window
 from omniline.channels.messenger.graph import GraphConfig, GraphError, call, config_of
-from omniline.conversations.delivery import DeliveryResult
+from omniline.conversations.delivery import DeliveryResult, maybe_reached
 from omniline.conversations.models import Conversation, Delivery, Message
 from omniline.inboxes.models import Inbox
 from omniline.kit.http import describe_error
@@ -149,5 +149,6 @@ async def send(
             Delivery.failed, error=exc.reason, permanent=exc.permanent, retry_after=exc.retry_after
         )
     except httpx.HTTPError as exc:
-        return DeliveryResult(Delivery.failed, error=f"Facebook: {describe_error(exc)}")
+        error = f"Facebook: {describe_error(exc)}"
+        return DeliveryResult(Delivery.failed, error=error, maybe_reached=maybe_reached(exc))
     return DeliveryResult(Delivery.sent, external_id=mid or None)

@@ -7,6 +7,6 @@ def register() -> None:
     from omniline.conversations.media import register_media_fetcher
     from omniline.inboxes.channel_types import register_channel_type
 
-    register_sender("telegram", sender.send)
+    register_sender("telegram", sender.send, remembers=sender.remembers)
     register_media_fetcher("telegram", media.fetch)
     register_channel_type(admin.CHANNEL_TYPE)

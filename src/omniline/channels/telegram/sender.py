@@ -22,7 +22,7 @@ from omniline.channels.telegram.client import (
     call,
     pace,
 )
-from omniline.conversations.delivery import DeliveryResult
+from omniline.conversations.delivery import DeliveryResult, maybe_reached
 from omniline.conversations.models import Conversation, Delivery, Message
 from omniline.db import after_commit
 from omniline.inboxes.models import Inbox
@@ -34,6 +34,12 @@ PHOTO_TYPES = ("image/jpeg", "image/png")
 # back, usually in this same process: it then sends only what is left, not the reply twice
 # (bench/faults.py). Entries leave at the commit; only uncommitted sends stay.
 _unrecorded: dict[int, list[int]] = {}
+
+
+def remembers(message_id: int) -> bool:
+    """This process knows what an interrupted attempt of the message sent (the database went
+    away before the commit): the attempt goes on without repeating those parts."""
+    return bool(_unrecorded.get(message_id))
 
 
 @dataclass(slots=True)
@@ -121,7 +127,7 @@ async def _send_parts(
             return _failed(exc)
         except httpx.HTTPError as exc:
             error = f"Telegram: {describe_error(exc)}"
-            return DeliveryResult(Delivery.failed, error=error)
+            return DeliveryResult(Delivery.failed, error=error, maybe_reached=maybe_reached(exc))
         sent.append(int(answer["message_id"]))
     return None
 

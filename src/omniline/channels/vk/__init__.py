@@ -8,6 +8,6 @@ def register() -> None:
     from omniline.conversations.media import register_media_fetcher
     from omniline.inboxes.channel_types import register_channel_type
 
-    register_sender(admin.CHANNEL, sender.send)
+    register_sender(admin.CHANNEL, sender.send, repeat_safe=True)
     register_media_fetcher(admin.CHANNEL, _kit.fetch_url_media)
     register_channel_type(admin.CHANNEL_TYPE)

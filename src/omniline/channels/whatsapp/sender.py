@@ -22,7 +22,7 @@ from omniline.channels.whatsapp import graph, templates
 from omniline.channels.whatsapp.graph import N_
 from omniline.config import get_settings
 from omniline.conversations import attachments, repository
-from omniline.conversations.delivery import DeliveryResult
+from omniline.conversations.delivery import DeliveryResult, maybe_reached
 from omniline.conversations.models import Attachment, Conversation, Delivery, Message
 from omniline.inboxes.models import Inbox
 from omniline.web.i18n import gettext
@@ -171,7 +171,15 @@ def _failed(exc: graph.GraphError, external_id: str | None) -> DeliveryResult:
     if exc.rate_limited:
         wait = exc.wait_seconds()
         return DeliveryResult(Delivery.failed, external_id, exc.message, retry_after=wait)
-    return DeliveryResult(Delivery.failed, external_id, exc.message, permanent=not exc.passing)
+    cause = exc.__cause__  # the network error of graph.call, if that was it
+    reached = cause is not None and maybe_reached(cause)
+    return DeliveryResult(
+        Delivery.failed,
+        external_id,
+        exc.message,
+        permanent=not exc.passing,
+        maybe_reached=reached,
+    )
 
 
 async def send(

@@ -107,15 +107,19 @@ function attachmentNode(a, fallbackName) {
     icon('clip', 'att-icon'), el('span', { text: label }));
 }
 
-const DELIVERY_RANK = { received: 0, pending: 0, queued: 0, retrying: 0, sending: 0, sent: 1, failed: 1, delivered: 2, read: 3 };
+const DELIVERY_RANK = { received: 0, pending: 0, queued: 0, retrying: 0, sending: 0, sent: 1, failed: 1, unconfirmed: 1, delivered: 2, read: 3 };
 
 function deliveryRank(m) {
   return DELIVERY_RANK[m?.delivery_status] ?? 0;
 }
 
+// Statuses an agent may send again by hand. "unconfirmed": the worker stopped during the
+// send on a channel that would show a repeat, so only the agent may decide to send again.
+const RETRYABLE = ['failed', 'retrying', 'unconfirmed'];
+
 /** A failed message sent again goes back to "queued": the one step backwards allowed. */
 function isRetry(before, after) {
-  return ['failed', 'retrying'].includes(before?.delivery_status) && ['queued', 'retrying'].includes(after?.delivery_status);
+  return RETRYABLE.includes(before?.delivery_status) && ['queued', 'retrying'].includes(after?.delivery_status);
 }
 
 function deliveryNode(m) {
@@ -132,7 +136,7 @@ function deliveryNode(m) {
 
 function retryButton(m, onRetry) {
   // "Retrying": sending it by hand runs the scheduled attempt now (never a second delivery).
-  if (!onRetry || m.direction !== 'out' || m.private || !['failed', 'retrying'].includes(m.delivery_status)) return null;
+  if (!onRetry || m.direction !== 'out' || m.private || !RETRYABLE.includes(m.delivery_status)) return null;
   const button = el('button', { type: 'button', class: 'btn-link msg-retry', 'data-testid': 'retry-delivery', text: t('retry_send') });
   button.addEventListener('click', async () => {
     button.disabled = true;
