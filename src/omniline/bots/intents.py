@@ -13,10 +13,12 @@ Three views of a message, blended:
   when the linear models smooth it away.
 
 The blend weights, the SVM's softmax temperature, the kNN's temperature, whether the intents'
-names join the examples (few examples only), the calibration and the out-of-scope threshold are
-chosen on a validation part of the training examples, never on test data: a stratified 15 % when
-there are enough examples, out-of-fold predictions of 4 folds when there are few (a new workspace
-with ten phrases per intent). A view whose weight is 0 is not trained.
+names join the examples, the logistic regression's C and whether the kNN looks among the examples'
+e5 "passage: " embeddings (these three with few examples only), the calibration and the
+out-of-scope threshold are chosen on a validation part of the training examples, never on test
+data: a stratified 15 % when there are enough examples, out-of-fold predictions of 4 folds when
+there are few (a new workspace with ten phrases per intent).
+A view whose weight is 0 is not trained.
 
 Confidence is calibrated: the blend's top probability goes through a logistic (Platt) fit on the
 validation answers, so that it estimates the probability that the answer is right.
@@ -68,6 +70,8 @@ KNN_TEMPERATURES = (0.02, 0.05)
 KNN_K = 10
 SVM_C = 0.5
 EMBEDDING_C = 30.0
+# With few examples (folds), the logistic regression's C is chosen on them among these.
+FEW_SHOT_CS = (EMBEDDING_C, 100.0)
 # The logistic regression view is for few examples: with more, the SVM's embedding features carry
 # it, and its fit (seconds per thousand examples) would slow every retrain.
 LOGREG_MAX_EXAMPLES = 2000
@@ -127,6 +131,11 @@ class Tuning:
     # Each intent's name ("card_arrival" -> "card arrival") as this many more examples: chosen
     # on the folds when examples are few (it helps when names mean something; 0 otherwise).
     label_names: int = 0
+    # The kNN view compares a question (embedded as e5's "query: ") with the examples embedded
+    # as "passage: " instead of "query: ": chosen on the folds (few examples only). The question
+    # is embedded once either way; the examples' second embedding is a training cost.
+    knn_passages: bool = False
+    logreg_c: float = EMBEDDING_C  # chosen on the folds among FEW_SHOT_CS
     validation: dict[str, float] = field(default_factory=dict)
 
 
@@ -160,7 +169,13 @@ class _Views:
     """The three classifiers over the same intents (sorted, as np.unique sorts them)."""
 
     def __init__(
-        self, texts: list[str], labels: list[str], vectors: np.ndarray, logreg: bool = True
+        self,
+        texts: list[str],
+        labels: list[str],
+        vectors: np.ndarray,
+        logreg: bool = True,
+        passages: np.ndarray | None = None,
+        logreg_c: float = EMBEDDING_C,
     ) -> None:
         self.classes: np.ndarray = np.unique(np.array(labels))
         self.tfidf = _tfidf()
@@ -174,31 +189,36 @@ class _Views:
         self.svm.fit(self._features(words, vectors), labels)
         self.logreg: LogisticRegression | None = None
         if logreg:
-            self.logreg = LogisticRegression(C=EMBEDDING_C, max_iter=3000)
+            self.logreg = LogisticRegression(C=logreg_c, max_iter=3000)
             self.logreg.fit(vectors, labels)
             assert list(self.logreg.classes_) == list(self.classes)
         assert list(self.svm.classes_) == list(self.classes)
         self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.passages = None if passages is None else np.asarray(passages, dtype=np.float32)
         self.label_columns = np.searchsorted(self.classes, np.array(labels))
 
     def _features(self, words: csr_matrix, vectors: np.ndarray) -> csr_matrix:
         dense = self.pca.transform(vectors) * self.scale
         return hstack([words, csr_matrix(dense)]).tocsr()
 
-    def outputs(self, texts: Sequence[str], vectors: np.ndarray) -> _Outputs:
+    def outputs(
+        self, texts: Sequence[str], vectors: np.ndarray, passages: bool = False
+    ) -> _Outputs:
+        """``passages``: the kNN view looks among the examples' "passage: " embeddings."""
         margins = self.svm.decision_function(self._features(self.tfidf.transform(texts), vectors))
         if margins.ndim == 1:  # two intents: one margin column
             margins = np.stack([-margins, margins], axis=1)
         probs = None if self.logreg is None else self.logreg.predict_proba(vectors)
-        sims = np.asarray(vectors, dtype=np.float32) @ self.vectors.T
+        sims, nearest = self.nearest(vectors, passages)
+        return _Outputs(margins, probs, sims, nearest)
+
+    def nearest(self, vectors: np.ndarray, passages: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Cosines of the KNN_K nearest examples and their intents' columns."""
+        examples = self.passages if passages and self.passages is not None else self.vectors
+        sims = np.asarray(vectors, dtype=np.float32) @ examples.T
         k = min(KNN_K, sims.shape[1])
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        return _Outputs(
-            margins,
-            probs,
-            np.take_along_axis(sims, nearest, axis=1),
-            self.label_columns[nearest],
-        )
+        return np.take_along_axis(sims, nearest, axis=1), self.label_columns[nearest]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -250,7 +270,7 @@ class IntentModel:
         if vectors is None:
             # Customers' messages are not cached: they are personal data, and mostly unique.
             vectors = self.embedder.embed_uncached(list(texts))
-        return blend(self._views.outputs(texts, vectors), self.tuning)
+        return blend(self._views.outputs(texts, vectors, self.tuning.knn_passages), self.tuning)
 
     def predict(
         self, texts: Sequence[str], top: int = 3, vectors: np.ndarray | None = None
@@ -310,21 +330,33 @@ def _weight_grid() -> list[tuple[float, float, float]]:
     ]
 
 
-def _best_blend(outputs: _Outputs, truth: np.ndarray, classes: np.ndarray) -> Tuning:
+def _best_blend(
+    outputs: _Outputs,
+    truth: np.ndarray,
+    classes: np.ndarray,
+    by_passage: _Outputs | None = None,
+) -> Tuning:
+    """``by_passage``: the same scores with the kNN view over the examples' "passage: "
+    embeddings; chosen only when it gets more validation questions right."""
     best: tuple[float, float, Tuning] | None = None
     n_classes = len(classes)
     svm = {t: _softmax(outputs.margins, t) for t in TEMPERATURES}
-    knn = {t: outputs.knn(t, n_classes) for t in KNN_TEMPERATURES}
+    knn = {(False, t): outputs.knn(t, n_classes) for t in KNN_TEMPERATURES}
+    if by_passage is not None:
+        knn |= {(True, t): by_passage.knn(t, n_classes) for t in KNN_TEMPERATURES}
     logreg = outputs.logreg if outputs.logreg is not None else np.zeros_like(outputs.margins)
     grid = [w for w in _weight_grid() if outputs.logreg is not None or w[1] == 0]
-    for (t, s), (kt, k), (w_svm, w_lr, w_knn) in itertools.product(svm.items(), knn.items(), grid):
+    for (t, s), ((p, kt), k), (w_svm, w_lr, w_knn) in itertools.product(
+        svm.items(), knn.items(), grid
+    ):
         accuracy = float(
             (classes[(w_svm * s + w_lr * logreg + w_knn * k).argmax(1)] == truth).mean()
         )
-        # Ties go to the most even blend: no single view is trusted for other languages.
+        # Ties go to the most even blend: no single view is trusted for other languages; then
+        # to the examples' "query: " embeddings (the kNN over "passage: " is listed last).
         evenness = -float(np.square(np.array([w_svm, w_lr, w_knn]) - 1 / 3).sum())
         if best is None or (accuracy, evenness) > best[:2]:
-            best = (accuracy, evenness, Tuning((w_svm, w_lr, w_knn), t, kt))
+            best = (accuracy, evenness, Tuning((w_svm, w_lr, w_knn), t, kt, knn_passages=p))
     assert best is not None
     best[2].validation["accuracy"] = best[0]
     return best[2]
@@ -375,20 +407,42 @@ def train(
     in_labels = [lab for _, lab in rows]
     names = _names(sorted(set(in_labels) - {OUT_OF_SCOPE}))
     progress(f"embedding {len(in_texts)} examples")
-    vectors = embedder.embed(in_texts + [t for t, _ in names])
+    all_texts = in_texts + [t for t, _ in names]
+    vectors = embedder.embed(all_texts)
+    # The examples' "passage: " embeddings are tried on the folds (few examples), or kept when
+    # an earlier training chose them.
+    few = _median_count(in_labels) < FOLDS_BELOW
+    passages = None
+    if (tuning is None and few) or (tuning is not None and tuning.knn_passages):
+        passages = embedder.embed(all_texts, passage=True)
     in_vecs = vectors[: len(in_texts)]
     extra = ([t for t, _ in names], [lab for _, lab in names], vectors[len(in_texts) :])
+    in_pass = None if passages is None else passages[: len(in_texts)]
+    extra_pass = None if passages is None else passages[len(in_texts) :]
 
     if tuning is None:
-        tuning = _tune(in_texts, in_labels, in_vecs, extra, rng, progress)
+        tuning = _tune(in_texts, in_labels, in_vecs, extra, rng, progress, in_pass, extra_pass)
     progress("training on all examples")
     if tuning.label_names and names:
         copies = tuning.label_names
         in_texts, in_labels = in_texts + extra[0] * copies, in_labels + extra[1] * copies
         in_vecs = np.vstack([in_vecs] + [extra[2]] * copies)
-    views = _Views(in_texts, in_labels, in_vecs, logreg=tuning.weights[1] > 0)
+        if in_pass is not None and extra_pass is not None:
+            in_pass = np.vstack([in_pass] + [extra_pass] * copies)
+    views = _Views(
+        in_texts,
+        in_labels,
+        in_vecs,
+        logreg=tuning.weights[1] > 0,
+        passages=in_pass if tuning.knn_passages else None,
+        logreg_c=tuning.logreg_c,
+    )
     embedder.save()
     return IntentModel(views, tuning, embedder)
+
+
+def _median_count(labels: Sequence[str]) -> float:
+    return float(np.median(list(Counter(labels).values())))
 
 
 def _names(intents: list[str]) -> list[tuple[str, str]]:
@@ -411,6 +465,8 @@ def _tune(
     extra: Extra,
     rng: random.Random,
     progress: Progress,
+    passages: np.ndarray | None = None,
+    extra_passages: np.ndarray | None = None,
 ) -> Tuning:
     folds = _folds(labels, rng)
     if not folds or not folds[0][1]:
@@ -419,17 +475,35 @@ def _tune(
     val_rows = np.array(sorted(i for _, val in folds for i in val))
     truth = all_labels[val_rows]
     progress(f"choosing the blend on {len(val_rows)} validation examples ({len(folds)} parts)")
-    outputs, classes = _out_of_fold(texts, labels, vectors, folds)
-    tuning = _best_blend(outputs, truth, classes)
-    for copies in NAME_COPIES if len(folds) > 1 and extra[0] else ():
-        progress(f"trying the intents' names as examples ({copies} each)")
-        times: Extra = (extra[0] * copies, extra[1] * copies, np.vstack([extra[2]] * copies))
-        named = _out_of_fold(texts, labels, vectors, folds, times)
-        with_names = _best_blend(named[0], truth, classes)
-        if with_names.validation["accuracy"] > tuning.validation["accuracy"]:
-            tuning, outputs = with_names, named[0]
-            tuning.label_names = copies
-    return _threshold(tuning, texts, labels, vectors, folds, outputs, classes, rng, progress)
+    if len(folds) < 2:
+        passages = None
+    tuning: Tuning | None = None
+    outputs: _Outputs | None = None
+    classes: np.ndarray | None = None
+    few = len(folds) > 1
+    for c, copies in itertools.product(
+        FEW_SHOT_CS if few else (EMBEDDING_C,), (0,) + (NAME_COPIES if few and extra[0] else ())
+    ):
+        if copies:
+            progress(f"trying the intents' names as examples ({copies} each), C={c}")
+        times: Extra | None = None
+        times_passages = None
+        if copies:
+            times = (extra[0] * copies, extra[1] * copies, np.vstack([extra[2]] * copies))
+            if extra_passages is not None:
+                times_passages = np.vstack([extra_passages] * copies)
+        plain, classes, by_passage = _out_of_fold(
+            texts, labels, vectors, folds, times, passages, times_passages, c
+        )
+        found = _best_blend(plain, truth, classes, by_passage)
+        if tuning is None or found.validation["accuracy"] > tuning.validation["accuracy"]:
+            tuning = found
+            outputs = by_passage if found.knn_passages and by_passage is not None else plain
+            tuning.label_names, tuning.logreg_c = copies, c
+    assert tuning is not None and outputs is not None and classes is not None
+    return _threshold(
+        tuning, texts, labels, vectors, folds, outputs, classes, rng, progress, passages
+    )
 
 
 def _out_of_fold(
@@ -438,9 +512,13 @@ def _out_of_fold(
     vectors: np.ndarray,
     folds: list[tuple[list[int], list[int]]],
     extra: Extra | None = None,
-) -> tuple[_Outputs, np.ndarray]:
+    passages: np.ndarray | None = None,
+    extra_passages: np.ndarray | None = None,
+    logreg_c: float = EMBEDDING_C,
+) -> tuple[_Outputs, np.ndarray, _Outputs | None]:
     """Every view's scores for the validation rows (in ascending row order), each from the
-    models fitted without them. ``extra`` examples join every fit part."""
+    models fitted without them. ``extra`` examples join every fit part. With the examples'
+    ``passages`` embeddings, the same scores with the kNN view over them come third."""
     all_labels = np.array(labels)
     val_rows = np.array(sorted(i for _, val in folds for i in val))
     position = {int(i): n for n, i in enumerate(val_rows)}
@@ -449,6 +527,7 @@ def _out_of_fold(
     probs = np.zeros((len(val_rows), n_classes))
     sims = np.zeros((len(val_rows), min(KNN_K, len(labels))))
     neighbours = np.zeros(sims.shape, dtype=np.int64)
+    p_sims, p_neighbours = sims.copy(), neighbours.copy()
     views: _Views | None = None
     logreg = len(texts) <= LOGREG_MAX_EXAMPLES
     for fit, val in folds:
@@ -457,7 +536,12 @@ def _out_of_fold(
         if extra is not None:
             fit_texts, fit_labels = fit_texts + extra[0], fit_labels + extra[1]
             fit_vectors = np.vstack([fit_vectors, extra[2]])
-        views = _Views(fit_texts, fit_labels, fit_vectors, logreg)
+        fit_passages = None
+        if passages is not None:
+            fit_passages = passages[fit]
+            if extra_passages is not None:
+                fit_passages = np.vstack([fit_passages, extra_passages])
+        views = _Views(fit_texts, fit_labels, fit_vectors, logreg, fit_passages, logreg_c)
         out = views.outputs([texts[i] for i in val], vectors[val])
         assert len(views.classes) == n_classes  # every fit part has every intent
         at = np.array([position[i] for i in val])
@@ -469,9 +553,17 @@ def _out_of_fold(
         sims[at, :k], neighbours[at, :k] = out.similarities[:, :k], out.neighbours[:, :k]
         if k < sims.shape[1]:
             sims[at, k:], neighbours[at, k:] = -1.0, out.neighbours[:, :1]
+        if fit_passages is not None:
+            ps, pn = views.nearest(vectors[val], passages=True)
+            p_sims[at, :k], p_neighbours[at, :k] = ps[:, :k], pn[:, :k]
+            if k < sims.shape[1]:
+                p_sims[at, k:], p_neighbours[at, k:] = -1.0, pn[:, :1]
     outputs = _Outputs(margins, probs if logreg else None, sims, neighbours)
+    by_passage = None
+    if passages is not None:
+        by_passage = _Outputs(margins, outputs.logreg, p_sims, p_neighbours)
     assert views is not None
-    return outputs, views.classes
+    return outputs, views.classes, by_passage
 
 
 def _threshold(
@@ -484,6 +576,7 @@ def _threshold(
     classes: np.ndarray,
     rng: random.Random,
     progress: Progress,
+    passages: np.ndarray | None = None,
 ) -> Tuning:
     """Calibration and the out-of-scope threshold, on the validation rows' scores."""
     all_labels = np.array(labels)
@@ -518,8 +611,12 @@ def _threshold(
         [labels[i] for i in fit_known],
         vectors[fit_known],
         logreg=tuning.weights[1] > 0,
+        passages=passages[fit_known] if passages is not None and tuning.knn_passages else None,
+        logreg_c=tuning.logreg_c,
     )
-    held_probs = blend(views.outputs([texts[i] for i in val], vectors[val]), tuning)
+    held_probs = blend(
+        views.outputs([texts[i] for i in val], vectors[val], tuning.knn_passages), tuning
+    )
     held_conf = calibrated(held_probs.max(1), tuning.calibration)
     known = np.array([labels[i] not in held for i in val])
     held_right = views.classes[held_probs.argmax(1)] == all_labels[val]
