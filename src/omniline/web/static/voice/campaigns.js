@@ -12,7 +12,11 @@ function progressText(progress) {
 }
 
 async function act(campaign, verb) {
-  await api.post(`/api/v1/voice/campaigns/${campaign.id}/${verb}`, {});
+  try {
+    await api.post(`/api/v1/voice/campaigns/${campaign.id}/${verb}`, {});
+  } catch {
+    /* api.js has shown the error */
+  }
   await load();
 }
 
