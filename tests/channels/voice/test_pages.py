@@ -88,3 +88,19 @@ async def test_transfer_has_its_own_route(client: httpx.AsyncClient, demo: Demo)
     assert r.status_code == 404 and r.json()["error"]["message"] == "no such call"
     r = await client.post("/api/v1/voice/calls/999/dance", json={}, headers=bearer(token))
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+async def test_agents_may_not_open_campaigns(client: httpx.AsyncClient, demo: Demo) -> None:
+    await login(client, "agent@demo.omniline", "demo-agent")
+    r = await client.get("/voice/campaigns")
+    assert r.status_code == 403
+    assert 'data-testid="campaign-table"' not in r.text
+    assert 'data-testid="nav-campaigns"' not in (await client.get("/app")).text
+
+
+async def test_supervisor_opens_the_campaigns_page(client: httpx.AsyncClient, demo: Demo) -> None:
+    await login(client, "supervisor@demo.omniline", "demo-supervisor")
+    r = await client.get("/voice/campaigns")
+    assert r.status_code == 200
+    assert 'data-testid="campaign-table"' in r.text
+    assert 'data-testid="nav-campaigns"' in r.text

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from omniline.auth import access
 from omniline.auth.deps import PagePrincipal, SessionDep
 from omniline.auth.principal import Principal
-from omniline.channels.voice import callbacks
+from omniline.channels.voice import callbacks, campaigns
 from omniline.inboxes.models import Inbox
 from omniline.workspaces import repository as workspaces
 from omniline.workspaces.pages_common import admin_router, page
@@ -45,3 +45,18 @@ async def callback_list(request: Request, p: LeadPrincipal, session: SessionDep)
         queues={q.id: q.name for q in queues},
         lines=[{"inbox_id": i.id, "name": i.name} for i in lines],
     )
+
+
+async def campaign_principal(p: PagePrincipal) -> Principal:
+    """Supervisors and administrators run call campaigns (the API's own rule); agents get 403."""
+    campaigns.check_may_run_campaigns(p)
+    return p
+
+
+CampaignPrincipal = Annotated[Principal, Depends(campaign_principal)]
+
+
+@router.get("/voice/campaigns")
+async def campaign_list(request: Request, p: CampaignPrincipal, session: SessionDep) -> Response:
+    """The shell; voice/campaigns.js lists the campaigns from the API and polls their progress."""
+    return page(request, p, "voice/campaigns.html")
