@@ -50,3 +50,56 @@ async def test_requests_during_an_outage_get_503_and_work_after(
         )
         assert r.status_code == 201, r.text
     assert any("answers again" in rec.getMessage() for rec in caplog.records)
+
+
+async def test_a_deadlock_the_database_breaks_is_answered_503_to_retry(
+    client: httpx.AsyncClient, demo: Demo, backend: str, database_url: str
+) -> None:
+    """Another transaction holds the agent's state row and then wants the conversation an
+    agent is resolving: PostgreSQL ends one of the two. The request it ends is answered 503
+    with Retry-After (nothing was saved), not 500, and sent again it succeeds."""
+    if backend != "postgres":
+        pytest.skip("SQLite has one writer: no deadlock")
+    import asyncio
+
+    import asyncpg
+
+    agent_id = demo.users["agent"]
+    admin = await staff_token(client, "admin@demo.omniline", "demo-admin")
+    agent = await staff_token(client, "agent@demo.omniline", "demo-agent")
+    r = await client.put("/api/v1/me/presence", json={"status": "online"}, headers=bearer(agent))
+    assert r.status_code == 200, r.text
+    visitor = (
+        await client.post("/api/v1/widget/sessions", json={"inbox_key": demo.inbox_key})
+    ).json()["session_token"]
+    r = await client.post(
+        "/api/v1/widget/messages", json={"text": "my card"}, headers=bearer(visitor)
+    )
+    conv = r.json()["conversation_id"]
+    r = await client.post(
+        f"/api/v1/conversations/{conv}/assign", json={"assignee_id": agent_id},
+        headers=bearer(admin),
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+
+    other = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await other.execute("SET deadlock_timeout = '30s'")  # the request's side detects it
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("UPDATE agent_states SET since = since WHERE user_id = $1", agent_id)
+        resolving = asyncio.create_task(
+            client.post(f"/api/v1/conversations/{conv}/resolve", headers=bearer(agent))
+        )
+        await asyncio.sleep(0.5)  # the resolve now waits for the agent's row at its commit
+        await other.execute("UPDATE conversations SET topic = topic WHERE id = $1", conv)
+        answer = await resolving
+        await tx.rollback()
+    finally:
+        await other.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "1"
+    assert answer.json()["error"]["code"] == "service_unavailable"
+    again = await client.post(f"/api/v1/conversations/{conv}/resolve", headers=bearer(agent))
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "resolved"

@@ -30,6 +30,11 @@ _DRIVER_NAMES = frozenset(
     }
 )
 
+# A transaction the database ended to let a concurrent one through (a deadlock it broke, a
+# serialization failure): nothing was saved, and the same request, sent again, succeeds.
+CONFLICT_RETRY_AFTER_SECONDS = 1
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
 _down_since: float | None = None
 _failures = 0
 
@@ -46,6 +51,18 @@ def is_database_unavailable(exc: BaseException) -> bool:
         if isinstance(current, _CONNECTION_ERRORS):
             return True
         if type(current).__name__ in _DRIVER_NAMES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure anywhere in the chain (asyncpg's ``sqlstate``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) in _CONFLICT_STATES:
             return True
         current = current.__cause__ or current.__context__
     return False

@@ -66,20 +66,27 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
-            unavailable = db_unavailable.is_database_unavailable(exc)
-            if unavailable:
+            retry_after: int | None = None
+            if db_unavailable.is_transient_conflict(exc):
+                retry_after = db_unavailable.CONFLICT_RETRY_AFTER_SECONDS
+                log.warning(
+                    "%s %s: ended by the database for a concurrent change (%s); answered 503",
+                    scope.get("method"), scope.get("path"), type(exc).__name__,
+                )  # fmt: skip
+            elif db_unavailable.is_database_unavailable(exc):
+                retry_after = db_unavailable.RETRY_AFTER_SECONDS
                 db_unavailable.note_failure(f"{type(exc).__name__} on {scope.get('path')}")
             else:
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return  # the answer is already on its way; the client sees it cut short
-            status, body = (503, UNAVAILABLE_BODY) if unavailable else (500, CRASH_BODY)
+            status, body = (503, UNAVAILABLE_BODY) if retry_after else (500, CRASH_BODY)
             headers = [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
             ]
-            if unavailable:
-                headers.append((b"retry-after", str(db_unavailable.RETRY_AFTER_SECONDS).encode()))
+            if retry_after:
+                headers.append((b"retry-after", str(retry_after).encode()))
             await send_with_headers(
                 {"type": "http.response.start", "status": status, "headers": headers}
             )

@@ -20,6 +20,7 @@ processes assigning at once:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from omniline.conversations.models import Conversation
 from omniline.conversations.transfers import do_system_assign
 from omniline.jobs import service as jobs
 from omniline.kit.clock import iso, utcnow
+from omniline.presence import loads as _loads  # noqa: F401  (its listeners keep the loads)
 from omniline.presence import repository as repo
 from omniline.presence.models import (
     AgentState,
@@ -183,6 +185,9 @@ class Pager:
         # rank first now), so whoever the page ranks first is the queue's best.
         self.bound: Any = None
         self.ranked: list[Candidate] | None = None  # the page in order, until it changes
+        # Conversations this run gave each agent in its transaction: the load columns are
+        # recounted at commit (presence/loads.py), so a page read again adds them itself.
+        self.given: Counter[int] = Counter()
 
     def _ranked(self) -> list[Candidate]:
         if self.ranked is None:
@@ -198,10 +203,13 @@ class Pager:
         return ranked[0].user_id if ranked else None
 
     async def _read(self, session: AsyncSession, offset: int) -> list[Candidate]:
-        return await repo.candidates(
+        page = await repo.candidates(
             session, self.workspace_id, self.queue_id, self.strategy, self.routing.last_user_id,
             self.kind, self.default, offset=offset, limit=self.limit,
         )  # fmt: skip
+        if self.given:
+            page = [replace(c, load=c.load + self.given[c.user_id]) for c in page]
+        return page
 
     async def choose(self, session: AsyncSession, held: Held | None = None) -> int | None:
         fresh = not self.page
@@ -241,6 +249,7 @@ class Pager:
         return sort_key(self.strategy, self.routing.last_user_id, c)
 
     def assigned(self, user_id: int) -> None:
+        self.given[user_id] += 1
         if self.strategy == Strategy.least_loaded:
             bumped = [replace(c, load=c.load + 1) if c.user_id == user_id else c for c in self.page]
             bound = self.bound

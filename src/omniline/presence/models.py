@@ -71,6 +71,12 @@ class AgentState(Base):
     chat_capacity: Mapped[int | None] = mapped_column(default=None)
     email_capacity: Mapped[int | None] = mapped_column(default=None)
     voice_capacity: Mapped[int | None] = mapped_column(default=None)
+    # Open conversations (assigned or waiting for the customer) held now, per kind: recounted
+    # when a transaction that changed the agent's conversations commits (presence/loads.py).
+    # Ordering only: whether an agent has room is always counted afresh under their lock.
+    chat_load: Mapped[int] = mapped_column(default=0, server_default="0")
+    email_load: Mapped[int] = mapped_column(default=0, server_default="0")
+    voice_load: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class PresenceInterval(Base):

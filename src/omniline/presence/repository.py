@@ -166,20 +166,6 @@ async def load_of(session: AsyncSession, user_id: int, kind: ChannelKind) -> int
     return (await loads(session, [user_id]))[user_id][kind]
 
 
-def load_subquery(kind: ChannelKind) -> Any:
-    """Correlated count of an agent's open conversations of one kind (for candidate rows)."""
-    return (
-        select(func.count())
-        .where(
-            Conversation.assignee_id == AgentState.user_id,
-            Conversation.status.in_(LOAD_SQL),
-            kinds_clause({kind}),
-        )
-        .correlate(AgentState)
-        .scalar_subquery()
-    )
-
-
 # The decision's statements are built once per variant and executed with bind parameters:
 # no per-call construction, and SQLAlchemy's compiled cache and asyncpg's prepared
 # statements are hit every time.
@@ -194,7 +180,7 @@ def _candidates_stmt(kind: ChannelKind, strategy: Strategy, limit: int | None, m
             AgentState.user_id,
             AgentState.idle_since,
             func.coalesce(AgentSkill.level, 0),
-            load_subquery(kind),
+            getattr(AgentState, f"{kind.value}_load"),
             func.coalesce(override, bindparam("default", type_=Integer)),
         )
         .join(
@@ -226,26 +212,15 @@ def _paged(stmt: Any, limit: int | None, more: bool) -> Any:
 def _least_loaded_stmt(kind: ChannelKind, limit: int | None, more: bool) -> Any:
     """Candidates with room, fewest open conversations first, a page at a time.
 
-    The loads of the whole workspace are counted in one grouped pass over its open
-    conversations (``ix_conv_ws_status``) and joined, instead of one count per agent:
-    the order needs every member's load, and a correlated count per member of a big
-    queue cost a millisecond per hundred agents.
+    The load is the agent's ``<kind>_load`` column (recounted at each commit that changes
+    their conversations, presence/loads.py): no count of conversations at decision time.
+    The order (load, skill level, idle clock) spans two tables, so every online member is
+    read and the best page kept. Whether the chosen agent really has room is counted again
+    under their lock (``count_load``).
     """
     override = getattr(AgentState, f"{kind.value}_capacity")
     queue_id = bindparam("queue_id", type_=BigInteger)
-    workspace_id = bindparam("workspace_id", type_=BigInteger)
-    counted = (
-        select(Conversation.assignee_id.label("user_id"), func.count().label("n"))
-        .where(
-            Conversation.workspace_id == workspace_id,
-            Conversation.status.in_(LOAD_SQL),
-            Conversation.assignee_id.is_not(None),
-            kinds_clause({kind}),
-        )
-        .group_by(Conversation.assignee_id)
-        .subquery("loads")
-    )
-    load = func.coalesce(counted.c.n, 0)
+    load = getattr(AgentState, f"{kind.value}_load")
     level = func.coalesce(AgentSkill.level, 0)
     cap = func.coalesce(override, bindparam("default", type_=Integer))
     stmt = (
@@ -258,9 +233,8 @@ def _least_loaded_stmt(kind: ChannelKind, limit: int | None, more: bool) -> Any:
             AgentSkill,
             (AgentSkill.user_id == AgentState.user_id) & (AgentSkill.queue_id == queue_id),
         )
-        .outerjoin(counted, counted.c.user_id == AgentState.user_id)
         .where(
-            AgentState.workspace_id == workspace_id,
+            AgentState.workspace_id == bindparam("workspace_id", type_=BigInteger),
             AgentState.status == ONLINE_SQL,
             load < cap,
         )
@@ -284,8 +258,9 @@ async def candidates(
 ) -> list[Candidate]:
     """Online members of the queue in the strategy's SQL order, with load and capacity.
 
-    One statement: the load subquery runs only for the rows of the page, because the
-    order comes from ``ix_agent_states_ws_status`` (workspace, status, idle clock).
+    One statement; the loads are the agents' ``<kind>_load`` columns. Longest idle and
+    round robin read in the order of ``ix_agent_states_ws_status`` (workspace, status, idle
+    clock) and stop at the page.
     """
     params = {
         "queue_id": queue_id,

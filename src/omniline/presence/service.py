@@ -22,6 +22,7 @@ from omniline.conversations.transfers import do_requeue
 from omniline.errors import Forbidden, Invalid, NotFound
 from omniline.kit.clock import iso, utcnow
 from omniline.presence import history
+from omniline.presence import loads as agent_loads
 from omniline.presence import repository as repo
 from omniline.presence.assignment import offer_view, withdrawn
 from omniline.presence.jobs import request_assignment
@@ -59,10 +60,10 @@ async def ensure_state(session: AsyncSession, workspace_id: int, user_id: int) -
         "since": utcnow(),
         "idle_since": utcnow(),
     }
-    if repo.is_postgres(session):
-        await session.execute(pg_insert(AgentState).values(values).on_conflict_do_nothing())
-    else:
-        await session.execute(sqlite_insert(AgentState).values(values).on_conflict_do_nothing())
+    make: Any = pg_insert if repo.is_postgres(session) else sqlite_insert
+    made = await session.execute(make(AgentState).values(values).on_conflict_do_nothing())
+    if made.rowcount:  # type: ignore[attr-defined]
+        agent_loads.note(session, user_id)  # a new row starts from what the user holds
     state = await repo.lock_state(session, workspace_id, user_id)
     assert state is not None
     return state
