@@ -58,3 +58,73 @@ async def test_add_a_list_and_start_a_campaign(
     await row.locator("[data-testid=campaign-status]").filter(has_text="Paused").wait_for()
     assert alerts == []
     await ctx.close()
+
+
+async def test_create_a_campaign_on_the_page(
+    browser: Any, live_server: LiveServer, demo: Demo
+) -> None:
+    """The form checks what it can (a name, a flow for a bot campaign, a window that is not
+    empty, whole numbers in range) in the user's words, shows the API's refusal beside the
+    form with the field's name (a flow unpublished since the page was opened), and a campaign
+    it creates appears in the list as a draft."""
+    from omniline import db
+    from omniline.bots.models import BotFlow
+    from tests.bots.support import admin, publish
+    from tests.channels.voice.test_campaigns import reminder_flow
+
+    inbox_id = await _voice_line(demo)
+    async with httpx.AsyncClient(base_url=live_server.url) as api:
+        flow_id = await publish(api, await admin(api), reminder_flow(), key="reminder", secret=None)
+
+    ctx = await browser.new_context(locale="en-US")
+    page = await ctx.new_page()
+    alerts: list[str] = []
+    page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+    await sign_in(page, live_server.url, "supervisor@demo.omniline", "demo-supervisor")
+    await page.goto(f"{live_server.url}/voice/campaigns")
+    form = page.locator("[data-testid=campaign-form]")
+    error = page.locator("[data-testid=campaign-form-error]")
+
+    await form.locator("[data-testid=campaign-name]").fill(f"June payments {EVIL}")
+    assert await form.locator("[data-testid=campaign-inbox]").input_value() == str(inbox_id)
+    await form.locator("[data-testid=campaign-from]").fill("18:00")
+    await form.locator("[data-testid=campaign-to]").fill("18:00")
+    await form.locator("[data-testid=campaign-attempts]").fill("11")
+    await form.locator("[data-testid=campaign-create]").click()
+    await error.wait_for()
+    said = await error.inner_text()
+    assert "A bot campaign needs a published flow." in said
+    assert "The dialling hours are empty" in said
+    assert "Attempts per customer: a whole number from 1 to 10." in said
+
+    await form.locator("[data-testid=campaign-flow]").select_option(str(flow_id))
+    await form.locator("[data-testid=campaign-to]").fill("09:00")  # past midnight: allowed
+    await form.locator("[data-testid=campaign-attempts]").fill("2")
+    await form.locator("[data-testid=campaign-retry]").fill("30")
+    async with db.unit_of_work() as session:  # someone unpublishes the flow meanwhile
+        flow = await session.get(BotFlow, flow_id)
+        assert flow is not None
+        live_version, flow.published_version_id = flow.published_version_id, None
+    await form.locator("[data-testid=campaign-create]").click()
+    await error.filter(has_text="Flow: publish the flow first").wait_for()
+
+    async with db.unit_of_work() as session:
+        flow = await session.get(BotFlow, flow_id)
+        assert flow is not None
+        flow.published_version_id = live_version
+    await form.locator("[data-testid=campaign-create]").click()
+    created = page.locator("[data-testid=campaign-created]")
+    await created.wait_for()
+    assert EVIL in await created.inner_text()  # shown as text
+    assert await error.is_hidden()
+    row = page.locator("[data-testid=campaign-row]").filter(has_text="June payments")
+    await row.locator("[data-testid=campaign-status]").filter(has_text="Draft").wait_for()
+    assert alerts == []
+    await ctx.close()
+
+    async with httpx.AsyncClient(base_url=live_server.url) as api:
+        sup = bearer(await staff_token(api, "supervisor@demo.omniline", "demo-supervisor"))
+        items = (await api.get("/api/v1/voice/campaigns", headers=sup)).json()["items"]
+    made = next(c for c in items if c["name"].startswith("June payments"))
+    assert (made["hours"], made["max_attempts"], made["retry_after_s"]) == ("18:00-09:00", 2, 1800)
+    assert (made["flow_id"], made["mode"], made["inbox_id"]) == (flow_id, "bot", inbox_id)

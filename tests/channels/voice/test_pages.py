@@ -104,3 +104,36 @@ async def test_supervisor_opens_the_campaigns_page(client: httpx.AsyncClient, de
     assert r.status_code == 200
     assert 'data-testid="campaign-table"' in r.text
     assert 'data-testid="nav-campaigns"' in r.text
+
+
+async def test_the_new_campaign_form_offers_lines_published_flows_and_queues(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    from omniline.bots.models import BotFlow
+    from tests.bots.support import admin, publish
+    from tests.channels.voice.test_campaigns import reminder_flow
+
+    h = await admin(client)
+    live = await publish(client, h, reminder_flow(), key="reminder", secret=None)
+    draft = await publish(client, h, reminder_flow(), key="draft", secret=None)
+    async with db.unit_of_work() as session:
+        flow = await session.get(BotFlow, draft)
+        assert flow is not None
+        flow.published_version_id = None  # a flow with no live version is not offered
+        flow.name = "Draft <i>only</i>"
+        live_name = (await session.get(BotFlow, live)).name  # type: ignore[union-attr]
+
+    await login(client, "supervisor@demo.omniline", "demo-supervisor")
+    r = await client.get("/voice/campaigns")
+    assert 'data-testid="campaign-no-lines"' in r.text  # no phone line yet: no form
+    assert 'data-testid="campaign-form"' not in r.text
+
+    inbox_id = await _voice_line(demo)
+    r = await client.get("/voice/campaigns")
+    assert 'data-testid="campaign-form"' in r.text
+    assert f'<option value="{inbox_id}">Hotline &lt;b&gt;1&lt;/b&gt;</option>' in r.text
+    assert f'<option value="{live}">{live_name}</option>' in r.text
+    flows = r.text.split('data-testid="campaign-flow"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{live}">' in flows and f'<option value="{draft}">' not in flows
+    assert "Draft" not in flows
+    assert f'<option value="{demo.queues["Complaints"]}">Complaints</option>' in r.text

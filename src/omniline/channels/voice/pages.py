@@ -12,6 +12,7 @@ from sqlalchemy import select
 from omniline.auth import access
 from omniline.auth.deps import PagePrincipal, SessionDep
 from omniline.auth.principal import Principal
+from omniline.bots.models import BotFlow
 from omniline.channels.voice import callbacks, campaigns
 from omniline.inboxes.models import Inbox
 from omniline.workspaces import repository as workspaces
@@ -58,5 +59,24 @@ CampaignPrincipal = Annotated[Principal, Depends(campaign_principal)]
 
 @router.get("/voice/campaigns")
 async def campaign_list(request: Request, p: CampaignPrincipal, session: SessionDep) -> Response:
-    """The shell; voice/campaigns.js lists the campaigns from the API and polls their progress."""
-    return page(request, p, "voice/campaigns.html")
+    """The shell and the choices of the new-campaign form (phone lines, published flows,
+    queues); voice/campaigns.js lists the campaigns from the API and polls their progress."""
+    lines = await session.scalars(
+        select(Inbox)
+        .where(Inbox.workspace_id == p.workspace_id, Inbox.channel == "voice")
+        .order_by(Inbox.id)
+    )
+    flows = await session.scalars(
+        select(BotFlow)
+        .where(BotFlow.workspace_id == p.workspace_id, BotFlow.published_version_id.is_not(None))
+        .order_by(BotFlow.name, BotFlow.id)
+    )
+    queues = await workspaces.queues(session, p.workspace_id)
+    return page(
+        request,
+        p,
+        "voice/campaigns.html",
+        lines=[{"id": i.id, "name": i.name} for i in lines],
+        flows=[{"id": f.id, "name": f.name} for f in flows],
+        queues=[{"id": q.id, "name": q.name} for q in queues],
+    )

@@ -1,9 +1,11 @@
 // The supervisors' call campaigns: rows from GET /api/v1/voice/campaigns, polled every 5 s for
 // their progress; a draft or paused campaign takes its list of customers as CSV (the rows the
 // API refuses are listed with their reason), Start and Pause call the API, and each row links
-// its results as CSV. All data is shown as text, never as HTML.
-import { request } from '../workspace/api.js';
-import { readJSON, setStrings, t, el, clear } from '../workspace/util.js';
+// its results as CSV. The form below creates a campaign (POST /api/v1/voice/campaigns): what
+// the page can tell is checked before sending, and the API's refusals are shown beside the
+// form with the field's name. All data is shown as text, never as HTML.
+import { request, ApiError } from '../workspace/api.js';
+import { readJSON, setStrings, t, tOr, el, clear } from '../workspace/util.js';
 
 setStrings(readJSON('i18n'));
 const rows = document.querySelector('[data-testid="campaign-rows"]');
@@ -92,6 +94,83 @@ async function load() {
   } catch {
     /* the rows stay; the next poll retries */
   }
+}
+
+const form = document.querySelector('[data-testid="campaign-form"]');
+const formError = document.querySelector('[data-testid="campaign-form-error"]');
+
+function showError(lines) {
+  clear(formError);
+  for (const line of lines) formError.append(el('p', {}, line));
+  formError.hidden = lines.length === 0;
+}
+
+function whole(name, field, min, max) {
+  const value = Number(form.elements[name].value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    return [null, t('invalid_number', { field: t(`field_${field}`), min, max })];
+  }
+  return [value, null];
+}
+
+// The request body, or the problems the page can see without asking the server.
+function campaignBody() {
+  const problems = [];
+  const name = form.elements.name.value.trim();
+  if (!name) problems.push(t('invalid_name'));
+  const mode = form.elements.mode.value;
+  const flow = form.elements.flow_id.value;
+  if (mode === 'bot' && !flow) problems.push(t('invalid_flow'));
+  const from = form.elements.from.value;
+  const to = form.elements.to.value;
+  if (!from || !to || from === to) problems.push(t('invalid_window'));
+  const [attempts, e1] = whole('max_attempts', 'max_attempts', 1, 10);
+  const [minutes, e2] = whole('retry_minutes', 'retry_after_s', 1, 7 * 24 * 60);
+  const [concurrent, e3] = whole('max_concurrent', 'max_concurrent', 1, 200);
+  for (const e of [e1, e2, e3]) if (e) problems.push(e);
+  if (problems.length) return [null, problems];
+  const body = {
+    name, mode, inbox_id: Number(form.elements.inbox_id.value), hours: `${from}-${to}`,
+    max_attempts: attempts, retry_after_s: minutes * 60, max_concurrent: concurrent,
+  };
+  if (flow) body.flow_id = Number(flow);
+  if (form.elements.queue_id.value) body.queue_id = Number(form.elements.queue_id.value);
+  return [body, []];
+}
+
+function refusal(err) {
+  if (!(err instanceof ApiError)) return [t('error_generic', { status: 0 })];
+  if (err.fields.length) {
+    return err.fields.map((f) => {
+      const key = String(f.field || '').split('.').pop();
+      return `${tOr(`field_${key}`, key)}: ${f.message}`;
+    });
+  }
+  return [err.message];
+}
+
+if (form) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const [body, problems] = campaignBody();
+    showError(problems);
+    if (!body) return;
+    const button = form.querySelector('[data-testid="campaign-create"]');
+    button.disabled = true;
+    try {
+      const made = await request('POST', '/api/v1/voice/campaigns', { body, quiet: [409, 404, 422] });
+      showError([]);
+      form.elements.name.value = '';
+      clear(report);
+      report.hidden = false;
+      report.append(el('p', { 'data-testid': 'campaign-created' }, t('created', { name: made.name })));
+      await load();
+    } catch (err) {
+      showError(refusal(err));
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
 
 load();
