@@ -76,15 +76,19 @@ class Conversation(IdMixin, CreatedMixin, Base):
         BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
     )
     inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(32))
+    # active_history: a change knows the value it replaces (presence/loads.py moves agents'
+    # loads by it, without reading the row again).
+    channel: Mapped[str] = mapped_column(String(32), active_history=True)
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
     queue_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("queues.id", ondelete="SET NULL"), default=None
     )
     assignee_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None, active_history=True
     )
-    status: Mapped[str] = mapped_column(String(24), default=Status.queued.value)
+    status: Mapped[str] = mapped_column(
+        String(24), default=Status.queued.value, active_history=True
+    )
     priority: Mapped[int] = mapped_column(default=0)
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     topic: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -2,79 +2,93 @@
 
 ``agent_states.chat_load``, ``email_load`` and ``voice_load`` count the conversations an
 agent holds open (assigned or waiting for the customer), so least-loaded assignment reads
-agents in the order of an index (workspace, status, load, idle clock) instead of counting
-and sorting every member of the queue (repository._least_loaded_stmt). They order the
-candidates only: whether an agent has room is always counted afresh under their lock.
+them instead of counting every open conversation of the workspace at each decision
+(repository._least_loaded_stmt). They order the candidates only: whether an agent has room
+is always counted afresh under their lock.
 
 How they stay right:
 
 - A flush that inserts or deletes a conversation with an assignee, or changes a
-  conversation's assignee, status or channel, notes the agents concerned (the one before and
-  the one after): SQLAlchemy's ``before_flush``, so every path through the ORM is covered.
-  A new state row is noted too, so it starts from what the user already holds. A bulk
-  ``update(Conversation)`` or ``delete(Conversation)`` run through a session notes the
-  assignees of the rows it matches, and the assignee it sets (``do_orm_execute``). A
-  statement run on a bare connection calls :func:`note` itself.
-- When the transaction commits (``before_commit``, ahead of the presence history), the noted
-  agents' loads are recounted from their conversations. On PostgreSQL their state rows are
-  first locked in the order of agent ids, so the count, a new statement, sees every
-  transaction that committed before the lock was granted; two transactions changing the
-  same agents wait for each other, in the same order, and cannot deadlock on these rows.
-  SQLite has one writer.
+  conversation's assignee, status or channel, records what it moves: minus one for the
+  kind and agent it leaves, plus one for those it joins (SQLAlchemy's ``before_flush``; the
+  model keeps the values it replaces, ``active_history``). A status that stays open
+  (assigned <-> waiting for the customer, at every message) moves nothing.
+- A bulk ``update(Conversation)`` or ``delete(Conversation)`` run through a session, a new
+  state row, or :func:`note` asks for a recount of the agents concerned instead: the
+  assignees of the rows the statement matches and the one it sets (``do_orm_execute``).
+- When the transaction commits (``before_commit``, ahead of the presence history), the moves
+  are added to the rows (``load = load + n``, which PostgreSQL applies to the latest
+  version of a row it had to wait for) and the recounts made, one agent after another in
+  the order of their ids, so two transactions changing the same agents wait for each other
+  in the same order and cannot deadlock on these rows. A recount on PostgreSQL first locks
+  the rows, so that its count, a new statement, sees whatever committed before the lock was
+  granted. SQLite has one writer.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, event, func, inspect, select, update
+from sqlalchemy import BigInteger, Integer, bindparam, event, func, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from omniline.conversations.models import Conversation
 from omniline.presence import repository as repo
-from omniline.presence.models import AgentState, ChannelKind
+from omniline.presence.models import AgentState, ChannelKind, kind_of
 
-_PENDING = "presence_loads_pending"
+_MOVES = "presence_loads_moves"
+_RECOUNT = "presence_loads_recount"
+_KINDS = tuple(ChannelKind)
 
 
 def note(session: Any, *user_ids: int | None) -> None:
-    """These agents' loads may change in this transaction: recount them when it commits."""
-    pending: set[int] = session.info.setdefault(_PENDING, set())
+    """Recount these agents' loads when the transaction commits (changes made without the
+    ORM, a new state row)."""
+    pending: set[int] = session.info.setdefault(_RECOUNT, set())
     pending.update(u for u in user_ids if u is not None)
 
 
-def _concerned(conv: Conversation) -> list[int | None]:
-    """The assignees before and after a change of the conversation, if it moves a load.
+def _move(session: Session, user_id: Any, status: Any, channel: Any, by: int) -> None:
+    if user_id is None or status not in repo.LOAD_STATUSES or channel is None:
+        return
+    moves: dict[int, dict[ChannelKind, int]] = session.info.setdefault(
+        _MOVES, defaultdict(lambda: dict.fromkeys(_KINDS, 0))
+    )
+    moves[int(user_id)][kind_of(str(channel))] += by
 
-    A status that stays open (assigned <-> waiting for the customer, at every message) or
-    stays closed moves nothing.
-    """
-    attrs = inspect(conv).attrs
-    assignee, status = attrs.assignee_id.history, attrs.status.history
-    moved = assignee.has_changes() or attrs.channel.history.has_changes()
-    if not moved and status.has_changes():
-        now_open = conv.status in repo.LOAD_STATUSES
-        # An old value not loaded counts as a move.
-        moved = not status.deleted or any(
-            (old in repo.LOAD_STATUSES) != now_open for old in status.deleted
-        )
-    return [conv.assignee_id, *assignee.deleted] if moved else []
+
+def _before(obj: Conversation, name: str) -> Any:
+    """The value the database holds (the one a change replaces)."""
+    history = inspect(obj).attrs[name].history
+    if history.deleted:
+        return history.deleted[0]
+    if history.unchanged:
+        return history.unchanged[0]
+    return getattr(obj, name)
 
 
 @event.listens_for(Session, "before_flush")
 def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.new:
         if isinstance(obj, Conversation):
-            note(session, obj.assignee_id)
+            _move(session, obj.assignee_id, obj.status, obj.channel, +1)
         elif isinstance(obj, AgentState):
             note(session, obj.user_id)
     for obj in session.deleted:
         if isinstance(obj, Conversation):
-            note(session, obj.assignee_id, *inspect(obj).attrs.assignee_id.history.deleted)
+            old = (_before(obj, "assignee_id"), _before(obj, "status"), _before(obj, "channel"))
+            _move(session, *old, -1)
     for obj in session.dirty:
-        if isinstance(obj, Conversation):
-            note(session, *_concerned(obj))
+        if not isinstance(obj, Conversation):
+            continue
+        attrs = inspect(obj).attrs
+        if not any(attrs[n].history.has_changes() for n in ("assignee_id", "status", "channel")):
+            continue
+        _move(session, _before(obj, "assignee_id"), _before(obj, "status"),
+              _before(obj, "channel"), -1)  # fmt: skip
+        _move(session, obj.assignee_id, obj.status, obj.channel, +1)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -111,9 +125,27 @@ def _recount_stmt() -> Any:
 
     return (
         update(AgentState)
-        .where(AgentState.user_id.in_(bindparam("ids", expanding=True, type_=BigInteger)))
+        .where(AgentState.user_id == bindparam("uid", type_=BigInteger))
         .values({f"{kind.value}_load": count(kind) for kind in ChannelKind})
         .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _add_stmt() -> Any:
+    # The table, not the entity: with a list of parameters an ORM update is a bulk update by
+    # primary key, which wants the values by attribute.
+    table: Any = AgentState.__table__
+    return (
+        update(table)
+        .where(table.c.user_id == bindparam("uid", type_=BigInteger))
+        .values(
+            {
+                f"{kind.value}_load": table.c[f"{kind.value}_load"]
+                + bindparam(kind.value, type_=Integer)
+                for kind in ChannelKind
+            }
+        )
     )
 
 
@@ -127,22 +159,41 @@ def _lock_stmt() -> Any:
     )
 
 
-def recount(session: Session, user_ids: set[int]) -> None:
-    """Lock (PostgreSQL) and recount these agents' loads, in the order of their ids."""
-    ids = sorted(user_ids)
+def apply(session: Session, moves: dict[int, dict[ChannelKind, int]], recount: set[int]) -> None:
+    """Add the moves and make the recounts, in the order of agent ids."""
+    moved = {u: m for u, m in moves.items() if u not in recount and any(m.values())}
+    ids = sorted(recount | set(moved))
+    if not recount:  # the usual case: one statement for every agent, in order
+        rows = [{"uid": u, **{k.value: moved[u][k] for k in _KINDS}} for u in ids]
+        if rows:
+            session.execute(_add_stmt(), rows)
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_lock_stmt(), {"ids": ids}).all()
-    session.execute(_recount_stmt(), {"ids": ids})
+    for user_id in ids:
+        if user_id in recount:
+            session.execute(_recount_stmt(), {"uid": user_id})
+        else:
+            m = moved[user_id]
+            session.execute(_add_stmt(), {"uid": user_id, **{k.value: m[k] for k in _KINDS}})
 
 
 def _on_commit(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint: the transaction goes on
     session.flush()
-    pending: set[int] | None = session.info.pop(_PENDING, None)
-    if pending:
-        recount(session, pending)
+    moves = session.info.pop(_MOVES, None) or {}
+    recount = session.info.pop(_RECOUNT, None) or set()
+    if moves or recount:
+        apply(session, moves, recount)
+
+
+def _on_rollback(session: Session, _previous: Any) -> None:
+    if session.get_nested_transaction() is None:
+        session.info.pop(_MOVES, None)
+        session.info.pop(_RECOUNT, None)
 
 
 # First among the commit hooks: these row locks come before the presence history's.
 event.listen(Session, "before_commit", _on_commit, insert=True)
+event.listen(Session, "after_soft_rollback", _on_rollback)
