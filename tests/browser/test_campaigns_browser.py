@@ -54,6 +54,7 @@ async def test_add_a_list_and_start_a_campaign(
 
     await row.locator("[data-testid=campaign-start]").click()
     await row.locator("[data-testid=campaign-status]").filter(has_text="Running").wait_for()
+    assert await row.locator("[data-testid=campaign-edit]").count() == 0  # drafts only
     await row.locator("[data-testid=campaign-pause]").click()
     await row.locator("[data-testid=campaign-status]").filter(has_text="Paused").wait_for()
     assert alerts == []
@@ -119,12 +120,40 @@ async def test_create_a_campaign_on_the_page(
     assert await error.is_hidden()
     row = page.locator("[data-testid=campaign-row]").filter(has_text="June payments")
     await row.locator("[data-testid=campaign-status]").filter(has_text="Draft").wait_for()
+
+    # Edit on the draft's row fills the form with its settings; Save changes replaces them.
+    await row.locator("[data-testid=campaign-edit]").click()
+    title = page.locator("[data-testid=campaign-form-title]")
+    await title.filter(has_text="Edit campaign June payments").wait_for()
+    assert (
+        await form.locator("[data-testid=campaign-name]").input_value() == f"June payments {EVIL}"
+    )
+    assert await form.locator("[data-testid=campaign-from]").input_value() == "18:00"
+    assert await form.locator("[data-testid=campaign-to]").input_value() == "09:00"
+    assert await form.locator("[data-testid=campaign-retry]").input_value() == "30"
+    assert await form.locator("[data-testid=campaign-flow]").input_value() == str(flow_id)
+    await form.locator("[data-testid=campaign-name]").fill("July payments")
+    await form.locator("[data-testid=campaign-to]").fill("18:00")
+    await form.locator("[data-testid=campaign-create]").click()
+    await error.filter(has_text="The dialling hours are empty").wait_for()
+    await form.locator("[data-testid=campaign-to]").fill("20:00")
+    await form.locator("[data-testid=campaign-attempts]").fill("4")
+    await form.locator("[data-testid=campaign-create]").click()
+    await created.filter(has_text="Campaign July payments saved.").wait_for()
+    await title.filter(has_text="New campaign").wait_for()
+    assert await error.is_hidden()
+    saved = page.locator("[data-testid=campaign-row]").filter(has_text="July payments")
+    await saved.wait_for()
+    assert (
+        await page.locator("[data-testid=campaign-row]").filter(has_text="June payments").count()
+        == 0
+    )
     assert alerts == []
     await ctx.close()
 
     async with httpx.AsyncClient(base_url=live_server.url) as api:
         sup = bearer(await staff_token(api, "supervisor@demo.omniline", "demo-supervisor"))
         items = (await api.get("/api/v1/voice/campaigns", headers=sup)).json()["items"]
-    made = next(c for c in items if c["name"].startswith("June payments"))
-    assert (made["hours"], made["max_attempts"], made["retry_after_s"]) == ("18:00-09:00", 2, 1800)
+    made = next(c for c in items if c["name"] == "July payments")
+    assert (made["hours"], made["max_attempts"], made["retry_after_s"]) == ("18:00-20:00", 4, 1800)
     assert (made["flow_id"], made["mode"], made["inbox_id"]) == (flow_id, "bot", inbox_id)

@@ -356,3 +356,45 @@ async def test_whole_numbers_as_2_0_and_a_missing_default_queue(
     r = await client.post("/api/v1/voice/campaigns", json=base, headers=h)
     assert r.status_code == 409, r.text
     assert r.json()["error"]["fields"][0]["field"] == "queue_id"
+
+
+async def test_a_draft_is_changed_and_a_started_campaign_is_not(
+    client: httpx.AsyncClient, line: Line, demo: Demo
+) -> None:
+    """PUT replaces a draft's settings with the same checks as creation; once started the
+    campaign keeps them (409); agents and other workspaces may not change it."""
+    from tests.auth.test_access import make_other_workspace
+
+    h = await admin(client)
+    base = {"inbox_id": line.inbox_id, "name": "Reminders", "mode": "agent"}
+    campaign_id = await _campaign(client, h, **base)
+    url = f"/api/v1/voice/campaigns/{campaign_id}"
+    r = await client.put(url, json=base | {"hours": "10:00-10:00"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "hours", r.text
+    r = await client.put(url, json=base | {"queue_id": 999999}, headers=h)
+    assert r.status_code == 404 and r.json()["error"]["fields"][0]["field"] == "queue_id"
+    assert (await client.get(url, headers=h)).json()["hours"] == "09:00-20:00"  # unchanged
+    changed = base | {"name": "  June calls ", "hours": "21:00-02:00", "max_attempts": 5}
+    r = await client.put(url, json=changed, headers=h)
+    assert r.status_code == 200, r.text
+    got = (await client.get(url, headers=h)).json()
+    assert (got["name"], got["hours"], got["max_attempts"], got["status"]) == (
+        "June calls",
+        "21:00-02:00",
+        5,
+        "draft",
+    )
+    agent = bearer(await staff_token(client, "agent@demo.omniline", "demo-agent"))
+    assert (await client.put(url, json=base, headers=agent)).status_code == 403
+    await make_other_workspace()
+    other = bearer(await staff_token(client, "admin@other.example", "other-admin-pw"))
+    assert (await client.put(url, json=base, headers=other)).status_code == 404
+
+    r = await client.post(
+        f"{url}/contacts", json={"contacts": [{"number": "+380503330001"}]}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.post(f"{url}/start", headers=h)).status_code == 200
+    r = await client.put(url, json=base | {"name": "Too late"}, headers=h)
+    assert r.status_code == 409, r.text
+    assert (await client.get(url, headers=h)).json()["name"] == "June calls"

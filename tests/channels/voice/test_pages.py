@@ -95,6 +95,7 @@ async def test_agents_may_not_open_campaigns(client: httpx.AsyncClient, demo: De
     r = await client.get("/voice/campaigns")
     assert r.status_code == 403
     assert 'data-testid="campaign-table"' not in r.text
+    assert 'data-testid="campaign-form"' not in r.text
     assert 'data-testid="nav-campaigns"' not in (await client.get("/app")).text
 
 
@@ -137,3 +138,40 @@ async def test_the_new_campaign_form_offers_lines_published_flows_and_queues(
     assert f'<option value="{live}">' in flows and f'<option value="{draft}">' not in flows
     assert "Draft" not in flows
     assert f'<option value="{demo.queues["Complaints"]}">Complaints</option>' in r.text
+
+
+async def test_the_campaign_form_speaks_the_users_language(
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
+    """An administrator who reads Ukrainian gets the form, its Edit/Save strings and its
+    checks in Ukrainian (the strings the page's script shows are in its JSON)."""
+    import json
+    import re
+
+    from sqlalchemy import update
+
+    from omniline.auth.models import User
+    from tests.web.test_i18n import translate
+
+    await _voice_line(demo)
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(User).where(User.email == "admin@demo.omniline").values(locale="uk")
+        )
+    await login(client, "admin@demo.omniline", "demo-admin")
+    r = await client.get("/voice/campaigns")
+    assert r.status_code == 200
+    assert 'data-testid="campaign-form"' in r.text
+    assert translate("uk", "Create campaign") in r.text
+    assert 'data-testid="campaign-cancel-edit"' in r.text
+    found = re.search(r'<script type="application/json" id="i18n">(.*?)</script>', r.text, re.S)
+    assert found is not None
+    strings = json.loads(found.group(1))
+    for key, msgid in (
+        ("edit", "Edit"),
+        ("save", "Save changes"),
+        ("saved", "Campaign {name} saved."),
+        ("edit_title", "Edit campaign {name}"),
+        ("invalid_window", "The dialling hours are empty: the end is the start."),
+    ):
+        assert strings[key] == translate("uk", msgid), key

@@ -119,7 +119,8 @@ async def voice_inbox(session: AsyncSession, workspace_id: int, inbox_id: int) -
     return inbox
 
 
-async def do_create(session: AsyncSession, p: Principal, spec: CampaignSpec) -> VoiceCampaign:
+async def _checked(session: AsyncSession, p: Principal, spec: CampaignSpec) -> dict[str, Any]:
+    """The campaign's settings as stored, once the inbox, flow, queue and hours are checked."""
     check_may_run_campaigns(p)
     inbox = await voice_inbox(session, p.workspace_id, spec.inbox_id)
     parse_hours(spec.hours)
@@ -143,22 +144,42 @@ async def do_create(session: AsyncSession, p: Principal, spec: CampaignSpec) -> 
         )
     if queue_id is not None and await workspaces.queue(session, p.workspace_id, queue_id) is None:
         raise NoSuch("queue_id", "no such queue in this workspace")
-    campaign = VoiceCampaign(
-        workspace_id=p.workspace_id,
-        inbox_id=inbox.id,
-        name=spec.name.strip()[:200],
-        flow_id=spec.flow_id,
-        mode=spec.mode,
-        queue_id=queue_id,
-        hours=spec.hours.replace(" ", ""),
-        max_attempts=spec.max_attempts,
-        retry_after_s=spec.retry_after_s,
-        max_concurrent=spec.max_concurrent,
-        created_by=p.user_id,
-    )
-    if not campaign.name:
+    name = spec.name.strip()[:200]
+    if not name:
         raise Invalid("name", "must not be empty")
+    return {
+        "inbox_id": inbox.id,
+        "name": name,
+        "flow_id": spec.flow_id,
+        "mode": spec.mode,
+        "queue_id": queue_id,
+        "hours": spec.hours.replace(" ", ""),
+        "max_attempts": spec.max_attempts,
+        "retry_after_s": spec.retry_after_s,
+        "max_concurrent": spec.max_concurrent,
+    }
+
+
+async def do_create(session: AsyncSession, p: Principal, spec: CampaignSpec) -> VoiceCampaign:
+    settings = await _checked(session, p, spec)
+    campaign = VoiceCampaign(workspace_id=p.workspace_id, created_by=p.user_id, **settings)
     session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def do_update(
+    session: AsyncSession, p: Principal, campaign: VoiceCampaign, spec: CampaignSpec
+) -> VoiceCampaign:
+    """A draft's settings, replaced whole (as at creation); once started a campaign keeps
+    them: 409. The row is locked first, so a Start at the same moment either waits for the
+    change or is seen by it."""
+    await session.refresh(campaign, with_for_update=True)
+    if campaign.status != CampaignStatus.draft.value:
+        raise Conflict(f"the campaign is {campaign.status}: only a draft can be changed")
+    settings = await _checked(session, p, spec)
+    for key, value in settings.items():
+        setattr(campaign, key, value)
     await session.flush()
     return campaign
 

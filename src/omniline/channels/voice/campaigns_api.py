@@ -95,6 +95,16 @@ async def create_campaign(
     return campaigns.view(campaign, (await campaigns.progress(session, [campaign.id]))[campaign.id])
 
 
+@router.put("/{campaign_id:int}")
+async def update_campaign(
+    campaign_id: Id, body: CampaignIn, p: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """A draft's settings, replaced whole (the body is as for creation); 409 once started."""
+    campaign = await campaigns.get(session, p, campaign_id)
+    campaign = await campaigns.do_update(session, p, campaign, CampaignSpec(**body.model_dump()))
+    return campaigns.view(campaign, (await campaigns.progress(session, [campaign.id]))[campaign.id])
+
+
 @router.get("")
 async def list_campaigns(p: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     campaigns.check_may_run_campaigns(p)

@@ -1,7 +1,8 @@
 // The supervisors' call campaigns: rows from GET /api/v1/voice/campaigns, polled every 5 s for
 // their progress; a draft or paused campaign takes its list of customers as CSV (the rows the
 // API refuses are listed with their reason), Start and Pause call the API, and each row links
-// its results as CSV. The form below creates a campaign (POST /api/v1/voice/campaigns): what
+// its results as CSV. The form below creates a campaign (POST /api/v1/voice/campaigns) or,
+// after Edit on a draft's row, changes that draft (PUT /api/v1/voice/campaigns/{id}): what
 // the page can tell is checked before sending, and the API's refusals are shown beside the
 // form with the field's name. All data is shown as text, never as HTML.
 import { request, ApiError } from '../workspace/api.js';
@@ -11,6 +12,11 @@ setStrings(readJSON('i18n'));
 const rows = document.querySelector('[data-testid="campaign-rows"]');
 const empty = document.querySelector('[data-testid="campaign-empty"]');
 const report = document.querySelector('[data-testid="campaign-upload-report"]');
+const form = document.querySelector('[data-testid="campaign-form"]');
+const formError = document.querySelector('[data-testid="campaign-form-error"]');
+const formTitle = document.querySelector('[data-testid="campaign-form-title"]');
+const cancelEdit = document.querySelector('[data-testid="campaign-cancel-edit"]');
+let editing = null; // the draft the form changes, or null for a new campaign
 const COUNTS = ['total', 'pending', 'dialing', 'done', 'failed', 'skipped'];
 
 function progressCell(progress) {
@@ -73,6 +79,9 @@ function row(c) {
     actions.append(el('label', { class: 'btn' }, t('upload'), ' ', input));
     actions.append(el('button', { type: 'button', class: 'btn', 'data-testid': 'campaign-start', text: t('start'), onclick: () => act(c, 'start') }));
   }
+  if (c.status === 'draft' && form) {
+    actions.append(el('button', { type: 'button', class: 'btn', 'data-testid': 'campaign-edit', text: t('edit'), onclick: () => edit(c) }));
+  }
   if (c.status === 'running') {
     actions.append(el('button', { type: 'button', class: 'btn', 'data-testid': 'campaign-pause', text: t('pause'), onclick: () => act(c, 'pause') }));
   }
@@ -96,8 +105,6 @@ async function load() {
   }
 }
 
-const form = document.querySelector('[data-testid="campaign-form"]');
-const formError = document.querySelector('[data-testid="campaign-form-error"]');
 
 function showError(lines) {
   clear(formError);
@@ -138,6 +145,37 @@ function campaignBody() {
   return [body, []];
 }
 
+function setEditing(campaign) {
+  editing = campaign;
+  formTitle.textContent = campaign ? t('edit_title', { name: campaign.name }) : t('new_title');
+  form.querySelector('[data-testid="campaign-create"]').textContent = campaign ? t('save') : t('create');
+  cancelEdit.hidden = !campaign;
+  showError([]);
+}
+
+function pick(select, value) {
+  const wanted = value == null ? '' : String(value);
+  select.value = [...select.options].some((o) => o.value === wanted) ? wanted : '';
+}
+
+// Fills the form with a draft's settings; Save changes replaces them.
+function edit(c) {
+  const f = form.elements;
+  f.name.value = c.name;
+  pick(f.inbox_id, c.inbox_id);
+  f.mode.value = c.mode;
+  pick(f.flow_id, c.flow_id);
+  pick(f.queue_id, c.queue_id);
+  const [from, to] = String(c.hours || '09:00-20:00').split('-');
+  f.from.value = from;
+  f.to.value = to;
+  f.max_attempts.value = String(c.max_attempts);
+  f.retry_minutes.value = String(Math.max(1, Math.round(c.retry_after_s / 60)));
+  f.max_concurrent.value = String(c.max_concurrent);
+  setEditing(c);
+  f.name.focus();
+}
+
 function refusal(err) {
   if (!(err instanceof ApiError)) return [t('error_generic', { status: 0 })];
   if (err.fields.length) {
@@ -150,6 +188,10 @@ function refusal(err) {
 }
 
 if (form) {
+  cancelEdit.addEventListener('click', () => {
+    setEditing(null);
+    form.elements.name.value = '';
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const [body, problems] = campaignBody();
@@ -158,12 +200,16 @@ if (form) {
     const button = form.querySelector('[data-testid="campaign-create"]');
     button.disabled = true;
     try {
-      const made = await request('POST', '/api/v1/voice/campaigns', { body, quiet: [409, 404, 422] });
-      showError([]);
+      const quiet = [409, 404, 422];
+      const made = editing
+        ? await request('PUT', `/api/v1/voice/campaigns/${editing.id}`, { body, quiet })
+        : await request('POST', '/api/v1/voice/campaigns', { body, quiet });
+      const message = editing ? t('saved', { name: made.name }) : t('created', { name: made.name });
+      setEditing(null);
       form.elements.name.value = '';
       clear(report);
       report.hidden = false;
-      report.append(el('p', { 'data-testid': 'campaign-created' }, t('created', { name: made.name })));
+      report.append(el('p', { 'data-testid': 'campaign-created' }, message));
       await load();
     } catch (err) {
       showError(refusal(err));
