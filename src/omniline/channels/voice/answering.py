@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -322,17 +322,27 @@ class Answering(Queueing):
         """The agent's part of the call is over, in memory: without after-call work the agent
         takes the next waiting call at once (its ring goes out before any reading or writing
         for this call). None if the agent did not hold this call; ``_agent_done`` writes."""
+        early: Left | None = self._left_early.pop(live.agent_leg or "", None)
+        if early is not None:
+            return early  # done when the hang-up arrived (``_free_on_arrival``)
+        left, actions = self._agent_free(live)
+        await self._actions(session, actions)
+        return left
+
+    def _agent_free(self, live: Live) -> tuple[Left | None, list[Any]]:
+        """``_agent_leaves`` without carrying out the ACD's decisions, which it returns."""
         agent = self.agents.get(live.agent_id or 0)
         if agent is None or agent.call_ref != live.ref:
-            return None
+            return None, []
         agent.call_ref = None
         back = False
+        actions: list[Any] = []
         if not self.settings.acw_s:
             back = agent.status in (Presence.on_call.value, Presence.wrap_up.value)
             if back:
                 agent.status = Presence.online.value
-            await self._actions(session, self._availability(agent, self.clock()))
-        return Left(agent, back)
+            actions = self._availability(agent, self.clock())
+        return Left(agent, back), actions
 
     async def _agent_done(
         self,

@@ -149,6 +149,7 @@ class Controller(Answering):
 
     async def process(self, batch: list[tuple[float, Item]]) -> None:
         self._cmds = []
+        self._running = batch
         t0 = time.perf_counter()
         try:
             async with db.sessionmaker()() as session:
@@ -167,6 +168,9 @@ class Controller(Answering):
                     self.handled += 1
                 await self._timers(session)
                 await calls.publish_deferred(session)
+                later, self._later = self._later, []
+                for push in later:
+                    push(session)
                 self._flush_queues(session)
                 t1 = time.perf_counter()
                 await db.commit(session)
@@ -174,6 +178,8 @@ class Controller(Answering):
             log.exception("voice inbox %s: a batch of %d events failed", self.inbox_id, len(batch))
             self._cmds = []
             return
+        finally:
+            self._running = []
         t2 = time.perf_counter()
         await self._send(self._cmds)
         t3 = time.perf_counter()
@@ -204,6 +210,55 @@ class Controller(Answering):
             rest.append(entry)
             touched.update(self._concerns(item))
         return first + rest if first else batch
+
+    def _free_on_arrival(self, ev: HungUp, arrived: float) -> None:
+        """An agent hung up a connected call (no after-call work): when no event being
+        handled or waiting concerns that leg, call or agent, the agent is free now and
+        their next caller rings at once, without waiting for the batch in progress and the
+        events ahead. The batch that handles the hang-up writes the rest (``_leg_hung_up``,
+        which finds the agent's leaving done). Safe before any commit: a crash loses a ring
+        only, whose leg the restarted controller hangs up when answered, and the call,
+        still queued in the records, is offered again from ``start()``."""
+        leg = self.legs.get(ev.ref)
+        if (
+            leg is None
+            or leg.kind != "agent"
+            or not leg.answered
+            or leg.callback_id is not None
+            or self.settings.acw_s
+            or self._startup
+            or ev.ref in self.calls
+            or ev.ref in self.ending
+            or ev.ref in self.campaign_legs
+            or ev.ref in self._left_early
+        ):
+            return
+        live = self.calls.get(leg.ref or "")
+        agent = self.agents.get(leg.agent_id or 0)
+        if (
+            live is None
+            or agent is None
+            or live.agent_leg != ev.ref
+            or agent.call_ref != live.ref
+            or live.state not in (CallState.talking.value, CallState.hold.value)
+            or live.direction != "in"
+            or live.callback_id is not None
+            or live.ref in self.campaign_legs
+        ):
+            return
+        keys = {ev.ref, live.ref, f"agent:{agent.id}"}
+        for _, item in self.pending():
+            if isinstance(item, LinkState) or keys.intersection(self._concerns(item)):
+                return
+        left, actions = self._agent_free(live)
+        if left is None:
+            return
+        self._left_early[ev.ref] = left
+        previous, self.arrived = self.arrived, arrived
+        try:
+            self._decide_now(actions)
+        finally:
+            self.arrived = previous
 
     def _concerns(self, item: Item) -> list[str]:
         if isinstance(item, AgentChanged):

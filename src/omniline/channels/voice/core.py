@@ -177,11 +177,19 @@ class ControllerBase:
         self.timing = Timing()
         self._tails: dict[str, asyncio.Task[None]] = {}  # each key's last command group
         self.handled = 0  # events handled (benchmarks)
-        self._startup: list[Any] = []  # the ACD's first decisions after a restart
+        # ACD decisions the next batch carries out: the first after a restart, and those
+        # taken outside a batch that need the database (``_decide_now``).
+        self._startup: list[Any] = []
         # Agents' legs we hung up, until the PBX reports their end: leg -> (agent, since).
         self.ending: dict[str, tuple[int, float]] = {}
         self._queues_changed = False  # queue figures to push once the batch is done
         self._unsure_rings: set[str] = set()  # rings the PBX never answered (may exist)
+        self._running: list[tuple[float, Item]] = []  # the batch being handled
+        # Agents' legs whose hang-up freed the agent on its arrival (``sink``), until the
+        # batch that handles the hang-up writes what the agent's leaving changed.
+        self._left_early: dict[str, Any] = {}
+        # Realtime pushes of decisions taken outside a batch: published with the next one.
+        self._later: list[Callable[[AsyncSession], None]] = []
 
     def _set_agent(self, agent: roster.Agent) -> None:
         old = self.agents.get(agent.id)
@@ -199,7 +207,20 @@ class ControllerBase:
         self.items.put_nowait((time.perf_counter(), item))
 
     async def sink(self, event: PbxEvent) -> None:
-        self.items.put_nowait((time.perf_counter(), event))
+        """A PBX event: queued for a batch. An agent's hang-up of a connected call may first
+        free the agent and ring their next caller at once (``_free_on_arrival``)."""
+        arrived = time.perf_counter()
+        if isinstance(event, HungUp):
+            self._free_on_arrival(event, arrived)
+        self.items.put_nowait((arrived, event))
+
+    def _free_on_arrival(self, ev: HungUp, arrived: float) -> None:
+        """Defined in ``controller.py``."""
+
+    def pending(self) -> list[tuple[float, Item]]:
+        """Events received and not handled yet, and those of the batch being handled."""
+        queued = getattr(self.items, "_queue", ())  # asyncio.Queue keeps them in a deque
+        return [*self._running, *self.backlog, *queued]
 
     def stop(self) -> None:
         self._stopped.set()

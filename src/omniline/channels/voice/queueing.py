@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniline.acd.engine import Expire, Offer, Overflow, QueueSpec, Release, Waiting
-from omniline.channels.voice import callbacks, calls, prompts
+from omniline.channels.voice import callbacks, calls, prompts, roster
 from omniline.channels.voice.contract import (
     Prompt,
     RingSpec,
@@ -156,6 +156,24 @@ class Queueing(ControllerBase):
         if offer.call_id.startswith("cb:"):
             await offer_callback(self, session, offer)
             return
+        self._ring(session, offer)
+
+    def _decide_now(self, actions: list[Any]) -> None:
+        """Carry out ACD decisions taken outside a batch (``_free_on_arrival``): calls' rings
+        go out at once, their pushes with the next batch; what needs the database (a
+        callback's offer, a release) is left to the next batch."""
+        for action in actions:
+            if isinstance(action, Offer) and not action.call_id.startswith("cb:"):
+                action, more = self._phones_free(action)
+                if action.agent_ids:
+                    self._ring(None, action)
+                self._decide_now(more)
+            else:
+                self._startup.append(action)
+
+    def _ring(self, session: AsyncSession | None, offer: Offer) -> None:
+        """Ring the offer's agents for a call, at once (``_cmd(..., now=True)``); the agents'
+        pages hear of it with ``session``'s commit (None: with the next batch's)."""
         live = self.calls.get(offer.call_id)
         if live is None:
             return
@@ -175,6 +193,15 @@ class Queueing(ControllerBase):
             )
             self._cmd(leg_id, partial(self.pbx.ring, spec), self._ring_failed(leg_id), now=True)
             self.timing.ring_ms.append((time.perf_counter() - self.arrived) * 1000)
+            if session is not None:
+                self._push_ringing(session, live, agent)
+            else:
+                self._later.append(partial(self._push_still_ringing, live, agent, leg_id))
+
+    def _push_still_ringing(
+        self, live: Live, agent: roster.Agent, leg_id: str, session: AsyncSession
+    ) -> None:
+        if agent.ringing_leg == leg_id and leg_id in self.legs:
             self._push_ringing(session, live, agent)
 
     async def _release(self, session: AsyncSession, release: Release) -> None:
