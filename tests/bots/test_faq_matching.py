@@ -75,6 +75,30 @@ def test_batched_predictions_are_the_ones_of_each_question_alone(
     _same([faq._predict(fm, q) for q in shuffled], faq._predict_many([(fm, q) for q in shuffled]))
 
 
+def test_questions_the_quick_look_is_sure_of_are_not_embedded_and_answered_alike(
+    demo_model: tuple[Any, Graph, faq.FaqModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, fm = demo_model
+    assert fm.model is not None and fm.model.tuning.quick_threshold <= 1.0
+    e = faq.embedder()
+    real = e.embed_uncached
+    embedded: list[str] = []
+
+    def counted(texts: Sequence[str]) -> Any:
+        embedded.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(e, "embed_uncached", counted)
+    answers = faq._predict_many([(fm, q) for q in QUESTIONS])
+    asked = list(embedded)
+    # The whole model (the small-talk gate, then the blend) gives each the same intent.
+    whole = [faq._decide(fm, [q], real([q]))[0] for q in QUESTIONS]
+    assert [a[0] for a in answers] == [w[0] for w in whole]
+    assert 0 < len(asked) < len(QUESTIONS) - 2  # most questions were answered quickly
+    # Small talk and the unknown are never answered by the quick look: they go to the gate.
+    assert {"thanks a lot", "What is the weather in Kyiv tomorrow?"} <= set(asked)
+
+
 async def test_questions_asked_together_are_matched_in_batches_each_as_alone(
     demo_model: tuple[Any, Graph, faq.FaqModel], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,10 +15,15 @@ import pytest
 from omniline.bots.embeddings import Embedder
 from omniline.bots.intents import (
     LOW_CONFIDENCE,
+    NEVER,
+    OTHER,
     OUT_OF_SCOPE,
+    QUICK_MIN_ROWS,
     Tuning,
+    _choose_quick,
     _fit_calibration,
     _names,
+    _Outputs,
     calibrated,
     train,
 )
@@ -124,6 +129,68 @@ def test_confidence_is_calibrated_on_the_validation_answers() -> None:
     assert _fit_calibration(top[:10], right[:10]) == (1.0, 0.0)
     assert _fit_calibration(top, np.ones(2000, dtype=bool)) == (1.0, 0.0)
     assert calibrated(np.array([0.3]), (1.0, 0.0))[0] == pytest.approx(0.3)
+
+
+def _validation(
+    n: int, quick_right_when_sure: bool, seed: int = 0
+) -> tuple[_Outputs, np.ndarray, np.ndarray]:
+    """Validation scores of two intents "a" and "b" (and OTHER for the quick view): the blend
+    right on 90 % of the rows; the quick view sure (a margin of 3) on half of them, where it
+    is right or wrong as asked, and vague on the rest (0 against -0.05), right on half."""
+    rng = np.random.default_rng(seed)
+    classes = np.array(["a", "b"])
+    truth = classes[rng.integers(0, 2, n)]
+    column = (truth == "b").astype(int)
+    blend_right = rng.uniform(size=n) < 0.9
+    picked = np.where(blend_right, column, 1 - column)
+    margins = np.full((n, 2), -1.0)
+    margins[np.arange(n), picked] = 1.0
+    sure = np.arange(n) % 2 == 0
+    quick_right = np.where(sure, quick_right_when_sure, rng.uniform(size=n) < 0.5)
+    quick = np.full((n, 3), -1.0)  # columns: OTHER, "a", "b" (sorted)
+    quick[np.arange(n), 1 + np.where(quick_right, column, 1 - column)] = np.where(sure, 3.0, 0.0)
+    quick[np.arange(n), 1 + np.where(quick_right, 1 - column, column)] = np.where(sure, -1.0, -0.05)
+    neighbours = np.repeat(picked[:, None], 2, axis=1)
+    outputs = _Outputs(margins, None, np.ones((n, 2)), neighbours, quick)
+    return outputs, classes, truth
+
+
+def test_the_quick_look_answers_alone_only_what_the_validation_part_shows_it_gets_right() -> None:
+    quick_classes = np.array(sorted([OTHER, "a", "b"]))
+    outputs, classes, truth = _validation(400, quick_right_when_sure=True)
+    tuning = _choose_quick(Tuning(weights=(1.0, 0.0, 0.0)), outputs, classes, quick_classes, truth)
+    # Its sure half is always right: it answers that half alone, and only that half.
+    assert tuning.validation["quick_share"] == pytest.approx(0.5)
+    assert 0.5 <= tuning.quick_threshold <= 1.0
+    # Sure and wrong: the cascade would cost accuracy, so it never answers alone.
+    outputs, classes, truth = _validation(400, quick_right_when_sure=False)
+    tuning = _choose_quick(Tuning(weights=(1.0, 0.0, 0.0)), outputs, classes, quick_classes, truth)
+    assert tuning.quick_threshold == NEVER
+    assert tuning.validation["quick_share"] == 0.0
+    # Too few validation answers to tell: never either.
+    outputs, classes, truth = _validation(QUICK_MIN_ROWS - 1, quick_right_when_sure=True)
+    tuning = _choose_quick(Tuning(weights=(1.0, 0.0, 0.0)), outputs, classes, quick_classes, truth)
+    assert tuning.quick_threshold == NEVER
+
+
+def test_a_question_the_quick_look_is_sure_of_is_not_embedded(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts, labels = _rows(with_oos=False)
+    model = train(texts, labels, embedder, seed=1)
+    model.tuning.quick_threshold = 0.0  # every answer of the quick look is taken
+    question = "When will my card arrive? I am still waiting for it"
+
+    def no_embedding(texts: object) -> np.ndarray:
+        raise AssertionError("embedded")
+
+    monkeypatch.setattr(embedder, "embed_uncached", no_embedding)
+    (answer,) = model.predict([question])
+    assert answer.intent == "card_arrival"
+    # The quick look off: the whole model embeds the question.
+    model.tuning.quick_threshold = NEVER
+    with pytest.raises(AssertionError, match="embedded"):
+        model.predict([question])
 
 
 def test_examples_embedded_as_passages_are_cached_apart_from_queries(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ customer does not wait.
 Matching a question (:func:`match`):
 - a question that is one of the examples word for word (after :func:`normalize`: case,
   punctuation) is that example's intent, without the model, when no other intent has it;
-- the others go through one matcher thread (:class:`_Batcher`): questions that wait together
-  are embedded in one call of the model and predicted in one call of the classifier, each
-  with the same intent and confidence as alone (``tests/bots/test_faq_matching.py``).
+- the others go through one matcher thread (:class:`_Batcher`): first the quick look of the
+  intent model (TF-IDF alone, :meth:`IntentModel.quick`), which answers the questions it is
+  sure of without embedding them (the embedding is most of a question's cost; the small-talk
+  phrases are a class of that look, so it never answers them); the rest are embedded in one
+  call of the model and predicted in one call of the classifier, each with the same intent
+  and confidence as alone (``tests/bots/test_faq_matching.py``).
 """
 
 from __future__ import annotations
@@ -119,7 +122,9 @@ def _train_sync(key: Hashable, graph: Graph) -> FaqModel | None:
             from omniline.bots.intents import train
 
             e = embedder()
-            model = train(texts, labels, e) if len(set(labels)) >= 2 else None
+            model = None
+            if len(set(labels)) >= 2:
+                model = train(texts, labels, e, others=PHRASES)
             found = FaqModel(
                 model, e.embed(texts), labels, e.embed(PHRASES), exact_examples(texts, labels)
             )
@@ -137,8 +142,19 @@ async def model_for(key: Hashable, graph: Graph) -> FaqModel | None:
     return await asyncio.to_thread(_train_sync, key, graph)
 
 
+def _quick(fm: FaqModel, text: str) -> tuple[str | None, float] | None:
+    """The intent model's answer when its quick look is sure of it, without the embedding."""
+    if fm.model is None:
+        return None
+    (sure,) = fm.model.quick([text])
+    return None if sure is None else (sure.intent, sure.confidence)
+
+
 def _predict(fm: FaqModel, text: str) -> tuple[str | None, float]:
     """One question, alone (the reference :func:`_predict_many` must agree with)."""
+    sure = _quick(fm, text)
+    if sure is not None:
+        return sure
     return _decide(fm, [text], embedder().embed_uncached([text]))[0]
 
 
@@ -158,7 +174,7 @@ def _decide(fm: FaqModel, texts: list[str], vectors: np.ndarray) -> list[tuple[s
         else:
             ask.append(i)
     if ask:
-        predictions = fm.model.predict([texts[i] for i in ask], vectors=vectors[ask])
+        predictions = fm.model.predict([texts[i] for i in ask], vectors=vectors[ask], cascade=False)
         for i, pred in zip(ask, predictions, strict=True):
             out[i] = (pred.intent, pred.confidence)
     return [answer for answer in out if answer is not None]
@@ -166,18 +182,25 @@ def _decide(fm: FaqModel, texts: list[str], vectors: np.ndarray) -> list[tuple[s
 
 def _predict_many(asks: Sequence[tuple[FaqModel, str]]) -> list[tuple[str | None, float]]:
     """Questions to any models: one embedding call for all, one classifier call per model."""
-    if not asks:
-        return []
-    vectors = embedder().embed_uncached([text for _, text in asks])
-    by_model: dict[int, list[int]] = {}
-    for i, (fm, _) in enumerate(asks):
-        by_model.setdefault(id(fm), []).append(i)
     out: list[tuple[str | None, float]] = [(None, 0.0)] * len(asks)
+    rest: list[int] = []
+    for i, (fm, text) in enumerate(asks):
+        sure = _quick(fm, text)
+        if sure is None:
+            rest.append(i)
+        else:
+            out[i] = sure
+    if not rest:
+        return out
+    vectors = embedder().embed_uncached([asks[i][1] for i in rest])
+    by_model: dict[int, list[int]] = {}
+    for n, i in enumerate(rest):
+        by_model.setdefault(id(asks[i][0]), []).append(n)
     for rows in by_model.values():
-        fm = asks[rows[0]][0]
-        answers = _decide(fm, [asks[i][1] for i in rows], vectors[rows])
-        for i, answer in zip(rows, answers, strict=True):
-            out[i] = answer
+        fm = asks[rest[rows[0]]][0]
+        answers = _decide(fm, [asks[rest[n]][1] for n in rows], vectors[rows])
+        for n, answer in zip(rows, answers, strict=True):
+            out[rest[n]] = answer
     return out
 
 

@@ -20,6 +20,14 @@ data: a stratified 15 % when there are enough examples, out-of-fold predictions 
 there are few (a new workspace with ten phrases per intent).
 A view whose weight is 0 is not trained.
 
+A quick first look (a cascade): a linear SVM over the same TF-IDF features alone, with its own
+calibration, answers by itself when it is sure enough, and the message is then never embedded
+(the e5 embedding is most of a question's cost). How sure is chosen on the validation part too:
+the lowest confidence at which answering the sure ones quickly keeps the validation accuracy
+within QUICK_TOLERANCE of the blend's; without enough validation answers to tell, never. Texts
+no intent answers (small talk, ``others``) are one more class of this view only: a message like
+them is never answered quickly.
+
 Confidence is calibrated: the blend's top probability goes through a logistic (Platt) fit on the
 validation answers, so that it estimates the probability that the answer is right.
 
@@ -42,7 +50,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -76,6 +84,14 @@ FEW_SHOT_CS = (EMBEDDING_C, 100.0)
 # it, and its fit (seconds per thousand examples) would slow every retrain.
 LOGREG_MAX_EXAMPLES = 2000
 PCA_DIMS = 64
+# The quick view (TF-IDF alone) may cost the cascade at most this much validation accuracy
+# against the blend's, it needs at least QUICK_MIN_ROWS validation answers to be trusted, and
+# it never answers below QUICK_FLOOR (calibrated), whatever the validation part suggests.
+QUICK_TOLERANCE = 0.001
+QUICK_MIN_ROWS = 30
+QUICK_FLOOR = 0.5
+NEVER = 2.0  # a confidence threshold no answer reaches
+OTHER = "\x00other"  # the quick view's class of texts no intent answers
 NAME_COPIES = (1, 2)  # tried on the folds (few examples per intent), beside none
 EMBEDDING_SCALE = 3.0  # norm of the embedding part beside TF-IDF's two unit-norm parts
 
@@ -136,6 +152,10 @@ class Tuning:
     # is embedded once either way; the examples' second embedding is a training cost.
     knn_passages: bool = False
     logreg_c: float = EMBEDDING_C  # chosen on the folds among FEW_SHOT_CS
+    # The quick view answers alone when its calibrated confidence is at least quick_threshold.
+    quick_threshold: float = NEVER
+    quick_temperature: float = 0.2
+    quick_calibration: tuple[float, float] = (1.0, 0.0)
     validation: dict[str, float] = field(default_factory=dict)
 
 
@@ -147,6 +167,7 @@ class _Outputs:
     logreg: np.ndarray | None
     similarities: np.ndarray  # (messages, KNN_K) cosines of the nearest examples
     neighbours: np.ndarray  # (messages, KNN_K) their intents' columns
+    quick: np.ndarray | None = None  # the quick view's margins, columns of _Views.quick_classes
 
     def knn(self, temperature: float, n_classes: int) -> np.ndarray:
         out = np.zeros((len(self.margins), n_classes))
@@ -162,11 +183,14 @@ class _Outputs:
             None if self.logreg is None else self.logreg[rows],
             self.similarities[rows],
             self.neighbours[rows],
+            None if self.quick is None else self.quick[rows],
         )
 
 
 class _Views:
-    """The three classifiers over the same intents (sorted, as np.unique sorts them)."""
+    """The three classifiers over the same intents (sorted, as np.unique sorts them), and the
+    quick view over the TF-IDF features alone, whose classes add OTHER when ``others`` are
+    given."""
 
     def __init__(
         self,
@@ -176,10 +200,20 @@ class _Views:
         logreg: bool = True,
         passages: np.ndarray | None = None,
         logreg_c: float = EMBEDDING_C,
+        others: Sequence[str] = (),
     ) -> None:
         self.classes: np.ndarray = np.unique(np.array(labels))
         self.tfidf = _tfidf()
         words = self.tfidf.fit_transform(texts)
+        self.quick = LinearSVC(C=SVM_C)
+        if others:
+            self.quick.fit(
+                vstack([words, self.tfidf.transform(list(others))]).tocsr(),
+                list(labels) + [OTHER] * len(others),
+            )
+        else:
+            self.quick.fit(words, labels)
+        self.quick_classes: np.ndarray = np.asarray(self.quick.classes_)
         dims = min(PCA_DIMS, len(texts), vectors.shape[1])
         self.pca = PCA(dims, random_state=0).fit(vectors)
         projected = self.pca.transform(vectors)
@@ -201,16 +235,28 @@ class _Views:
         dense = self.pca.transform(vectors) * self.scale
         return hstack([words, csr_matrix(dense)]).tocsr()
 
+    def words(self, texts: Sequence[str]) -> csr_matrix:
+        out: csr_matrix = self.tfidf.transform(texts)
+        return out
+
+    def quick_margins(self, words: csr_matrix) -> np.ndarray:
+        return _columns(self.quick.decision_function(words))
+
     def outputs(
-        self, texts: Sequence[str], vectors: np.ndarray, passages: bool = False
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        passages: bool = False,
+        words: csr_matrix | None = None,
     ) -> _Outputs:
-        """``passages``: the kNN view looks among the examples' "passage: " embeddings."""
-        margins = self.svm.decision_function(self._features(self.tfidf.transform(texts), vectors))
-        if margins.ndim == 1:  # two intents: one margin column
-            margins = np.stack([-margins, margins], axis=1)
+        """``passages``: the kNN view looks among the examples' "passage: " embeddings.
+        ``words``: the texts' TF-IDF features when the caller has them already."""
+        if words is None:
+            words = self.words(texts)
+        margins = _columns(self.svm.decision_function(self._features(words, vectors)))
         probs = None if self.logreg is None else self.logreg.predict_proba(vectors)
         sims, nearest = self.nearest(vectors, passages)
-        return _Outputs(margins, probs, sims, nearest)
+        return _Outputs(margins, probs, sims, nearest, self.quick_margins(words))
 
     def nearest(self, vectors: np.ndarray, passages: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Cosines of the KNN_K nearest examples and their intents' columns."""
@@ -219,6 +265,13 @@ class _Views:
         k = min(KNN_K, sims.shape[1])
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         return np.take_along_axis(sims, nearest, axis=1), self.label_columns[nearest]
+
+
+def _columns(margins: np.ndarray) -> np.ndarray:
+    """A binary SVM's one margin column as two (the second class's margin and its negation)."""
+    if margins.ndim == 1:
+        return np.stack([-margins, margins], axis=1)
+    return margins
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -266,14 +319,56 @@ class IntentModel:
         return [str(c) for c in self._views.classes if c != OUT_OF_SCOPE]
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
-        """``vectors``: the texts' embeddings when the caller has them already."""
+        """The blend's probabilities (no quick look). ``vectors``: the texts' embeddings when
+        the caller has them already."""
         if vectors is None:
             # Customers' messages are not cached: they are personal data, and mostly unique.
             vectors = self.embedder.embed_uncached(list(texts))
         return blend(self._views.outputs(texts, vectors, self.tuning.knn_passages), self.tuning)
 
+    def quick(self, texts: Sequence[str], top: int = 3) -> list[Prediction | None]:
+        """The answers the quick view (TF-IDF alone) is sure of, without embedding anything;
+        None for the texts that need the whole model."""
+        out: list[Prediction | None] = [None] * len(texts)
+        if self.tuning.quick_threshold > 1.0 or not texts:
+            return out
+        classes = self._views.quick_classes
+        probs = _softmax(
+            self._views.quick_margins(self._views.words(texts)), self.tuning.quick_temperature
+        )
+        confidences = calibrated(probs.max(axis=1), self.tuning.quick_calibration)
+        for n, (row, confidence) in enumerate(zip(probs, confidences, strict=True)):
+            best = str(classes[int(row.argmax())])
+            if best in (OUT_OF_SCOPE, OTHER) or confidence < self.tuning.quick_threshold:
+                continue
+            order = [i for i in np.argsort(-row) if classes[i] not in (OUT_OF_SCOPE, OTHER)]
+            ranked = [(str(classes[i]), float(row[i])) for i in order[:top]]
+            out[n] = Prediction(best, float(confidence), best, ranked)
+        return out
+
     def predict(
-        self, texts: Sequence[str], top: int = 3, vectors: np.ndarray | None = None
+        self,
+        texts: Sequence[str],
+        top: int = 3,
+        vectors: np.ndarray | None = None,
+        cascade: bool = True,
+    ) -> list[Prediction]:
+        """Each text's intent: the quick view's when it is sure (``cascade``), the blend's
+        otherwise. ``vectors``: the texts' embeddings when the caller has them already (one
+        row each); without them only the texts the quick view is not sure of are embedded."""
+        found: list[Prediction | None] = [None] * len(texts)
+        if cascade:
+            found = self.quick(texts, top)
+        rest = [i for i, p in enumerate(found) if p is None]
+        if rest:
+            part = None if vectors is None else vectors[rest]
+            answers = self._predict([texts[i] for i in rest], top, part)
+            for i, answer in zip(rest, answers, strict=True):
+                found[i] = answer
+        return [p for p in found if p is not None]
+
+    def _predict(
+        self, texts: Sequence[str], top: int, vectors: np.ndarray | None
     ) -> list[Prediction]:
         probs = self.probabilities(texts, vectors)
         confidences = calibrated(probs.max(axis=1), self.tuning.calibration)
@@ -394,9 +489,11 @@ def train(
     seed: int = 0,
     tuning: Tuning | None = None,
     progress: Progress = _noop,
+    others: Sequence[str] = (),
 ) -> IntentModel:
     """Trains on all examples; ``tuning`` from an earlier training skips the validation runs
-    (a retrain after a few examples changed)."""
+    (a retrain after a few examples changed). ``others``: texts no intent answers (small talk),
+    which the quick view must not answer."""
     rng = random.Random(seed)
     rows = [(t, lab) for t, lab in zip(texts, labels, strict=True) if t.strip()]
     if len({lab for _, lab in rows if lab != OUT_OF_SCOPE}) < 2:
@@ -421,7 +518,9 @@ def train(
     extra_pass = None if passages is None else passages[len(in_texts) :]
 
     if tuning is None:
-        tuning = _tune(in_texts, in_labels, in_vecs, extra, rng, progress, in_pass, extra_pass)
+        tuning = _tune(
+            in_texts, in_labels, in_vecs, extra, rng, progress, in_pass, extra_pass, others
+        )
     progress("training on all examples")
     if tuning.label_names and names:
         copies = tuning.label_names
@@ -436,6 +535,7 @@ def train(
         logreg=tuning.weights[1] > 0,
         passages=in_pass if tuning.knn_passages else None,
         logreg_c=tuning.logreg_c,
+        others=others,
     )
     embedder.save()
     return IntentModel(views, tuning, embedder)
@@ -467,6 +567,7 @@ def _tune(
     progress: Progress,
     passages: np.ndarray | None = None,
     extra_passages: np.ndarray | None = None,
+    others: Sequence[str] = (),
 ) -> Tuning:
     folds = _folds(labels, rng)
     if not folds or not folds[0][1]:
@@ -493,7 +594,7 @@ def _tune(
             if extra_passages is not None:
                 times_passages = np.vstack([extra_passages] * copies)
         plain, classes, by_passage = _out_of_fold(
-            texts, labels, vectors, folds, times, passages, times_passages, c
+            texts, labels, vectors, folds, times, passages, times_passages, c, others
         )
         found = _best_blend(plain, truth, classes, by_passage)
         if tuning is None or found.validation["accuracy"] > tuning.validation["accuracy"]:
@@ -501,9 +602,12 @@ def _tune(
             outputs = by_passage if found.knn_passages and by_passage is not None else plain
             tuning.label_names, tuning.logreg_c = copies, c
     assert tuning is not None and outputs is not None and classes is not None
-    return _threshold(
+    tuning = _threshold(
         tuning, texts, labels, vectors, folds, outputs, classes, rng, progress, passages
     )
+    assert outputs.quick is not None
+    quick_classes = np.unique(np.array(labels + ([OTHER] if others else [])))
+    return _choose_quick(tuning, outputs, classes, quick_classes, truth)
 
 
 def _out_of_fold(
@@ -515,6 +619,7 @@ def _out_of_fold(
     passages: np.ndarray | None = None,
     extra_passages: np.ndarray | None = None,
     logreg_c: float = EMBEDDING_C,
+    others: Sequence[str] = (),
 ) -> tuple[_Outputs, np.ndarray, _Outputs | None]:
     """Every view's scores for the validation rows (in ascending row order), each from the
     models fitted without them. ``extra`` examples join every fit part. With the examples'
@@ -528,6 +633,7 @@ def _out_of_fold(
     sims = np.zeros((len(val_rows), min(KNN_K, len(labels))))
     neighbours = np.zeros(sims.shape, dtype=np.int64)
     p_sims, p_neighbours = sims.copy(), neighbours.copy()
+    quick = np.zeros((len(val_rows), n_classes + (1 if others else 0)))
     views: _Views | None = None
     logreg = len(texts) <= LOGREG_MAX_EXAMPLES
     for fit, val in folds:
@@ -541,13 +647,15 @@ def _out_of_fold(
             fit_passages = passages[fit]
             if extra_passages is not None:
                 fit_passages = np.vstack([fit_passages, extra_passages])
-        views = _Views(fit_texts, fit_labels, fit_vectors, logreg, fit_passages, logreg_c)
+        views = _Views(fit_texts, fit_labels, fit_vectors, logreg, fit_passages, logreg_c, others)
         out = views.outputs([texts[i] for i in val], vectors[val])
         assert len(views.classes) == n_classes  # every fit part has every intent
         at = np.array([position[i] for i in val])
         # The fit part may hold more rows than the labels (the intent names): at most KNN_K.
         k = min(out.similarities.shape[1], sims.shape[1])
         margins[at] = out.margins
+        assert out.quick is not None
+        quick[at] = out.quick
         if out.logreg is not None:
             probs[at] = out.logreg
         sims[at, :k], neighbours[at, :k] = out.similarities[:, :k], out.neighbours[:, :k]
@@ -558,10 +666,10 @@ def _out_of_fold(
             p_sims[at, :k], p_neighbours[at, :k] = ps[:, :k], pn[:, :k]
             if k < sims.shape[1]:
                 p_sims[at, k:], p_neighbours[at, k:] = -1.0, pn[:, :1]
-    outputs = _Outputs(margins, probs if logreg else None, sims, neighbours)
+    outputs = _Outputs(margins, probs if logreg else None, sims, neighbours, quick)
     by_passage = None
     if passages is not None:
-        by_passage = _Outputs(margins, outputs.logreg, p_sims, p_neighbours)
+        by_passage = _Outputs(margins, outputs.logreg, p_sims, p_neighbours, quick)
     assert views is not None
     return outputs, views.classes, by_passage
 
@@ -626,4 +734,52 @@ def _threshold(
     tuning.validation["held_out_threshold"] = threshold
     tuning.threshold = min(threshold, LOW_CONFIDENCE)
     tuning.validation["refused"] = float((conf < tuning.threshold).mean())
+    return tuning
+
+
+def _choose_quick(
+    tuning: Tuning,
+    outputs: _Outputs,
+    classes: np.ndarray,
+    quick_classes: np.ndarray,
+    truth: np.ndarray,
+) -> Tuning:
+    """The quick view's temperature, calibration and threshold: the one that lets it answer
+    most validation questions alone while the cascade's validation accuracy stays within
+    QUICK_TOLERANCE of the blend's. A question counts as right when the answer given is its
+    intent, or when an out-of-scope question is refused."""
+    if outputs.quick is None or len(truth) < QUICK_MIN_ROWS:
+        return tuning
+    probs = blend(outputs, tuning)
+    answer = classes[probs.argmax(1)]
+    refused = (answer == OUT_OF_SCOPE) | (
+        calibrated(probs.max(1), tuning.calibration) < tuning.threshold
+    )
+    blend_right = np.where(refused, truth == OUT_OF_SCOPE, answer == truth)
+    floor = max(QUICK_FLOOR, tuning.threshold)
+    best: tuple[int, float, float, tuple[float, float]] | None = None
+    for temperature in TEMPERATURES:
+        quick = _softmax(outputs.quick, temperature)
+        guess = quick_classes[quick.argmax(1)]
+        eligible = (guess != OUT_OF_SCOPE) & (guess != OTHER)
+        quick_right = guess == truth
+        calibration = _fit_calibration(quick.max(1)[eligible], quick_right[eligible])
+        confidence = np.where(eligible, calibrated(quick.max(1), calibration), -1.0)
+        # Answering quickly every question at or above a threshold: the accuracy it changes,
+        # over the thresholds from the most confident answer down.
+        order = np.argsort(-confidence, kind="stable")
+        change = np.cumsum(quick_right[order].astype(int) - blend_right[order].astype(int))
+        base = float(blend_right.mean())
+        for n in range(len(order), 0, -1):
+            threshold = float(confidence[order[n - 1]])
+            if threshold < floor or (n < len(order) and confidence[order[n]] == threshold):
+                continue  # below the floor, or not every question at this confidence is in
+            if base + change[n - 1] / len(truth) >= base - QUICK_TOLERANCE:
+                if best is None or n > best[0]:
+                    best = (n, threshold, temperature, calibration)
+                break
+    tuning.validation["quick_share"] = 0.0
+    if best is not None:
+        n, tuning.quick_threshold, tuning.quick_temperature, tuning.quick_calibration = best
+        tuning.validation["quick_share"] = n / len(truth)
     return tuning
