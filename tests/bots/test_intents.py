@@ -326,3 +326,14 @@ def test_the_evaluate_command_explains_a_bad_csv(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "header must be 'text,category'" in run.stderr
+
+
+def test_the_summary_says_how_many_questions_the_quick_look_answered() -> None:
+    from omniline.bots.intent_evaluation import Report, summary
+
+    report = Report(0.9, 0.9, 0.9, None, 3.0, 20.0, 100, 50, 5, 0.25, 0.6, 0.93)
+    assert "answered without the embedding 60.0% (TF-IDF alone at confidence >= 0.930)" in (
+        summary(report)
+    )
+    never = Report(0.9, 0.9, 0.9, None, 3.0, 20.0, 100, 50, 5, 0.25, 0.0, NEVER)
+    assert "never sure enough" in summary(never)

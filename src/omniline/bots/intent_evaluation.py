@@ -42,6 +42,8 @@ class Report:
     test_rows: int
     intents: int
     threshold: float
+    quick_share: float = 0.0  # of the test messages, answered without the embedding
+    quick_threshold: float = 1.0
 
     def as_json(self) -> dict[str, float | None]:
         return {
@@ -106,6 +108,7 @@ def evaluate(
     say(f"predicting {len(test_rows)} test messages one by one")
     predicted: list[str] = []
     latencies: list[float] = []
+    quick = 0
     # As the server answers (bots/faq.py): one message at a time on one BLAS thread. More
     # threads only spin on so small a product (p99 120 ms against 39 ms on 2 cores).
     with threadpool_limits(limits=1):
@@ -114,6 +117,7 @@ def evaluate(
             (prediction,) = model.predict([text])
             latencies.append((time.perf_counter() - t0) * 1000)
             predicted.append(prediction.intent or OUT_OF_SCOPE)
+            quick += prediction.quick
             if (i + 1) % 500 == 0:
                 say(f"{i + 1}/{len(test_rows)}")
 
@@ -134,11 +138,18 @@ def evaluate(
         test_rows=len(test_rows),
         intents=len(model.intents),
         threshold=model.tuning.threshold,
+        quick_share=quick / len(test_rows),
+        quick_threshold=model.tuning.quick_threshold,
     )
 
 
 def summary(report: Report) -> str:
     oos = "n/a (no out-of-scope rows)" if report.oos_recall is None else f"{report.oos_recall:.2%}"
+    quick = (
+        "the TF-IDF look was never sure enough on the validation part"
+        if report.quick_threshold > 1.0
+        else f"TF-IDF alone at confidence >= {report.quick_threshold:.3f}"
+    )
     return "\n".join(
         [
             f"Intent matching: {report.train_rows} training rows, {report.intents} intents, "
@@ -148,6 +159,7 @@ def summary(report: Report) -> str:
             f"  in-scope accuracy   {report.in_scope_accuracy:.2%}",
             f"  out-of-scope recall {oos}",
             f"  confidence threshold {report.threshold:.3f} (chosen on a validation part)",
+            f"  answered without the embedding {report.quick_share:.1%} ({quick})",
             f"  training            {report.train_seconds:.1f} s",
             f"  prediction p99      {report.predict_ms_p99:.1f} ms per message",
         ]

@@ -123,12 +123,14 @@ def _tfidf() -> FeatureUnion:
 class Prediction:
     """``intent`` is None when the confidence is below the threshold (not understood).
     ``confidence`` is calibrated: the probability, measured on validation answers, that ``best``
-    is right; ``alternatives`` carry the blend's own probabilities."""
+    is right; ``alternatives`` carry the blend's own probabilities (the quick view's when
+    ``quick``: it answered alone, without the embedding)."""
 
     intent: str | None
     confidence: float
     best: str
     alternatives: list[tuple[str, float]]
+    quick: bool = False
 
 
 @dataclass
@@ -343,7 +345,7 @@ class IntentModel:
                 continue
             order = [i for i in np.argsort(-row) if classes[i] not in (OUT_OF_SCOPE, OTHER)]
             ranked = [(str(classes[i]), float(row[i])) for i in order[:top]]
-            out[n] = Prediction(best, float(confidence), best, ranked)
+            out[n] = Prediction(best, float(confidence), best, ranked, quick=True)
         return out
 
     def predict(
