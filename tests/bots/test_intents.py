@@ -167,6 +167,14 @@ def test_the_quick_look_answers_alone_only_what_the_validation_part_shows_it_get
     tuning = _choose_quick(Tuning(weights=(1.0, 0.0, 0.0)), outputs, classes, quick_classes, truth)
     assert tuning.quick_threshold == NEVER
     assert tuning.validation["quick_share"] == 0.0
+    # Its wins where the blend is wrong do not pay for its losses where the blend is right.
+    outputs, classes, truth = _validation(400, quick_right_when_sure=True)
+    assert outputs.quick is not None
+    blend_right = classes[outputs.margins.argmax(1)] == truth
+    sure_and_blend_right = np.flatnonzero((np.arange(400) % 2 == 0) & blend_right)[:3]
+    outputs.quick[sure_and_blend_right, 1:] = outputs.quick[sure_and_blend_right, 1:][:, ::-1]
+    tuning = _choose_quick(Tuning(weights=(1.0, 0.0, 0.0)), outputs, classes, quick_classes, truth)
+    assert tuning.quick_threshold == NEVER
     # Too few validation answers to tell: never either.
     outputs, classes, truth = _validation(QUICK_MIN_ROWS - 1, quick_right_when_sure=True)
     tuning = _choose_quick(Tuning(weights=(1.0, 0.0, 0.0)), outputs, classes, quick_classes, truth)

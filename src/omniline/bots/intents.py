@@ -84,8 +84,8 @@ FEW_SHOT_CS = (EMBEDDING_C, 100.0)
 # it, and its fit (seconds per thousand examples) would slow every retrain.
 LOGREG_MAX_EXAMPLES = 2000
 PCA_DIMS = 64
-# The quick view (TF-IDF alone) may cost the cascade at most this much validation accuracy
-# against the blend's, it needs at least QUICK_MIN_ROWS validation answers to be trusted, and
+# The quick view (TF-IDF alone) may get wrong at most this share of the validation questions
+# that the blend gets right, it needs at least QUICK_MIN_ROWS validation answers to be trusted, and
 # it never answers below QUICK_FLOOR (calibrated), whatever the validation part suggests.
 QUICK_TOLERANCE = 0.001
 QUICK_MIN_ROWS = 30
@@ -747,9 +747,14 @@ def _choose_quick(
     truth: np.ndarray,
 ) -> Tuning:
     """The quick view's temperature, calibration and threshold: the one that lets it answer
-    most validation questions alone while the cascade's validation accuracy stays within
-    QUICK_TOLERANCE of the blend's. A question counts as right when the answer given is its
-    intent, or when an out-of-scope question is refused."""
+    most validation questions alone while it gets wrong at most QUICK_TOLERANCE of them that
+    the blend gets right. A question counts as right when the answer given is its intent, or
+    when an out-of-scope question is refused.
+
+    Only its losses count, not the questions it gets right that the blend gets wrong: with
+    few examples those wins are noise, and letting them pay for losses chose thresholds that
+    answered far more questions quickly on new data than on the validation part (10 per
+    intent: 44 % of the validation questions, 56 % of the test's, costing 1.3 points)."""
     if outputs.quick is None or len(truth) < QUICK_MIN_ROWS:
         return tuning
     probs = blend(outputs, tuning)
@@ -767,16 +772,15 @@ def _choose_quick(
         quick_right = guess == truth
         calibration = _fit_calibration(quick.max(1)[eligible], quick_right[eligible])
         confidence = np.where(eligible, calibrated(quick.max(1), calibration), -1.0)
-        # Answering quickly every question at or above a threshold: the accuracy it changes,
-        # over the thresholds from the most confident answer down.
+        # Answering quickly every question at or above a threshold: the questions it would
+        # lose, over the thresholds from the most confident answer down.
         order = np.argsort(-confidence, kind="stable")
-        change = np.cumsum(quick_right[order].astype(int) - blend_right[order].astype(int))
-        base = float(blend_right.mean())
+        lost = np.cumsum(~quick_right[order] & blend_right[order])
         for n in range(len(order), 0, -1):
             threshold = float(confidence[order[n - 1]])
             if threshold < floor or (n < len(order) and confidence[order[n]] == threshold):
                 continue  # below the floor, or not every question at this confidence is in
-            if base + change[n - 1] / len(truth) >= base - QUICK_TOLERANCE:
+            if lost[n - 1] <= QUICK_TOLERANCE * len(truth):
                 if best is None or n > best[0]:
                     best = (n, threshold, temperature, calibration)
                 break
