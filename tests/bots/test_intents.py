@@ -345,3 +345,29 @@ def test_the_summary_says_how_many_questions_the_quick_look_answered() -> None:
     )
     never = Report(0.9, 0.9, 0.9, None, 3.0, 20.0, 100, 50, 5, 0.25, 0.0, NEVER)
     assert "never sure enough" in summary(never)
+
+
+def test_the_fast_transforms_give_scikit_learns_numbers(embedder: Embedder) -> None:
+    from scipy.sparse import hstack
+
+    from omniline.bots.intents import _margins
+
+    model = train(*_rows(with_oos=True), embedder, seed=1)
+    views = model._views
+    texts = [
+        "When will my card arrive?",
+        "Коли прийде моя картка???",
+        "",
+        "😀 ok",
+        "pay " * 500,
+        "Можно ли отложить платёж по кредиту на месяц",
+    ]
+    words = views.words(texts)
+    assert abs(words - views.tfidf.transform(texts)).max() < 1e-12
+    assert np.allclose(_margins(views.quick, words), views.quick.decision_function(words))
+    vectors = embedder.embed_uncached(texts)
+    features = views._features(words, vectors)
+    dense = views.pca.transform(vectors) * views.scale
+    # The embeddings are float32: the two orders of the same sums differ in the 7th digit.
+    assert abs(features - hstack([words, dense]).tocsr()).max() < 1e-5
+    assert np.allclose(_margins(views.svm, features), views.svm.decision_function(features))
