@@ -181,7 +181,8 @@ def _decide(fm: FaqModel, texts: list[str], vectors: np.ndarray) -> list[tuple[s
 
 
 def _predict_many(asks: Sequence[tuple[FaqModel, str]]) -> list[tuple[str | None, float]]:
-    """Questions to any models: one embedding call for all, one classifier call per model."""
+    """Questions to any models: the quick look for each, then one embedding call for those it
+    is not sure of and one classifier call per model."""
     out: list[tuple[str | None, float]] = [(None, 0.0)] * len(asks)
     rest: list[int] = []
     for i, (fm, text) in enumerate(asks):
