@@ -23,11 +23,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from omniline import sqlite_writers
 from omniline.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None] | None]
+
+# How long a writer waits for SQLite's write lock, in this process's queue or in SQLite's busy
+# handler, before it fails with "database is locked".
+SQLITE_WAIT_SECONDS = 10.0
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -51,6 +56,7 @@ def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, poolclass=NullPool if "memory" in url else None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        sqlite_writers.install(engine.sync_engine, SQLITE_WAIT_SECONDS)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
 

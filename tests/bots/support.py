@@ -22,10 +22,16 @@ ADMIN = ("admin@demo.omniline", "demo-admin")
 
 
 class Crm:
-    """The lender's system: ``/loans/<phone>`` answers by the phone's last digit."""
+    """The lender's system: ``/loans/<phone>`` answers by the phone's last digit.
+
+    A number ending in 3 is looked up slowly: the answer waits until ``gate`` is set (at
+    most 8 s); ``asked`` is set when such a call comes in."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.asked = threading.Event()
+        self.gate = threading.Event()
+        self.answered = threading.Event()
         crm = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,6 +45,11 @@ class Crm:
                 elif last == "2":
                     time.sleep(1.5)
                     self._answer(200, b'{"data": {"status": "late"}}')
+                elif last == "3":
+                    crm.asked.set()
+                    crm.gate.wait(8)
+                    self._answer(200, b'{"data": {"status": "approved", "amount": 3}}')
+                    crm.answered.set()
                 else:
                     body = {"data": {"status": "approved", "amount": 15000}}
                     self._answer(200, json.dumps(body).encode())
@@ -71,7 +82,7 @@ def crm_fixture() -> Iterator[Crm]:
         crm.stop()
 
 
-def lender_flow(crm_url: str) -> dict[str, Any]:
+def lender_flow(crm_url: str, crm_seconds: float = 0.5) -> dict[str, Any]:
     """Greeting menu: loan status (phone -> CRM), a person, and FAQ-free basics; en and ru."""
     return {
         "languages": ["en", "ru"],
@@ -104,7 +115,7 @@ def lender_flow(crm_url: str) -> dict[str, Any]:
                 "url": crm_url + "/loans/{{phone}}",
                 "headers": {"Authorization": "Bearer {{secret.crm_token}}"},
                 "save": {"status": "data.status", "amount": "data.amount"},
-                "timeout_seconds": 0.5,
+                "timeout_seconds": crm_seconds,
                 "next": "status",
                 "error": "crm_down",
             },

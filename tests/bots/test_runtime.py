@@ -3,6 +3,8 @@ and bad answers, escalation, handoff with the variables, a restart in the middle
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -17,6 +19,7 @@ from tests.bots.support import (
     events,
     lender_flow,
     publish,
+    run_jobs,
 )
 from tests.conftest import Demo
 
@@ -250,3 +253,60 @@ async def test_silence_gets_a_reminder_then_a_close(client: httpx.AsyncClient, f
     ]
     assert (await conversation(c.conversation_id)).status == "resolved"
     assert (await bot_session(c.conversation_id)).outcome == "silence"
+
+
+async def _waiting_for_the_crm(client: httpx.AsyncClient, demo: Demo, crm: Crm) -> Customer:
+    """A customer whose turn is running and waits for a slow CRM (a number ending in 3)."""
+    flow = lender_flow(crm.url, crm_seconds=10)
+    await publish(client, await admin(client), flow, inbox_id=demo.inbox_id)
+    c = await Customer.open(client)
+    await c.send("hi")
+    (greeting,) = await c.replies()
+    await c.send("Loan status", greeting["buttons"][0]["payload"])
+    assert [m["text"] for m in await c.replies()] == ["Your phone number?"]
+    await c.send("+44 20 7946 0953", run=False)
+    return c
+
+
+async def test_a_slow_crm_does_not_hold_up_other_customers(
+    client: httpx.AsyncClient, demo: Demo, crm: Crm
+) -> None:
+    """While one customer's flow waits for the lender's CRM, another customer's message is
+    stored at once: the turn writes nothing before the flow has run (on SQLite, one write
+    lock for the whole database, held from the first write to the commit)."""
+    a = await _waiting_for_the_crm(client, demo, crm)
+    turn = asyncio.create_task(run_jobs())
+    try:
+        assert await asyncio.to_thread(crm.asked.wait, 10)
+        b = await Customer.open(client)
+        await b.send("hello", run=False)
+        assert not crm.answered.is_set()  # stored while the CRM still had the question
+    finally:
+        crm.gate.set()
+        await turn
+    texts = [m["text"] for m in await a.replies()]
+    assert texts == ["Your application is approved (3).", "Goodbye!"]
+
+
+@pytest.mark.sqlite_only  # on PostgreSQL the turn locks its session row: a takeover waits
+async def test_an_agent_taking_over_while_the_crm_answers_silences_the_bot(
+    client: httpx.AsyncClient, demo: Demo, crm: Crm
+) -> None:
+    a = await _waiting_for_the_crm(client, demo, crm)
+    turn = asyncio.create_task(run_jobs())
+    try:
+        assert await asyncio.to_thread(crm.asked.wait, 10)
+        r = await client.post(
+            f"/api/v1/conversations/{a.conversation_id}/assign",
+            json={"assignee_id": demo.users["admin"]},
+            headers=await admin(client),
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        crm.gate.set()
+        await turn
+    # The flow's answer came after the agent took the conversation: the bot keeps quiet.
+    assert await a.replies() == []
+    bs = await bot_session(a.conversation_id)
+    assert (bs.status, bs.outcome) == ("dropped", "taken_over")
+    assert (await conversation(a.conversation_id)).status != "bot"

@@ -36,6 +36,7 @@ from omniline.conversations.models import (
     Status,
 )
 from omniline.conversations.system_messages import do_send_system_message
+from omniline.db import rollback
 from omniline.inboxes.models import Inbox
 from omniline.jobs import service as jobs
 from omniline.jobs.registry import job
@@ -286,9 +287,9 @@ async def _jump(session: AsyncSession, bs: BotSession, key: str) -> BotFlowVersi
 
 
 async def _lock(session: AsyncSession, conversation_id: int) -> BotSession | None:
-    """The session row, locked until commit: a write comes first, so that on SQLite too (where
-    FOR UPDATE means nothing) a second turn of the conversation waits here, then reads what
-    the first one stored."""
+    """The session row, locked until commit: a write comes first, so that a second turn of the
+    conversation (another worker's, on PostgreSQL) waits here, then reads what the first one
+    stored."""
     found: BotSession | None = await session.scalar(
         update(BotSession)
         .where(BotSession.conversation_id == conversation_id)
@@ -299,12 +300,48 @@ async def _lock(session: AsyncSession, conversation_id: int) -> BotSession | Non
     return found
 
 
+async def _read(session: AsyncSession, conversation_id: int) -> BotSession | None:
+    """The session row, read without writing (SQLite: see :func:`run_turns`)."""
+    found: BotSession | None = await session.scalar(
+        select(BotSession)
+        .where(BotSession.conversation_id == conversation_id)
+        .execution_options(populate_existing=True)
+    )
+    return found
+
+
+async def _still_ours(session: AsyncSession, conversation_id: int, turn: int) -> bool:
+    """SQLite: the turn's first write. It takes the database's write lock and checks that
+    nothing changed the session since it was read (an agent took the conversation over, or
+    a turn of another process ran): from here until the commit nothing else can."""
+    done = await session.execute(
+        update(BotSession)
+        .where(
+            BotSession.conversation_id == conversation_id,
+            BotSession.status == SessionStatus.active.value,
+            BotSession.turn == turn,
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
 async def run_turns(session: AsyncSession, conversation_id: int) -> None:
+    """One turn: every customer message not read yet, through the flow, in order.
+
+    On PostgreSQL the session row is locked first. SQLite has one write lock for the whole
+    database, held from a transaction's first write to its commit, and turns there run in
+    one job runner, a conversation's one after another (``jobs/runner.py``, lanes). So there
+    the turn reads and runs the flow (the FAQ matcher, a CRM that takes seconds to answer)
+    before it writes anything, and its first write checks the session is as it was read."""
     # The questions matched since their messages came, awaited before the lock is taken.
     matched = await ahead.ready(session, conversation_id)
-    bs = await _lock(session, conversation_id)
+    one_writer = session.get_bind().dialect.name == "sqlite"
+    bs = await (_read if one_writer else _lock)(session, conversation_id)
     if bs is None or bs.status != SessionStatus.active.value:
         return
+    turn = bs.turn
     conv = await session.get(Conversation, conversation_id)
     if conv is None:
         return
@@ -338,6 +375,7 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
     inputs: list[Message | None] = list(messages) or [None]
     outcome = Outcome("wait")
     read = 0
+    spoken: list[tuple[list[Say], str]] = []
     for msg in inputs:
         given = None
         if msg is not None:
@@ -347,11 +385,16 @@ async def run_turns(session: AsyncSession, conversation_id: int) -> None:
             )
         result = await _run(session, conv, bs, version, ctx, secrets, state, given, matched)
         outcome = result.outcome
-        await _say(session, conv, result.says, state.language)
+        spoken.append((result.says, state.language))
         if msg is not None:
             read = msg.id  # stored with the state below: one write of the session row
         if outcome.kind != "wait":
             break
+    if one_writer and not await _still_ours(session, conversation_id, turn):
+        await rollback(session)  # nothing said, nothing stored: the flow stopped meanwhile
+        return
+    for says, language in spoken:
+        await _say(session, conv, says, language)
     if read:
         bs.last_message_id = read
     _store(bs, state)
