@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from omniline import sqlite_writers
+from omniline import sqlite_driver, sqlite_writers
 from omniline.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,10 @@ def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, poolclass=NullPool if "memory" in url else None)
+        options: dict[str, Any] = {"poolclass": NullPool} if "memory" in url else {}
+        if url.startswith("sqlite+aiosqlite:"):
+            options["module"] = sqlite_driver.DBAPI()  # one thread trip per statement
+        engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         sqlite_writers.install(engine.sync_engine, SQLITE_WAIT_SECONDS)
         return engine
