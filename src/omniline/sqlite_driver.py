@@ -31,9 +31,7 @@ from sqlalchemy.util.concurrency import await_
 _Found = tuple[Any, list[Any], int, int | None]
 
 
-def _run(
-    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
-) -> _Found:
+def _run(connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool) -> _Found:
     """In the connection's thread: the whole statement, rows included."""
     cursor = connection._conn.cursor()
     try:
@@ -105,9 +103,7 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     async def _statement(self, operation: str, parameters: Any, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with self._adapt_connection._execute_mutex:
-            found: _Found = await connection._execute(
-                _run, connection, operation, parameters, many
-            )
+            found: _Found = await connection._execute(_run, connection, operation, parameters, many)
         self._description, rows, self._rowcount, self._lastrowid = found
         self._rows = collections.deque(rows)
 
