@@ -61,6 +61,29 @@ async def test_a_typed_question_gets_the_faq_answer_in_ukrainian(
     assert texts[0].startswith("Так, будь-коли й без комісії")
 
 
+async def test_a_question_in_the_first_message_is_answered_after_the_greeting(
+    site: httpx.AsyncClient,
+) -> None:
+    c = await Customer.open(site, locale="ru-RU")
+    await c.send("Здравствуйте, как оплатить кредит картой?")
+    menu, answer = await c.replies()
+    assert menu["text"].startswith("Здравствуйте! Я помощник MicroLend.") and menu["buttons"]
+    assert answer["text"].startswith("Оплатить можно в приложении MicroLend")
+    # The conversation goes on at the menu: a choice after it works as usual.
+    await c.send("Статус заявки", menu["buttons"][0]["payload"])
+    assert (await c.replies())[0]["text"].startswith("Напишите номер телефона")
+
+
+@pytest.mark.parametrize("first", ["Добрый день", "1", "asdfgh qwerty"])
+async def test_a_first_message_that_is_no_known_question_gets_the_greeting_alone(
+    site: httpx.AsyncClient, first: str
+) -> None:
+    c = await Customer.open(site, locale="ru-RU")
+    await c.send(first)
+    (menu,) = await c.replies()
+    assert menu["text"].startswith("Здравствуйте! Я помощник MicroLend.")
+
+
 async def test_a_complaint_goes_to_the_complaints_queue(
     site: httpx.AsyncClient, demo: Demo
 ) -> None:

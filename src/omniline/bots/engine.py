@@ -209,7 +209,10 @@ class Engine:
         if state.node is None:
             if not self.graph.start or self.graph.start not in self.nodes:
                 return Result(says, self._handoff(state, says, "error"), state)
-            return await self._walk(self.graph.start, state, says)
+            started = await self._walk(self.graph.start, state, says)
+            if given is not None and started.outcome.kind == "wait":
+                await self._first_question(state, given, says)
+            return started
         node = self.nodes.get(state.node)
         if node is None:  # a version without the node (should not happen: versions are frozen)
             return Result(says, self._handoff(state, says, "error"), state)
@@ -311,6 +314,24 @@ class Engine:
         says.append(Say(self._setting("not_understood", state)))
         self._present(node, state, says)
         return Outcome("wait")
+
+    async def _first_question(self, state: State, given: Input, says: list[Say]) -> None:
+        """A conversation that opens with a question ("hi, how do I pay by card?"): after the
+        greeting, the answer, when the menu the flow waits at answers typed questions and knows
+        this one. Anything else (a greeting, a menu choice, an unknown question) waits for the
+        customer as before: nobody is told "not understood" for saying hello."""
+        node = self.nodes.get(state.node or "")
+        if (
+            not isinstance(node, MenuNode)
+            or not node.faq
+            or given.payload is not None
+            or not given.text.strip()
+            or self._choice(node, given) is not None
+        ):
+            return
+        intent = await self._faq(given.text)
+        if intent is not None:
+            says.append(Say(self.pick(intent.answer, state)))
 
     async def _faq(self, text: str) -> Any:
         key, _confidence = await self.fx.faq(text)
