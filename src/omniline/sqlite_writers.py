@@ -20,6 +20,7 @@ synchronous use (migrations run in their own process) is left as it was.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 import threading
@@ -55,7 +56,8 @@ class _Turns:
         if threading.get_ident() == self.thread:
             self._release()
         else:  # a connection collected by the garbage collector in another thread
-            self.loop.call_soon_threadsafe(self._release)
+            with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits there
+                self.loop.call_soon_threadsafe(self._release)
 
     def _release(self) -> None:
         self.owner = None
