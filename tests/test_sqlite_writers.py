@@ -34,6 +34,16 @@ async def _rows(engine: AsyncEngine) -> list[str]:
         return [r[0] for r in await conn.execute(text("SELECT who FROM t ORDER BY id"))]
 
 
+async def _hold(
+    engine: AsyncEngine, who: str, wrote: asyncio.Event, release: asyncio.Event
+) -> None:
+    """Write ``who`` and keep the transaction open until ``release`` is set."""
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (who) VALUES (:w)"), {"w": who})
+        wrote.set()
+        await release.wait()
+
+
 def test_which_statements_take_the_lock() -> None:
     for sql in (
         "INSERT INTO t VALUES (1)",
@@ -56,17 +66,11 @@ async def test_writers_wait_for_the_commit_before_them_in_the_order_they_asked(
     first_wrote = asyncio.Event()
     release_first = asyncio.Event()
 
-    async def first() -> None:
-        async with engine.begin() as conn:
-            await conn.execute(text("INSERT INTO t (who) VALUES ('first')"))
-            first_wrote.set()
-            await release_first.wait()
-
     async def later(name: str) -> None:
         async with engine.begin() as conn:
             await conn.execute(text("INSERT INTO t (who) VALUES (:n)"), {"n": name})
 
-    holder = asyncio.create_task(first())
+    holder = asyncio.create_task(_hold(engine, "first", first_wrote, release_first))
     await first_wrote.wait()
     waiting = []
     for name in ("second", "third", "fourth"):
@@ -85,13 +89,7 @@ async def test_reads_do_not_wait_for_a_writer(engine: AsyncEngine) -> None:
     wrote = asyncio.Event()
     done = asyncio.Event()
 
-    async def writer() -> None:
-        async with engine.begin() as conn:
-            await conn.execute(text("INSERT INTO t (who) VALUES ('w')"))
-            wrote.set()
-            await done.wait()
-
-    task = asyncio.create_task(writer())
+    task = asyncio.create_task(_hold(engine, "w", wrote, done))
     await wrote.wait()
     assert await _rows(engine) == []  # read beside the open write, which is not committed yet
     done.set()
@@ -131,17 +129,11 @@ async def test_a_writer_cancelled_while_waiting_leaves_the_queue(engine: AsyncEn
     wrote = asyncio.Event()
     release = asyncio.Event()
 
-    async def holder() -> None:
-        async with engine.begin() as conn:
-            await conn.execute(text("INSERT INTO t (who) VALUES ('holder')"))
-            wrote.set()
-            await release.wait()
-
     async def impatient() -> None:
         async with engine.begin() as conn:
             await conn.execute(text("INSERT INTO t (who) VALUES ('impatient')"))
 
-    first = asyncio.create_task(holder())
+    first = asyncio.create_task(_hold(engine, "holder", wrote, release))
     await wrote.wait()
     gone = asyncio.create_task(impatient())
     await asyncio.sleep(0.05)
@@ -196,13 +188,7 @@ async def test_a_writer_kept_waiting_too_long_fails_as_sqlite_would(tmp_path: Pa
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT)"))
 
-        async def holder() -> None:
-            async with engine.begin() as conn:
-                await conn.execute(text("INSERT INTO t (who) VALUES ('holder')"))
-                wrote.set()
-                await release.wait()
-
-        task = asyncio.create_task(holder())
+        task = asyncio.create_task(_hold(engine, "holder", wrote, release))
         await wrote.wait()
         with pytest.raises(OperationalError, match="database is locked"):
             async with engine.begin() as conn:
